@@ -1,0 +1,1 @@
+"""Pure numpy maths: region masks, statistics, histograms, profiles, moments, PV, fitting."""

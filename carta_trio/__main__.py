@@ -1,0 +1,5 @@
+"""Allow ``python -m carta_trio``."""
+
+from carta_trio.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,1 @@
+"""Bytes on the wire: tile geometry, ZFP + NaN run lengths, contour packing."""

@@ -1,0 +1,1 @@
+"""Files: image readers, file browser, headers, region and catalog files, settings storage."""
