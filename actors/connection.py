@@ -1,0 +1,82 @@
+"""One WebSocket connection, bridged to its Session actor.
+
+The connection reads frames and feeds the session's inbox; a writer task drains
+the session's bounded outbound channel into the socket. Text ``PING`` is answered
+with ``PONG`` through the same outbound channel so replies keep their order.
+When the socket closes, the session is cancelled and forgotten.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import trio
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from carta_trio.actors.session import PONG
+
+if TYPE_CHECKING:
+    from carta_trio.actors.session_manager import SessionManager
+
+log = logging.getLogger(__name__)
+
+#: Binary frames shorter than the header are ignored, as the reference does.
+HEADER_SIZE = 8
+
+
+def client_address(websocket: WebSocket) -> str:
+    """``x-forwarded-for`` if a proxy set it, else the peer's address."""
+    forwarded = websocket.headers.get("x-forwarded-for")
+    if forwarded:
+        return forwarded
+    return websocket.client.host if websocket.client else "unknown"
+
+
+async def serve_connection(websocket: WebSocket, manager: SessionManager) -> None:
+    """Accept the socket and run it until either side closes it."""
+    await websocket.accept()
+    async with manager.open_session(client_address(websocket)) as (session, inbox, outbound):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(_write, websocket, outbound, nursery.cancel_scope)
+            await _read(websocket, session, inbox, outbound)
+            nursery.cancel_scope.cancel()
+
+
+async def _read(websocket, session, inbox: trio.MemorySendChannel[bytes], outbound) -> None:
+    idle_timeout = session.settings.idle_timeout
+    async with inbox:
+        while True:
+            try:
+                event = await websocket.receive()
+            except (WebSocketDisconnect, RuntimeError):
+                return
+            if event["type"] == "websocket.disconnect":
+                return
+            data = event.get("bytes")
+            if data is not None:
+                if len(data) >= HEADER_SIZE:
+                    session.last_message_time = trio.current_time()
+                    await inbox.send(data)
+                continue
+            if event.get("text") == "PING":
+                idle = trio.current_time() - session.last_message_time
+                if idle_timeout is not None and idle_timeout > 0 and idle >= idle_timeout:
+                    log.info("Client %d has been idle for %d seconds. Disconnecting..", session.id, idle)
+                    await websocket.close()
+                    return
+                await session.send_frame(PONG)
+
+
+async def _write(websocket, outbound: trio.MemoryReceiveChannel[bytes | str], scope: trio.CancelScope) -> None:
+    try:
+        async with outbound:
+            async for data in outbound:
+                if isinstance(data, str):
+                    await websocket.send_text(data)
+                else:
+                    await websocket.send_bytes(data)
+    except Exception:  # noqa: BLE001 - any send failure means the peer is gone
+        log.debug("writer stopped: connection gone", exc_info=True)
+    finally:
+        scope.cancel()

@@ -1,0 +1,71 @@
+"""Which coroutine handles which event type.
+
+Handler modules register with :func:`handles`; the session looks them up by event
+type. A handler is ``async def handler(session, request_id, message) -> None``.
+
+``concurrent=False`` handlers run inline in the session's inbox loop, so messages
+that change state (OPEN_FILE, SET_REGION, CLOSE_FILE) are applied in arrival order,
+as the reference's network-thread handlers are. ``concurrent=True`` handlers run as
+supervised child tasks, like the reference's worker tasks, so a slow file listing
+never holds up the next message. ``response`` names the ack type to answer with
+``success=false`` if the handler fails.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+HandlerFn = Callable[[Any, int, Any], Awaitable[None]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Handler:
+    event_type: int
+    fn: HandlerFn
+    concurrent: bool
+    response: type | None
+
+    @property
+    def name(self) -> str:
+        return getattr(self.fn, "__qualname__", repr(self.fn))
+
+
+_HANDLERS: dict[int, Handler] = {}
+
+
+def handles(
+    event_type: int, *, concurrent: bool = False, response: type | None = None
+) -> Callable[[HandlerFn], HandlerFn]:
+    """Register the decorated coroutine as the handler of ``event_type``."""
+
+    def register(fn: HandlerFn) -> HandlerFn:
+        if event_type in _HANDLERS:
+            raise RuntimeError(f"event type {event_type} already handled by {_HANDLERS[event_type].name}")
+        _HANDLERS[event_type] = Handler(int(event_type), fn, concurrent, response)
+        return fn
+
+    return register
+
+
+def lookup(event_type: int) -> Handler | None:
+    """The handler registered for ``event_type``, if any."""
+    return _HANDLERS.get(event_type)
+
+
+@contextlib.contextmanager
+def replaced_handler(
+    event_type: int, fn: HandlerFn, *, concurrent: bool = False, response: type | None = None
+) -> Iterator[None]:
+    """Swap in another handler for the duration of a ``with`` block (tests, fault injection)."""
+    previous = _HANDLERS.get(event_type)
+    _HANDLERS[event_type] = Handler(int(event_type), fn, concurrent, response)
+    try:
+        yield
+    finally:
+        if previous is None:
+            _HANDLERS.pop(event_type, None)
+        else:
+            _HANDLERS[event_type] = previous

@@ -1,0 +1,158 @@
+"""The Server actor: root of the process.
+
+It binds the port (falling back to the next free one like the reference), serves
+one ASGI app through hypercorn's trio worker (static frontend, runtime config,
+REST routes and the WebSocket endpoint on the same port), owns the nursery the
+sessions live in, and shuts down cleanly on SIGINT/SIGTERM or the reference's
+initial/exit timeouts.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import errno
+import functools
+import logging
+import signal
+import socket
+from collections.abc import Callable
+
+import trio
+from hypercorn.config import Config
+from hypercorn.trio import serve as hypercorn_serve
+
+from carta_trio.actors.connection import serve_connection
+from carta_trio.actors.http_app import build_asgi_app
+from carta_trio.actors.session_manager import SessionManager
+from carta_trio.settings import Settings
+
+# Handler modules register themselves with the dispatcher on import.
+from carta_trio.actors import session_handlers  # noqa: F401  isort: skip
+
+log = logging.getLogger(__name__)
+
+
+class PortUnavailable(OSError):
+    """None of the requested ports could be bound."""
+
+
+@dataclasses.dataclass
+class ServerHandle:
+    """What :func:`serve` reports once it is listening."""
+
+    port: int
+    manager: SessionManager
+    shutdown: trio.Event
+
+    @property
+    def url(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+
+def bind_listening_socket(settings: Settings) -> socket.socket:
+    """Bind the first free port of ``settings.ports`` on ``settings.host``."""
+    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
+    for port in settings.ports:
+        sock = socket.socket(family, socket.SOCK_STREAM)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((settings.host, port))
+        except OSError as exc:
+            sock.close()
+            if exc.errno != errno.EADDRINUSE or settings.port_fixed:
+                raise PortUnavailable(exc.errno, f"Could not listen on port {port}!") from exc
+            log.warning("Port %d is already in use. Trying next port.", port)
+            continue
+        sock.listen(128)
+        return sock
+    first, last = settings.ports[0], settings.ports[-1]
+    raise PortUnavailable(errno.EADDRINUSE, f"Unable to listen on the port range {first}-{last}!")
+
+
+def hypercorn_config(settings: Settings, sock: socket.socket) -> Config:
+    config = Config()
+    config.bind = [f"fd://{sock.detach()}"]
+    config.websocket_max_message_size = settings.max_message_size
+    config.accesslog = None
+    config.graceful_timeout = 1.0
+    config.keep_alive_timeout = 75
+    return config
+
+
+def _disable_permessage_deflate() -> None:
+    """Offer no permessage-deflate: tiles are already compressed (WIRE.md §1.5).
+
+    hypercorn always negotiates the extension when the browser offers it; clearing
+    the parsed offer before the handshake answer turns it off.
+    """
+    from hypercorn.protocol import ws_stream
+
+    original = ws_stream.Handshake.accept
+    if getattr(original, "carta_no_deflate", False):
+        return
+
+    @functools.wraps(original)
+    def accept(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        self.extensions = None
+        return original(self, *args, **kwargs)
+
+    accept.carta_no_deflate = True  # type: ignore[attr-defined]
+    ws_stream.Handshake.accept = accept
+
+
+async def serve(
+    settings: Settings,
+    *,
+    on_listening: Callable[[int], None] | None = None,
+    task_status: trio.TaskStatus[ServerHandle] = trio.TASK_STATUS_IGNORED,
+) -> None:
+    """Serve until shutdown is requested; reports a :class:`ServerHandle` when listening.
+
+    Cancelled by its caller's scope; on the way out every session is cancelled.
+    """
+    _disable_permessage_deflate()
+    sock = bind_listening_socket(settings)
+    port = sock.getsockname()[1]
+    config = hypercorn_config(settings, sock)
+    shutdown = trio.Event()
+    async with trio.open_nursery() as nursery:
+        manager = SessionManager(settings, nursery, shutdown)
+        app = build_asgi_app(settings, functools.partial(serve_connection, manager=manager))
+        await nursery.start(functools.partial(hypercorn_serve, app, config, shutdown_trigger=trio.sleep_forever))
+        log.info(
+            "Listening on port %d with top level folder %s, starting folder %s",
+            port, settings.top_level_folder, settings.starting_folder,
+        )
+        handle = ServerHandle(port, manager, shutdown)
+        task_status.started(handle)
+        if on_listening is not None:
+            on_listening(port)
+        nursery.start_soon(manager.watch_initial_timeout)
+        await shutdown.wait()
+        nursery.cancel_scope.cancel()
+
+
+async def _main(settings: Settings, on_listening: Callable[[int], None] | None) -> int:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async with trio.open_nursery() as nursery:
+            handle: ServerHandle = await nursery.start(functools.partial(serve, settings, on_listening=on_listening))
+
+            async def watch_signals() -> None:
+                async for _ in signals:
+                    log.info("Exiting backend.")
+                    handle.shutdown.set()
+                    return
+
+            nursery.start_soon(watch_signals)
+            await handle.shutdown.wait()
+            nursery.cancel_scope.cancel()
+    return 0
+
+
+def run(settings: Settings, on_listening: Callable[[int], None] | None = None) -> int:
+    """Run the server in this process until shutdown; returns the exit code."""
+    try:
+        return trio.run(_main, settings, on_listening)
+    except PortUnavailable as exc:
+        log.error("%s", exc.strerror)
+        return 1

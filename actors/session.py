@@ -1,0 +1,200 @@
+"""The Session actor: one per connected viewer.
+
+A session owns everything a viewer opened (frames, regions, jobs) and is the
+supervisor of those children. It lives in the server's nursery, not in the
+connection handler. Its life is ``async for frame in inbox``: closing the inbox
+ends it gracefully, cancelling its scope stops it now (disconnect). Outbound
+frames go into a bounded channel that the connection drains, so a client that
+stops reading slows this session's producers and nobody else.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import trio
+
+from carta_trio.actors import dispatch, workers
+from carta_trio.messages import framing, registry
+from carta_trio.messages import schema as pb
+from carta_trio.settings import Settings
+
+if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+#: Text frames carried on the outbound channel next to binary ones.
+PONG = "PONG"
+
+
+class Session:
+    """State and supervisor of one viewer connection.
+
+    Handlers (``actors/*_handlers.py``) receive the session and use
+    :meth:`reply`, :meth:`send_stream`, :meth:`send_error`, :meth:`run_sync` and
+    :attr:`nursery`. Nothing else touches its state.
+    """
+
+    def __init__(
+        self,
+        session_id: int,
+        settings: Settings,
+        address: str,
+        outbound: trio.MemorySendChannel[bytes | str],
+    ) -> None:
+        self.id = session_id
+        self.settings = settings
+        self.address = address
+        self._outbound = outbound
+        self.frames: dict[int, Frame] = {}
+        self.registered = False
+        self.nursery: trio.Nursery | None = None
+        #: Last time (trio clock) a binary message of at least 8 bytes arrived.
+        self.last_message_time = trio.current_time()
+        #: ICD version in the header of the message being handled inline.
+        self.request_icd_version = framing.ICD_VERSION
+        #: Counters and slots other handler modules keep on the session.
+        self.state: dict[str, Any] = {}
+
+    # ----------------------------------------------------------------- lifecycle
+
+    async def run(
+        self,
+        inbox: trio.MemoryReceiveChannel[bytes],
+        *,
+        task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED,
+    ) -> None:
+        """Serve the inbox until it closes or the returned scope is cancelled.
+
+        On exit every child (frames, jobs) is cancelled and every frame closed.
+        """
+        with trio.CancelScope() as scope:
+            try:
+                async with trio.open_nursery() as nursery:
+                    self.nursery = nursery
+                    task_status.started(scope)
+                    async with inbox:
+                        async for data in inbox:
+                            await self._dispatch(data)
+                    nursery.cancel_scope.cancel()
+            finally:
+                self.nursery = None
+                await self._close_all_frames()
+                self._outbound.close()
+
+    async def _close_all_frames(self) -> None:
+        frames, self.frames = self.frames, {}
+        for frame in frames.values():
+            frame.close()
+
+    # ------------------------------------------------------------------ sending
+
+    async def send_frame(self, data: bytes | str) -> None:
+        """Queue one encoded frame; waits while the outbound queue is full.
+
+        Silently drops the frame once the connection has gone: the session is
+        being torn down then and nobody can receive it.
+        """
+        try:
+            await self._outbound.send(data)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            pass
+
+    async def reply(self, request_id: int, message: Any) -> None:
+        """Send a response or ack, echoing the request's id (WIRE.md §1.3)."""
+        await self.send_frame(framing.pack_frame(registry.event_type_of(message), request_id, message))
+
+    async def send_stream(self, message: Any) -> None:
+        """Send a data-stream message (request id 0)."""
+        await self.send_frame(framing.pack_frame(registry.event_type_of(message), 0, message))
+
+    async def send_error(
+        self,
+        text: str,
+        severity: int = pb.ErrorSeverity.ERROR,
+        tags: list[str] | tuple[str, ...] = (),
+    ) -> None:
+        """ERROR_DATA for the frontend's log panel (BEHAVIOUR.md §3.8)."""
+        await self.send_stream(pb.ErrorData(message=text, severity=severity, tags=list(tags)))
+
+    async def run_sync(self, fn: Callable[..., T], *args: object) -> T:
+        """Run blocking work in a worker thread under the CPU limiter; cancellable."""
+        return await workers.run_sync(fn, *args)
+
+    def spawn(self, name: str, fn: Callable[..., Any], *args: object) -> None:
+        """Start a supervised child task in the session's nursery.
+
+        A failure is logged and reported as ERROR_DATA naming ``name``; the
+        session keeps serving.
+        """
+        assert self.nursery is not None, "session is not running"
+        self.nursery.start_soon(self._supervise, name, fn, args, None, 0, name=name)
+
+    # ------------------------------------------------------------------ inbound
+
+    async def _dispatch(self, data: bytes) -> None:
+        """Decode one binary frame and run (or start) its handler."""
+        self.last_message_time = trio.current_time()
+        try:
+            envelope = registry.decode_frame(data)
+        except registry.UnknownEventType as exc:
+            log.warning("Bad event type %s!", exc.event_type)
+            await self.send_error(f"Bad event type {exc.event_type}", pb.ErrorSeverity.WARNING, ["protocol"])
+            return
+        except registry.DecodeError as exc:
+            log.warning("Bad message: %s", exc)
+            await self.send_error(f"Bad message: {exc}", pb.ErrorSeverity.WARNING, ["protocol"])
+            return
+        handler = dispatch.lookup(envelope.event_type)
+        name = pb.EventType.Name(envelope.event_type)
+        if handler is None:
+            log.warning("Bad event type %d! Bad %s message!", envelope.event_type, name)
+            await self.send_error(f"Event type {name} is not handled", pb.ErrorSeverity.WARNING, ["protocol"])
+            return
+        self.request_icd_version = envelope.icd_version
+        if self.settings.log_protocol_messages:
+            log.debug("[protocol] <== %s", name)
+        if handler.concurrent:
+            assert self.nursery is not None
+            self.nursery.start_soon(
+                self._supervise, name, handler.fn, (self, envelope.request_id, envelope.message),
+                handler, envelope.request_id, name=name,
+            )
+        else:
+            await self._supervise(
+                name, handler.fn, (self, envelope.request_id, envelope.message), handler, envelope.request_id
+            )
+
+    async def _supervise(
+        self,
+        name: str,
+        fn: Callable[..., Any],
+        args: tuple[object, ...],
+        handler: dispatch.Handler | None,
+        request_id: int,
+    ) -> None:
+        """Run a handler or child; turn its failure into a message, never a crash."""
+        try:
+            await fn(*args)
+        except Exception as exc:  # noqa: BLE001 - the supervisor boundary
+            log.exception("Session %d: %s failed", self.id, name)
+            text = f"{name} failed: {_describe(exc)}"
+            response = handler.response if handler else None
+            if response is not None and "success" in response.DESCRIPTOR.fields_by_name:
+                ack = response(success=False)
+                if "message" in response.DESCRIPTOR.fields_by_name:
+                    ack.message = text
+                await self.reply(request_id, ack)
+            else:
+                await self.send_error(text, pb.ErrorSeverity.ERROR, [name.lower()])
+
+
+def _describe(exc: BaseException) -> str:
+    """A one-line reason, unwrapping single-exception groups."""
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return str(exc) or type(exc).__name__

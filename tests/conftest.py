@@ -1,0 +1,72 @@
+"""Shared fixtures: a real server on an ephemeral loopback port, and its data folder."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+import trio
+
+from carta_trio.actors.server import ServerHandle, serve
+from carta_trio.settings import Settings
+
+TEST_TOKEN = "test-token-0123456789"
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path) -> Path:
+    """The top-level folder the test server browses (tests write files into it)."""
+    folder = tmp_path / "data"
+    folder.mkdir()
+    return folder.resolve()
+
+
+def make_settings(data_dir: Path, user_folder: Path, **overrides: object) -> Settings:
+    base = Settings(
+        top_level_folder=data_dir,
+        starting_folder=data_dir,
+        host="127.0.0.1",
+        ports=(0,),
+        port_fixed=True,
+        no_browser=True,
+        auth_token=TEST_TOKEN,
+        user_folder=user_folder,
+    )
+    return dataclasses.replace(base, **overrides)
+
+
+def server_url(handle: ServerHandle, token: str = TEST_TOKEN) -> str:
+    """WebSocket URL of a test server, with the token query the frontend adds."""
+    return f"ws://127.0.0.1:{handle.port}/?token={token}"
+
+
+@pytest.fixture
+async def start_server(
+    data_dir: Path, tmp_path: Path, nursery: trio.Nursery
+) -> AsyncIterator[Callable[..., Awaitable[ServerHandle]]]:
+    """Factory: start a real server with settings overrides; all stop at teardown."""
+    handles: list[ServerHandle] = []
+
+    async def start(**overrides: object) -> ServerHandle:
+        settings = make_settings(data_dir, tmp_path / "home" / ".carta", **overrides)
+        handle: ServerHandle = await nursery.start(functools.partial(serve, settings))
+        handles.append(handle)
+        return handle
+
+    yield start
+    for handle in handles:
+        handle.shutdown.set()
+
+
+@pytest.fixture
+async def carta_server(start_server: Callable[..., Awaitable[ServerHandle]]) -> ServerHandle:
+    """A real server with default test settings."""
+    return await start_server()
+
+
+@pytest.fixture
+def carta_url(carta_server: ServerHandle) -> str:
+    return server_url(carta_server)
