@@ -35,6 +35,7 @@ __all__ = [
     "encode_frame",
     "event_type_of",
     "message_class",
+    "response_type",
 ]
 
 #: Event types whose message class is not the CamelCase of the event name.
@@ -116,6 +117,30 @@ FRONTEND_DECODES: frozenset[int] = frozenset(
         "VECTOR_OVERLAY_TILE_DATA PV_PREVIEW_DATA"
     ).split()
 )
+
+
+def _build_responses() -> dict[int, int]:
+    names = {v.name for v in pb.EventType.DESCRIPTOR.values}
+    pairs: dict[int, int] = {}
+    for name in names:
+        if name.endswith("_REQUEST"):
+            reply = name[: -len("_REQUEST")] + "_RESPONSE"
+        else:
+            reply = name + "_ACK"
+        # SCRIPTING_REQUEST goes backend -> frontend; its RESPONSE comes back, still a pair.
+        if reply in names:
+            pairs[pb.EventType.Value(name)] = pb.EventType.Value(reply)
+    return pairs
+
+
+#: Request event type -> the event type of its reply (``OPEN_FILE`` -> ``OPEN_FILE_ACK``,
+#: ``FILE_LIST_REQUEST`` -> ``FILE_LIST_RESPONSE``); the reply echoes the request id.
+RESPONSES: dict[int, int] = _build_responses()
+
+
+def response_type(event_type: int) -> int | None:
+    """The reply event type for a request type, or None if the message has no reply."""
+    return RESPONSES.get(int(event_type))
 
 
 def message_class(event_type: int) -> type[Message] | None:
