@@ -1,0 +1,284 @@
+"""The Frame actor: one open image.
+
+A frame owns its reader, the current plane and its mip pyramid, and the queue of
+tile requests. Its inbox is coalescing: of a burst of SET_IMAGE_CHANNELS only the
+latest is served (the ICD's command-queue note), and the newest tile request is
+served first. Analytics that follow the channel register a hook in
+:attr:`Frame.channel_listeners`; the frame awaits them, in order, between the
+image histogram and the tiles of a channel change (BEHAVIOUR.md §4.4).
+
+Cancelling the frame's scope (CLOSE_FILE, disconnect) stops whatever it was
+doing; :meth:`close` also releases the reader.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import trio
+
+from carta_trio.actors.tile_queue import TileQueue, TileRequest
+from carta_trio.analysis import histograms
+from carta_trio.codecs import downsample, raster_tiles, tile_geometry
+from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.session import Session
+    from carta_trio.io.image_reader import ImageReader
+
+log = logging.getLogger(__name__)
+
+ChannelListener = Callable[["Frame", bool, bool], Awaitable[None]]
+
+#: Encoded tiles kept per frame (a 4K plane has 256 full-resolution tiles).
+TILE_CACHE_SIZE = 1024
+#: Tiles encoded concurrently (one per core).
+TILE_BATCH = 2
+
+
+class Frame:
+    """State of one open image; its actor loop is :meth:`run`."""
+
+    def __init__(self, session: Session, file_id: int, reader: ImageReader, name: str) -> None:
+        self.session = session
+        self.file_id = file_id
+        self.reader = reader
+        self.name = name
+        self.width = reader.width
+        self.height = reader.height
+        self.depth = reader.depth
+        self.num_stokes = reader.num_stokes
+        self.channel = 0
+        self.stokes = 0
+        self._plane: np.ndarray | None = None
+        self._mips: dict[int, np.ndarray] = {}
+        self._tiles: dict[tuple[Any, ...], raster_tiles.EncodedTile] = {}
+        self._pending_channels: tuple[int, pb.SetImageChannels] | None = None
+        self._queue = TileQueue()
+        self._wake = trio.Event()
+        self._scope: trio.CancelScope | None = None
+        self._plane_lock = trio.Lock()
+        #: Coroutines called as ``listener(frame, channel_changed, stokes_changed)``.
+        self.channel_listeners: list[ChannelListener] = []
+        #: Free slots for analytics modules (regions, contours, ...).
+        self.state: dict[str, Any] = {}
+
+    # ---------------------------------------------------------------- lifecycle
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Serve posted work until cancelled; loads channel 0 / Stokes 0 first."""
+        with trio.CancelScope() as scope:
+            self._scope = scope
+            await self.load_plane()
+            task_status.started()
+            while True:
+                await self._wake.wait()
+                self._wake = trio.Event()
+                await self._drain()
+
+    def close(self) -> None:
+        """Stop the actor now and release the image (CLOSE_FILE, disconnect)."""
+        if self._scope is not None:
+            self._scope.cancel()
+        self._plane = None
+        self._mips.clear()
+        self._tiles.clear()
+        try:
+            self.reader.close()
+        except Exception:  # noqa: BLE001 - closing must never fail the caller
+            log.debug("closing reader of file %d failed", self.file_id, exc_info=True)
+
+    # ------------------------------------------------------------------ inbox
+
+    def post_channels(self, request_id: int, message: pb.SetImageChannels) -> None:
+        """Queue a channel change; a newer one replaces one not yet started."""
+        self._pending_channels = (request_id, message)
+        self._wake.set()
+
+    def post_tiles(self, message: pb.AddRequiredTiles, animation_id: int = 0) -> None:
+        """Queue a tile request for the current channel; served newest first."""
+        if not message.tiles:
+            return
+        self._queue.push(self._make_request(message, animation_id))
+        self._wake.set()
+
+    def remove_tiles(self, message: pb.RemoveRequiredTiles) -> None:
+        """Drop queued tiles that the viewer no longer needs."""
+        self._queue.remove(set(message.tiles))
+
+    def _make_request(self, message: pb.AddRequiredTiles, animation_id: int) -> TileRequest:
+        sync_id = self.session.state.get("sync_id", 0) + 1
+        self.session.state["sync_id"] = sync_id
+        return TileRequest(
+            sync_id=sync_id,
+            channel=self.channel,
+            stokes=self.stokes,
+            animation_id=animation_id,
+            compression_type=message.compression_type,
+            compression_quality=message.compression_quality,
+            codes=list(message.tiles),
+        )
+
+    async def _drain(self) -> None:
+        while True:
+            if self._pending_channels is not None:
+                request_id, message = self._pending_channels
+                self._pending_channels = None
+                await self._apply_channels(message)
+                continue
+            request = self._queue.newest()
+            if request is None:
+                return
+            await self._serve_tile_batch(request)
+
+    # --------------------------------------------------------------- channels
+
+    def valid_channel(self, channel: int, stokes: int) -> bool:
+        return 0 <= channel < self.depth and 0 <= stokes < self.num_stokes
+
+    async def _apply_channels(self, message: pb.SetImageChannels) -> None:
+        channel, stokes = message.channel, message.stokes
+        if not self.valid_channel(channel, stokes):
+            await self.session.send_error(
+                f"Channel {channel} or Stokes {stokes} is invalid in image", pb.ErrorSeverity.ERROR, ["channels"]
+            )
+            return
+        channel_changed, stokes_changed = channel != self.channel, stokes != self.stokes
+        if channel_changed or stokes_changed:
+            self.channel, self.stokes = channel, stokes
+            await self.load_plane()
+            await self.send_image_histogram()
+            for listener in list(self.channel_listeners):
+                await listener(self, channel_changed, stokes_changed)
+        if message.HasField("required_tiles") and message.required_tiles.tiles:
+            self._queue.push(self._make_request(message.required_tiles, 0))
+
+    async def load_plane(self) -> None:
+        """Read the current plane into memory and forget the old pyramid."""
+        async with self._plane_lock:
+            plane = await self.session.run_sync(self.reader.read_plane, self.channel, self.stokes)
+            self._plane = np.ascontiguousarray(plane, dtype=np.float32)
+            self._mips = {1: self._plane}
+
+    @property
+    def plane(self) -> np.ndarray:
+        """The current plane, float32 [height, width]."""
+        assert self._plane is not None, "frame has no plane loaded"
+        return self._plane
+
+    async def mip_plane(self, mip: int) -> np.ndarray:
+        """The current plane block-averaged by ``mip``, computed once per channel."""
+        cached = self._mips.get(mip)
+        if cached is not None:
+            return cached
+        channel, stokes = self.channel, self.stokes
+        data = await self.session.run_sync(self._downsample, mip, channel, stokes)
+        if (channel, stokes) == (self.channel, self.stokes):
+            self._mips[mip] = data
+        return data
+
+    def _downsample(self, mip: int, channel: int, stokes: int) -> np.ndarray:
+        precomputed = self.reader.mipmap(mip, channel, stokes)
+        if precomputed is not None:
+            return np.asarray(precomputed, dtype=np.float32)
+        return downsample.block_mean(self.plane, mip)
+
+    # -------------------------------------------------------------- histogram
+
+    async def send_image_histogram(self) -> None:
+        """REGION_HISTOGRAM_DATA for region -1 with the default render config."""
+        plane = self.plane
+        num_bins = histograms.auto_bin_count(self.width, self.height)
+        histogram = await self.session.run_sync(histograms.plane_histogram, plane, num_bins, None)
+        await self.session.send_stream(
+            pb.RegionHistogramData(
+                file_id=self.file_id,
+                region_id=-1,
+                channel=self.channel,
+                stokes=self.stokes,
+                progress=1.0,
+                config=pb.HistogramConfig(num_bins=-1),
+                histograms=histogram,
+            )
+        )
+
+    # ------------------------------------------------------------------ tiles
+
+    async def _serve_tile_batch(self, request: TileRequest) -> None:
+        """Send up to :data:`TILE_BATCH` tiles of ``request``; its syncs as due."""
+        if not request.started:
+            request.started = True
+            await self.session.send_stream(request.sync_message(self.file_id, end=False))
+        stale = (request.channel, request.stokes) != (self.channel, self.stokes)
+        codes = request.take(TILE_BATCH) if not stale else request.take(len(request.codes))
+        if codes and not stale:
+            encoded: list[tuple[int, Any]] = []
+
+            async def encode(code: int) -> None:
+                encoded.append((code, await self._encode_tile(code, request)))
+
+            async with trio.open_nursery() as nursery:
+                for code in codes:
+                    nursery.start_soon(encode, code)
+            order = {code: i for i, code in enumerate(codes)}
+            for code, tile in sorted(encoded, key=lambda item: order[item[0]]):
+                if tile is not None:
+                    await self.session.send_stream(self._tile_message(request, code, tile))
+        if request.done:
+            self._queue.discard(request)
+            await self.session.send_stream(request.sync_message(self.file_id, end=True))
+
+    async def _encode_tile(self, code: int, request: TileRequest) -> raster_tiles.EncodedTile | None:
+        coord = tile_geometry.decode_tile_code(code)
+        try:
+            bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, self.width, self.height)
+        except ValueError as exc:
+            await self.session.send_error(f"Invalid tile {code}: {exc}", pb.ErrorSeverity.WARNING, ["tiles"])
+            return None
+        if request.compression_type not in (pb.CompressionType.NONE, pb.CompressionType.ZFP):
+            name = pb.CompressionType.Name(request.compression_type)
+            await self.session.send_error(
+                f"Compression type {name} is not supported", pb.ErrorSeverity.ERROR, ["tiles"]
+            )
+            return None
+        key = (self.channel, self.stokes, code, request.compression_type, request.precision)
+        cached = self._tiles.get(key)
+        if cached is not None:
+            return cached
+        source = await self.mip_plane(bounds.mip)
+        m = bounds.mip
+        block = source[bounds.y_min // m : bounds.y_min // m + bounds.height, bounds.x_min // m : bounds.x_min // m + bounds.width]
+        tile = await self.session.run_sync(
+            raster_tiles.encode_tile, block, request.compression_type, request.precision
+        )
+        if len(self._tiles) >= TILE_CACHE_SIZE:
+            self._tiles.pop(next(iter(self._tiles)))
+        self._tiles[key] = tile
+        return tile
+
+    def _tile_message(self, request: TileRequest, code: int, tile: raster_tiles.EncodedTile) -> pb.RasterTileData:
+        coord = tile_geometry.decode_tile_code(code)
+        bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, self.width, self.height)
+        return pb.RasterTileData(
+            file_id=self.file_id,
+            channel=request.channel,
+            stokes=request.stokes,
+            compression_type=request.compression_type,
+            compression_quality=float(tile.quality_used),
+            sync_id=request.sync_id,
+            animation_id=request.animation_id,
+            tiles=[
+                pb.TileData(
+                    layer=coord.layer,
+                    x=coord.x,
+                    y=coord.y,
+                    width=bounds.width,
+                    height=bounds.height,
+                    image_data=tile.image_data,
+                    nan_encodings=tile.nan_encodings,
+                )
+            ],
+        )

@@ -1,0 +1,130 @@
+"""Messages that open, close and navigate images (BEHAVIOUR.md §4.4, §4.5, §7)."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from carta_trio.actors.dispatch import handles
+from carta_trio.actors.frame import Frame
+from carta_trio.io import file_info, images, paths
+from carta_trio.io.image_reader import ImageOpenError
+from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.session import Session
+
+log = logging.getLogger(__name__)
+
+ALL_FILES = -1
+
+
+def frame_or_none(session: Session, file_id: int) -> Frame | None:
+    return session.frames.get(file_id)
+
+
+async def require_frame(session: Session, file_id: int, tag: str) -> Frame | None:
+    """The open frame, or a DEBUG ERROR_DATA ``File id <id> not found`` (as the reference)."""
+    frame = session.frames.get(file_id)
+    if frame is None:
+        await session.send_error(f"File id {file_id} not found", pb.ErrorSeverity.DEBUG, [tag])
+    return frame
+
+
+def _open(session: Session, directory: str, file: str, hdu: str) -> tuple[object, object, object]:
+    """Blocking part of OPEN_FILE: resolve, read the file info, open the reader."""
+    settings = session.settings
+    path = paths.resolve_file(settings.top_level_folder, directory, file, settings.starting_folder)
+    info, extended, hdu_used = file_info.open_file_info(path, hdu)
+    reader = images.open_image(path, hdu_used)
+    return info, extended, reader
+
+
+def beam_table(reader: object) -> list[pb.Beam]:
+    """One beam for the whole image (channel/stokes -1) or one per plane."""
+    beams = reader.beams()  # type: ignore[attr-defined]
+    if not beams:
+        return []
+    if len(beams) == 1:
+        bmaj, bmin, bpa = beams[0]
+        return [pb.Beam(channel=-1, stokes=-1, major_axis=bmaj, minor_axis=bmin, pa=bpa)]
+    table = []
+    depth = reader.depth  # type: ignore[attr-defined]
+    for index, (bmaj, bmin, bpa) in enumerate(beams):
+        table.append(
+            pb.Beam(channel=index % depth, stokes=index // depth, major_axis=bmaj, minor_axis=bmin, pa=bpa)
+        )
+    return table
+
+
+@handles(pb.EventType.OPEN_FILE, response=pb.OpenFileAck)
+async def on_open_file(session: Session, request_id: int, message: pb.OpenFile) -> None:
+    """OPEN_FILE_ACK, then the default image histogram (region -1) of channel 0."""
+    ack = pb.OpenFileAck(file_id=message.file_id)
+    try:
+        info, extended, reader = await session.run_sync(
+            _open, session, message.directory, message.file, message.hdu
+        )
+    except (paths.PathError, ImageOpenError, file_info.FileInfoError, OSError) as exc:
+        ack.success = False
+        ack.message = str(exc)
+        log.error("%s", exc)
+        await session.reply(request_id, ack)
+        return
+    old = session.frames.pop(message.file_id, None)
+    if old is not None:
+        old.close()
+    frame = Frame(session, message.file_id, reader, message.file)
+    try:
+        assert session.nursery is not None
+        await session.nursery.start(frame.run)
+    except Exception as exc:
+        frame.close()
+        raise RuntimeError(f"Cannot load image data: {exc}") from exc
+    session.frames[message.file_id] = frame
+    ack.success = True
+    ack.file_info.CopyFrom(info)
+    ack.file_info_extended.CopyFrom(extended)
+    ack.file_feature_flags = getattr(reader, "file_feature_flags", 0)
+    ack.beam_table.extend(beam_table(reader))
+    await session.reply(request_id, ack)
+    await frame.send_image_histogram()
+    for hook in session.state.get("frame_opened_hooks", ()):
+        await hook(frame)
+
+
+@handles(pb.EventType.CLOSE_FILE)
+async def on_close_file(session: Session, request_id: int, message: pb.CloseFile) -> None:
+    """Close one frame or all (-1); unknown ids are ignored, as the reference does."""
+    ids = list(session.frames) if message.file_id == ALL_FILES else [message.file_id]
+    for file_id in ids:
+        frame = session.frames.pop(file_id, None)
+        if frame is not None:
+            frame.close()
+            for hook in session.state.get("frame_closed_hooks", ()):
+                hook(frame)
+
+
+@handles(pb.EventType.SET_IMAGE_CHANNELS)
+async def on_set_image_channels(session: Session, request_id: int, message: pb.SetImageChannels) -> None:
+    frame = await require_frame(session, message.file_id, "channels")
+    if frame is not None:
+        frame.post_channels(request_id, message)
+
+
+@handles(pb.EventType.ADD_REQUIRED_TILES)
+async def on_add_required_tiles(session: Session, request_id: int, message: pb.AddRequiredTiles) -> None:
+    frame = frame_or_none(session, message.file_id)
+    if frame is not None:
+        animation = session.state.get("animation_tiles_hook")
+        if animation is not None and animation(frame, message):
+            return
+        frame.post_tiles(message)
+
+
+@handles(pb.EventType.REMOVE_REQUIRED_TILES)
+async def on_remove_required_tiles(session: Session, request_id: int, message: pb.RemoveRequiredTiles) -> None:
+    frame = frame_or_none(session, message.file_id)
+    if frame is not None:
+        frame.remove_tiles(message)
+

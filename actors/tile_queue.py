@@ -1,0 +1,89 @@
+"""The frame's queue of tile requests: newest first, each with its sync pair.
+
+Every ADD_REQUIRED_TILES (or ``required_tiles`` of SET_IMAGE_CHANNELS) becomes a
+:class:`TileRequest` with its own sync id (WIRE.md §2.9). The queue serves the
+newest request first, so the tiles of the view the user is looking at now come
+before those of a view already left; older requests resume afterwards.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+from carta_trio.messages import schema as pb
+
+
+@dataclasses.dataclass(eq=False)
+class TileRequest:
+    """One tile batch: its sync id, plane, compression and the codes not yet sent."""
+
+    sync_id: int
+    channel: int
+    stokes: int
+    animation_id: int
+    compression_type: int
+    compression_quality: float
+    codes: list[int]
+    #: Number of codes requested: the sync messages' ``tile_count``.
+    tile_count: int = -1
+    started: bool = False
+
+    def __post_init__(self) -> None:
+        # The frontend counts distinct tiles; a duplicated code would never flush.
+        self.codes = list(dict.fromkeys(self.codes))
+        if self.tile_count < 0:
+            self.tile_count = len(self.codes)
+
+    @property
+    def precision(self) -> int:
+        """ZFP precision: the quality rounded half away from zero (the reference's lround)."""
+        q = self.compression_quality
+        return int(q + 0.5) if q >= 0 else -int(-q + 0.5)
+
+    @property
+    def done(self) -> bool:
+        return not self.codes
+
+    def take(self, n: int) -> list[int]:
+        """Remove and return the next ``n`` codes in request order."""
+        head, self.codes = self.codes[:n], self.codes[n:]
+        return head
+
+    def sync_message(self, file_id: int, *, end: bool) -> pb.RasterTileSync:
+        return pb.RasterTileSync(
+            file_id=file_id,
+            channel=self.channel,
+            stokes=self.stokes,
+            sync_id=self.sync_id,
+            animation_id=self.animation_id,
+            tile_count=self.tile_count,
+            end_sync=end,
+        )
+
+
+class TileQueue:
+    """Pending tile requests of one frame."""
+
+    def __init__(self) -> None:
+        self._requests: list[TileRequest] = []
+
+    def __len__(self) -> int:
+        return len(self._requests)
+
+    def push(self, request: TileRequest) -> None:
+        self._requests.append(request)
+
+    def newest(self) -> TileRequest | None:
+        return self._requests[-1] if self._requests else None
+
+    def discard(self, request: TileRequest) -> None:
+        if request in self._requests:
+            self._requests.remove(request)
+
+    def remove(self, codes: set[int]) -> None:
+        """Drop ``codes`` from every request not yet finished."""
+        for request in self._requests:
+            request.codes = [c for c in request.codes if c not in codes]
+
+    def clear(self) -> None:
+        self._requests.clear()
