@@ -109,7 +109,7 @@ def install_frontend(
     """
     if not _VERSION_RE.match(version):
         raise ValueError(f"not a release version of {FRONTEND_PACKAGE}: {version!r}")
-    target = frontend_path(Path(dest_root), version)
+    target = frontend_path(Path(dest_root).absolute(), version)
     if is_frontend_build(target):
         return target.resolve()
     if target.is_dir() and not any(target.iterdir()):

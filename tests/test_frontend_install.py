@@ -59,6 +59,7 @@ if args[:1] != ["pack"] or args[1] != "carta-frontend@4.1.0":
     sys.stderr.write("npm error 404 Not Found - " + " ".join(args) + "\\n")
     sys.exit(1)
 dest = Path(args[args.index("--pack-destination") + 1])
+assert dest.is_absolute() and dest.is_dir(), dest
 shutil.copy({str(source)!r}, dest / "carta-frontend-4.1.0.tgz")
 print(json.dumps([{{"filename": "carta-frontend-4.1.0.tgz"}}]))
 """
@@ -97,6 +98,15 @@ def test_install_is_idempotent_and_offline_once_installed(tmp_path: Path, fake_n
     assert second == first
     assert marker.read_bytes() == b"<html>kept</html>"
     assert len(npm_calls(fake_npm)) == 1
+
+
+def test_install_into_a_relative_root(
+    tmp_path: Path, fake_npm: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    build = fi.install_frontend(Path(".cache"))
+    assert build == (tmp_path / ".cache" / "frontend" / "4.1.0").resolve()
+    assert (build / "index.html").is_file()
 
 
 def test_install_replaces_an_empty_placeholder(tmp_path: Path, fake_npm: Path) -> None:
