@@ -1,0 +1,256 @@
+"""FILE_LIST_RESPONSE and REGION_LIST_RESPONSE: listing a folder as the reference does.
+
+Rules (BEHAVIOUR.md §5.2): hidden and unreadable entries are skipped; regular files
+are typed by content or extension (``filter_mode``); CASA and MIRIAD image
+directories are *files*; other directories are ``subdirectories`` with their item
+count (hidden entries included). Entries come in directory iteration order; the
+frontend sorts. Symlinks are followed for the type tests and listed under the link
+name -- unless they lead outside the top-level folder (then they are skipped).
+
+:func:`iter_file_list` is a generator so that a caller can run a big listing in
+slices (each ``next()`` returns after at most ``checkpoint`` seconds of work): it
+yields :class:`ListProgress` items -- ``report=True`` exactly when the reference
+would send FILE_LIST_PROGRESS (first after more than 5 whole seconds, then after
+more than 2 whole seconds since the last report, ``BE:src/Timer/ListProgressReporter.cc``)
+-- and finally the response message. Closing it stops the listing.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from carta_trio.io.file_types import folder_image_type, guess_image_type, guess_region_type
+from carta_trio.io.paths import FORBIDDEN, PathError, parent_of, resolve_directory
+from carta_trio.messages import schema as pb
+
+__all__ = [
+    "FIRST_PROGRESS_AFTER_SECS",
+    "PROGRESS_INTERVAL_SECS",
+    "ListProgress",
+    "ProgressCadence",
+    "directory_size",
+    "file_info_of",
+    "file_list",
+    "hdf5_hdu_list",
+    "item_count",
+    "iter_file_list",
+    "progress_message",
+]
+
+log = logging.getLogger(__name__)
+
+FileType = pb.FileType
+#: Reference constants (whole seconds, compared with ``>`` after truncation).
+FIRST_PROGRESS_AFTER_SECS = 5
+PROGRESS_INTERVAL_SECS = 2
+
+
+@dataclass(frozen=True)
+class ListProgress:
+    """Progress of a listing; ``report`` is True when FILE_LIST_PROGRESS is due."""
+
+    checked: int
+    total: int
+    report: bool = False
+
+    @property
+    def percentage(self) -> float:
+        return self.checked / self.total if self.total else 0.0
+
+
+def progress_message(progress: ListProgress, list_type: int = pb.FileListType.Image) -> pb.ListProgress:
+    """The FILE_LIST_PROGRESS message for ``progress`` (Image type also for region lists)."""
+    return pb.ListProgress(
+        file_list_type=list_type,
+        total_count=progress.total,
+        checked_count=progress.checked,
+        percentage=progress.percentage,
+    )
+
+
+class ProgressCadence:
+    """The reference's reporting rule, with an injectable clock for tests."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self._clock = clock
+        self._start = clock()
+        self._first_made = False
+
+    def due(self) -> bool:
+        """True (and the timer restarts) when a progress report is due now."""
+        now = self._clock()
+        elapsed = math.floor(now - self._start)
+        limit = PROGRESS_INTERVAL_SECS if self._first_made else FIRST_PROGRESS_AFTER_SECS
+        if elapsed > limit:
+            self._first_made = True
+            self._start = now
+            return True
+        return False
+
+
+def item_count(path: str | Path) -> int:
+    """Number of entries in a directory, hidden ones included; -1 on error."""
+    try:
+        with os.scandir(path) as it:
+            return sum(1 for _ in it)
+    except OSError:
+        return -1
+
+
+def directory_size(path: str | Path) -> int:
+    """Recursive sum of the sizes of the regular files below ``path``."""
+    total = 0
+    for root, _dirs, files in os.walk(path):
+        for name in files:
+            try:
+                st = os.lstat(os.path.join(root, name))
+            except OSError:
+                continue
+            if not os.path.islink(os.path.join(root, name)):
+                total += st.st_size
+    return total
+
+
+def hdf5_hdu_list(path: str | Path) -> list[str]:
+    """The top-level link names of an HDF5 file (``[""]`` if none or unreadable)."""
+    try:
+        import h5py
+
+        with h5py.File(path, "r") as f:
+            names = list(f.keys())
+    except Exception as exc:  # noqa: BLE001 - unreadable HDF5 is listed without HDUs
+        log.debug("HDF5 group list of %s failed: %s", path, exc)
+        names = []
+    return names or [""]
+
+
+def file_info_of(path: str | Path, name: str, file_type: int) -> pb.FileInfo:
+    """``FileInfo`` {name, type, size, date, HDU_list} of a file or image directory."""
+    info = pb.FileInfo(name=name, type=file_type)
+    try:
+        st = os.stat(path)
+    except OSError:
+        info.HDU_list.append("")
+        return info
+    info.date = int(st.st_mtime)
+    info.size = directory_size(path) if os.path.isdir(path) else st.st_size
+    if file_type == FileType.HDF5:
+        info.HDU_list.extend(hdf5_hdu_list(path))
+    else:
+        info.HDU_list.append("")
+    return info
+
+
+def _inside(real: str, top: str) -> bool:
+    return top == "/" or real == top or real.startswith(top + "/")
+
+
+def _list_entry(
+    response: pb.FileListResponse, entry: os.DirEntry, top: str, filter_mode: int, region: bool
+) -> None:
+    """Add one directory entry to the response if the rules say so."""
+    path = entry.path
+    if entry.is_symlink() and not _inside(os.path.realpath(path), top):
+        return
+    if not os.access(path, os.R_OK) or not os.path.exists(path):
+        return
+    all_files = filter_mode == pb.FileListFilterMode.AllFiles
+    if entry.is_file():
+        if region:
+            kind = guess_region_type(path, filter_mode == pb.FileListFilterMode.Content)
+            if kind == FileType.UNKNOWN:
+                kind = guess_region_type(path, False)
+        elif all_files:
+            kind = guess_image_type(path, False)
+        else:
+            kind = guess_image_type(path, filter_mode == pb.FileListFilterMode.Content)
+        if kind != FileType.UNKNOWN or all_files:
+            response.files.append(file_info_of(path, entry.name, kind))
+        return
+    if entry.is_dir() and os.access(path, os.X_OK):
+        kind = folder_image_type(path)
+        if kind != FileType.UNKNOWN and not region:
+            response.files.append(file_info_of(path, entry.name, kind))
+        elif kind == FileType.UNKNOWN or (region and all_files):
+            response.subdirectories.append(
+                pb.DirectoryInfo(name=entry.name, date=int(entry.stat().st_mtime), item_count=item_count(path))
+            )
+
+
+def iter_file_list(
+    top: str | Path,
+    starting: str | Path | None,
+    directory: str,
+    filter_mode: int = pb.FileListFilterMode.Content,
+    *,
+    region: bool = False,
+    clock: Callable[[], float] = time.monotonic,
+    checkpoint: float = 0.2,
+) -> Iterator[ListProgress | pb.FileListResponse]:
+    """Walk a folder; yield :class:`ListProgress` now and then, the response last.
+
+    ``region`` lists region files instead of images (the caller copies the fields
+    into a REGION_LIST_RESPONSE). Blocking (file system); run it in a worker thread.
+    """
+    response = pb.FileListResponse()
+    try:
+        resolved = resolve_directory(top, starting, directory)
+    except PathError as exc:
+        response.success = False
+        response.message = exc.message if exc.message == FORBIDDEN else f"File list failed: {exc.message}"
+        yield response
+        return
+    if resolved.is_top:
+        response.parent = "."
+    else:
+        response.directory = resolved.relative
+        response.parent = parent_of(resolved.relative)
+    top_real = os.path.realpath(str(top))
+    try:
+        with os.scandir(resolved.path) as it:
+            entries = list(it)
+    except OSError as exc:
+        response.success = False
+        response.message = str(exc.strerror or exc)
+        yield response
+        return
+    cadence = ProgressCadence(clock)
+    total = len(entries)
+    last_yield = clock()
+    for checked, entry in enumerate(entries, start=1):
+        if not entry.name.startswith("."):
+            try:
+                _list_entry(response, entry, top_real, filter_mode, region)
+            except OSError as exc:
+                log.debug("skipping %s: %s", entry.path, exc)
+        if cadence.due():
+            last_yield = clock()
+            yield ListProgress(checked, total, report=True)
+        elif clock() - last_yield >= checkpoint:
+            last_yield = clock()
+            yield ListProgress(checked, total)
+    response.success = True
+    yield response
+
+
+def file_list(
+    top: str | Path,
+    starting: str | Path | None,
+    directory: str,
+    filter_mode: int = pb.FileListFilterMode.Content,
+    *,
+    region: bool = False,
+) -> pb.FileListResponse:
+    """The whole listing at once (no progress)."""
+    result: pb.FileListResponse | None = None
+    for item in iter_file_list(top, starting, directory, filter_mode, region=region):
+        if isinstance(item, pb.FileListResponse):
+            result = item
+    assert result is not None
+    return result
