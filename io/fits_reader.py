@@ -1,0 +1,243 @@
+"""FITS images: memory-mapped plain files, fitsio for gzip and tile-compressed HDUs.
+
+Plain (uncompressed) FITS data is mapped with ``numpy.memmap`` at the HDU's data offset
+with the big-endian dtype of its BITPIX, so reading a plane or a spectrum touches only
+those bytes; BSCALE/BZERO/BLANK are applied to the slice that was read. ``.fits.gz``
+files and tile-compressed HDUs are read through fitsio (cfitsio) with scaling switched
+off, and the same scaling code runs on the raw values.
+
+HDU keys follow the reference: the number is taken from the leading digits of ``hdu``
+(``"1"``, ``"1: SCI"``); an empty key selects the first image HDU (primary or image
+extension with NAXIS > 1).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import os
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import fitsio
+import numpy as np
+
+from carta_trio.io.axis_roles import roles_from_header
+from carta_trio.io.fits_header import (cards_from_records, header_beam, table_beams,
+                                       uncompressed_records)
+from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
+
+log = logging.getLogger(__name__)
+
+FITS_FILE_TYPE = 3  # CARTA.FileType.FITS
+
+#: Big-endian on-disk dtype per BITPIX.
+BITPIX_DTYPES = {8: np.dtype("u1"), 16: np.dtype(">i2"), 32: np.dtype(">i4"),
+                 64: np.dtype(">i8"), -32: np.dtype(">f4"), -64: np.dtype(">f8")}
+#: casacore data type names per BITPIX, as the reference's "Data type" entry shows them.
+BITPIX_TYPE_NAMES = {8: "uChar", 16: "Short", 32: "Int", 64: "Int64", -32: "float", -64: "double"}
+
+READ_ERROR = "Error reading FITS file."
+
+
+def parse_hdu_number(hdu: str) -> int | None:
+    """The HDU number from the leading digits of ``hdu``; None when there are none."""
+    digits = ""
+    for ch in hdu.strip():
+        if not ch.isdigit():
+            break
+        digits += ch
+    return int(digits) if digits else None
+
+
+def _is_image_hdu(info: dict[str, Any]) -> bool:
+    return info.get("hdutype") == fitsio.IMAGE_HDU and int(info.get("ndims") or 0) > 1
+
+
+def list_image_hdus(path: str | os.PathLike[str]) -> list[int]:
+    """Numbers of the HDUs holding images (primary or IMAGE/compressed extension with
+    NAXIS > 1), in file order."""
+    try:
+        with fitsio.FITS(str(path)) as f:
+            return [i for i in range(len(f)) if _is_image_hdu(f[i].get_info())]
+    except OSError as err:
+        raise ImageOpenError(READ_ERROR) from err
+
+
+def _is_plain_fits(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(6) == b"SIMPLE"
+
+
+class FitsReader(ImageReader):
+    """One image HDU of a FITS file (plain, gzip or tile-compressed).
+
+    Reads through the memory map are thread-safe; the fitsio path is serialised with a
+    lock. ``bitpix``, ``bscale``, ``bzero`` and ``blank`` describe the stored values;
+    ``is_memory_mapped`` says which path is used.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], hdu: str = "") -> None:
+        self.path = Path(path)
+        self.file_type = FITS_FILE_TYPE
+        self._lock = threading.Lock()
+        self._fits: fitsio.FITS | None = None
+        self._memmap: np.memmap | None = None
+        try:
+            self._fits = fitsio.FITS(str(self.path))
+            count = len(self._fits)
+        except (OSError, ValueError) as err:
+            log.info("fitsio cannot open %s: %s", self.path, err)
+            raise ImageOpenError(READ_ERROR) from err
+        try:
+            self._open_hdu(hdu, count)
+        except BaseException:
+            self.close()
+            raise
+
+    def _open_hdu(self, hdu: str, count: int) -> None:
+        assert self._fits is not None
+        number = parse_hdu_number(hdu)
+        if number is None:
+            number = next((i for i in range(count) if _is_image_hdu(self._fits[i].get_info())), None)
+            if number is None:
+                raise ImageOpenError("No image HDU found for FITS.")
+        if number >= count:
+            raise ImageOpenError(READ_ERROR)
+        self.hdu = str(number)
+        self._hdu = self._fits[number]
+        info = self._hdu.get_info()
+        if info.get("hdutype") != fitsio.IMAGE_HDU:
+            raise ImageOpenError("No image at specified HDU.")
+        dims = [int(d) for d in (info.get("dims") or [])]
+        if not 2 <= len(dims) <= 4:
+            raise ImageOpenError("Image must be 2D, 3D or 4D.")
+        self._np_shape = tuple(dims)
+        self.shape = tuple(reversed(dims))
+        self.is_compressed = bool(info.get("is_compressed_image"))
+
+        records = self._hdu.read_header_list()
+        if self.is_compressed:
+            records = uncompressed_records(records)
+        self._records = records
+        self._cards = cards_from_records(records)
+        header: dict[str, Any] = {}
+        for card in self._cards:
+            header.setdefault(card.key, card.value)
+        self._header = header
+
+        self.bitpix = int(header.get("BITPIX", info.get("img_type", -32)))
+        if self.bitpix not in BITPIX_DTYPES:
+            raise ImageOpenError(READ_ERROR)
+        self.bscale = _as_float(header.get("BSCALE"), 1.0)
+        self.bzero = _as_float(header.get("BZERO"), 0.0)
+        blank = header.get("BLANK") if self.bitpix > 0 else None
+        self.blank = int(blank) if isinstance(blank, (int, float)) and not isinstance(blank, bool) else None
+        self.data_type = BITPIX_TYPE_NAMES[self.bitpix]
+        self.unit = str(header.get("BUNIT", "") or "").strip()
+        self.axes, self.stokes_values = roles_from_header(header, self.shape)
+        self.extname = str(header.get("EXTNAME", "") or "").strip()
+
+        if not self.is_compressed and _is_plain_fits(self.path):
+            self._map_data(info)
+        else:
+            self._hdu.ignore_scaling = True
+
+    def _map_data(self, info: dict[str, Any]) -> None:
+        dtype = BITPIX_DTYPES[self.bitpix]
+        offset = int(info["data_start"])
+        nbytes = math.prod(self._np_shape) * dtype.itemsize
+        if os.path.getsize(self.path) < offset + nbytes:
+            raise ImageOpenError(READ_ERROR)
+        self._memmap = np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=self._np_shape)
+        # The map stays valid without the cfitsio handle.
+        assert self._fits is not None
+        self._fits.close()
+        self._fits = None
+
+    @property
+    def is_memory_mapped(self) -> bool:
+        return self._memmap is not None
+
+    # -- data ---------------------------------------------------------------------
+    def _read_region(self, starts: Sequence[int], stops: Sequence[int]) -> np.ndarray:
+        slices = tuple(slice(a, b) for a, b in zip(reversed(starts), reversed(stops)))
+        if self._memmap is not None:
+            return self._scaled(self._memmap[slices])
+        with self._lock:
+            if self._fits is None:
+                raise ValueError("reader is closed")
+            raw = self._hdu[slices]
+        return self._scaled(np.asarray(raw).reshape([b - a for a, b in zip(reversed(starts), reversed(stops))]))
+
+    def _scaled(self, raw: np.ndarray) -> np.ndarray:
+        """Physical float32 values from stored values (only this slice is converted)."""
+        scaled = self.bscale != 1.0 or self.bzero != 0.0
+        if raw.dtype.kind == "f" and not scaled:
+            return raw.astype(np.float32)
+        if raw.dtype.kind != "f" and not scaled and raw.dtype.itemsize <= 2 and self.blank is None:
+            return raw.astype(np.float32)
+        out = raw.astype(np.float64)
+        if scaled:
+            out *= self.bscale
+            out += self.bzero
+        result = out.astype(np.float32)
+        if self.blank is not None:
+            result[raw == self.blank] = np.nan
+        return result
+
+    # -- header -------------------------------------------------------------------
+    def header_cards(self) -> list[HeaderCard]:
+        return list(self._cards)
+
+    def header_strings(self) -> list[str]:
+        return [str(r.get("card_string", "")).ljust(80)[:80] for r in self._records]
+
+    def beams(self) -> list[Beam]:
+        if self._header.get("CASAMBM") is True:
+            table = self._beam_table()
+            if table:
+                return table
+        beam = header_beam(self._header)
+        return [beam] if beam else []
+
+    def _beam_table(self) -> list[Beam]:
+        try:
+            with fitsio.FITS(str(self.path)) as f:
+                if "BEAMS" not in f:
+                    return []
+                ext = f["BEAMS"]
+                data = ext.read()
+                head = ext.read_header()
+                names = [str(n).upper() for n in data.dtype.names or ()]
+                columns = {n: data[orig] for n, orig in zip(names, data.dtype.names or ())}
+                units = {}
+                for i, n in enumerate(names, start=1):
+                    unit = head.get(f"TUNIT{i}")
+                    if unit:
+                        units[n] = str(unit)
+                nchan = int(head.get("NCHAN", self.depth))
+                npol = int(head.get("NPOL", self.num_stokes))
+            return table_beams(columns, units, nchan, npol)
+        except (OSError, KeyError, ValueError) as err:
+            log.warning("Cannot read the BEAMS table of %s: %s", self.path, err)
+            return []
+
+    def close(self) -> None:
+        self._memmap = None
+        if self._fits is not None:
+            try:
+                self._fits.close()
+            finally:
+                self._fits = None
+
+
+def _as_float(value: Any, default: float) -> float:
+    if value is None or isinstance(value, bool):
+        return default
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return default
