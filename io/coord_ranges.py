@@ -61,7 +61,8 @@ def build_wcs(cards: Sequence[str], naxis: int):  # -> astropy.wcs.WCS | None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            header = fits.Header.fromstring("".join(c.ljust(80)[:80] for c in cards))
+            usable = [c for c in cards if c[8:10] == "= " or c.startswith(("HISTORY", "COMMENT"))]
+            header = fits.Header.fromstring("".join(c.ljust(80)[:80] for c in usable))
             wcs = WCS(header, naxis=naxis, fix=True)
             wcs.wcs.set()
         return wcs
