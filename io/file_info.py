@@ -25,11 +25,15 @@ from carta_trio.io.fits_info import ExtendedInfo, fits_extended_info
 from carta_trio.io.paths import PathError, resolve_file
 from carta_trio.messages import schema as pb
 
-__all__ = ["FileInfoResult", "UNSUPPORTED", "extended_info", "file_info"]
+__all__ = ["FileInfoError", "FileInfoResult", "UNSUPPORTED", "extended_info", "file_info", "open_file_info"]
 
 log = logging.getLogger(__name__)
 
 UNSUPPORTED = "Unsupported format."
+
+
+class FileInfoError(Exception):
+    """File info could not be produced; ``str(exc)`` is the client message."""
 
 
 @dataclass
@@ -87,3 +91,40 @@ def file_info(
     if not response.success:
         log.error("File info of %s failed: %s", name, result.message)
     return FileInfoResult(response, result.notices)
+
+
+def _first_image_hdu(path: str | Path) -> str:
+    from carta_trio.io.fits_hdus import FitsError, read_hdus
+
+    try:
+        hdus = read_hdus(path)
+    except FitsError as exc:
+        raise FileInfoError(str(exc)) from exc
+    for hdu in hdus:
+        if hdu.is_image:
+            return str(hdu.index)
+    raise FileInfoError("No image HDU found for FITS.")
+
+
+def open_file_info(
+    path: str | Path, hdu: str = "", name: str | None = None, support_aips_beam: bool = False
+) -> tuple[pb.FileInfo, pb.FileInfoExtended, str]:
+    """File info for OPEN_FILE_ACK (BEHAVIOUR.md §7.1): (file_info, extended, hdu used).
+
+    An empty ``hdu`` means the first entry of the HDU list, for FITS the first image
+    HDU (a ``.fits.gz`` is then read in full, not header-only). ``file_info`` carries
+    the HDU actually used and no date. Raises :class:`FileInfoError`.
+    """
+    name = name or os.path.basename(str(path).rstrip("/"))
+    file_type = carta_file_type(path)
+    basic = file_info_of(path, name, file_type)
+    if not hdu:
+        if file_type == pb.FileType.FITS:
+            hdu = _first_image_hdu(path)
+        else:
+            hdu = basic.HDU_list[0] if basic.HDU_list else ""
+    result = extended_info(path, name, file_type, hdu, support_aips_beam)
+    if hdu not in result.infos:
+        raise FileInfoError(result.message or UNSUPPORTED)
+    info = pb.FileInfo(name=name, type=file_type, size=basic.size, HDU_list=[hdu])
+    return info, result.infos[hdu], hdu
