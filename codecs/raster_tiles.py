@@ -104,14 +104,20 @@ def nan_encodings(tile: np.ndarray) -> np.ndarray:
 
     Only NaN counts as NaN; +-Inf is a valid value.
     """
-    mask = np.isnan(_as_tile(tile)).ravel()
+    return _runs_from_mask(np.isnan(_as_tile(tile)))
+
+
+def _runs_from_mask(nan: np.ndarray) -> np.ndarray:
+    mask = nan.ravel()
     n = mask.size
-    changes = np.flatnonzero(mask[1:] != mask[:-1]) + 1
-    edges = np.concatenate(([0], changes, [n]))
-    runs = np.diff(edges)
+    changes = np.flatnonzero(mask[1:] != mask[:-1])
+    edges = np.empty(changes.size + 2, dtype=np.int64)
+    edges[0], edges[-1] = 0, n
+    np.add(changes, 1, out=edges[1:-1])
+    runs = np.diff(edges).astype(np.int32)
     if mask[0]:
-        runs = np.concatenate(([0], runs))
-    return runs.astype(np.int32)
+        runs = np.concatenate((np.zeros(1, dtype=np.int32), runs))
+    return runs
 
 
 def fill_nan_blocks(tile: np.ndarray) -> None:
@@ -125,34 +131,78 @@ def fill_nan_blocks(tile: np.ndarray) -> None:
     if tile.dtype != np.float32 or tile.ndim != 2:
         raise ValueError(f"fill_nan_blocks needs a 2-D float32 array, got {tile.dtype} {tile.shape}")
     with np.errstate(invalid="ignore", over="ignore"):  # +Inf + -Inf sums to NaN, as in C
-        _fill_nan_blocks(tile)
+        _fill_nan_blocks(tile, None)
 
 
-def _fill_nan_blocks(tile: np.ndarray) -> None:
+_SPARSE_FILL_BLOCKS = 256  # below this many blocks to fill, gather them instead
+
+
+def _fill_nan_blocks(tile: np.ndarray, nan: np.ndarray | None) -> None:
+    """``nan``: ``isnan(tile)`` if the caller already has it."""
+    # Branch-free bit arithmetic on wide rows: masked numpy operations (where,
+    # copyto(where=), boolean indexing) are several times slower on ragged NaN
+    # masks, and so are broadcasts whose innermost axis is only 4 long.
     h, w = tile.shape
     bh, bw = -(-h // 4), -(-w // 4)
-    padded = np.full((bh * 4, bw * 4), np.nan, dtype=np.float32)
-    padded[:h, :w] = tile
-    present = np.zeros(padded.shape, dtype=bool)
-    present[:h, :w] = True
-    nan = np.isnan(padded)
-    valid = ~nan
-    values = np.where(valid, padded, np.float32(0.0))
+    if h % 4 or w % 4:
+        # Pad with NaN: padding is skipped like NaN, and whatever lands in it is cut off.
+        work = np.full((bh * 4, bw * 4), np.nan, dtype=np.float32)
+        work[:h, :w] = tile
+        nan = None
+    else:
+        work = tile if tile.flags.c_contiguous else np.ascontiguousarray(tile)
+    if nan is None:
+        nan = np.isnan(work)
+    # Each uint32 of the bool mask is one 4-pixel row of a block: 0 = no NaN,
+    # 0x01010101 = all NaN.
+    rows = nan.view(np.uint32).reshape(bh, 4, bw)
+    r0, r1, r2, r3 = rows[:, 0], rows[:, 1], rows[:, 2], rows[:, 3]
+    some_nan = ((r0 | r1) | (r2 | r3)) != 0
+    all_nan = ((r0 & r1) & (r2 & r3)) == 0x01010101
+    fill_block = some_nan & ~all_nan
+    flat = np.flatnonzero(fill_block)
+    if flat.size == 0:
+        pass
+    elif flat.size < _SPARSE_FILL_BLOCKS:
+        _fill_some_blocks(work, bh, bw, flat // bw, flat % bw)
+    else:
+        _fill_all_blocks(work, nan, bh, bw, fill_block)
+    if work is not tile:
+        tile[...] = work[:h, :w]
 
-    blocks = values.reshape(bh, 4, bw, 4)
+
+def _fill_some_blocks(work: np.ndarray, bh: int, bw: int, bi: np.ndarray, bj: np.ndarray) -> None:
+    blocks4 = work.reshape(bh, 4, bw, 4)
+    sel = blocks4[bi, :, bj, :]  # (k, y, x)
+    sel_nan = np.isnan(sel)
+    values = np.where(sel_nan, np.float32(0.0), sel)
+    # x outer, y inner; cumsum accumulates strictly in order, in float32
+    ordered = values.transpose(0, 2, 1).reshape(bi.size, 16)
+    total = np.cumsum(ordered, axis=1, dtype=np.float32)[:, -1]
+    mean = total / (16 - np.count_nonzero(sel_nan.reshape(bi.size, 16), axis=1)).astype(np.float32)
+    np.copyto(sel, mean[:, None, None], where=sel_nan)
+    blocks4[bi, :, bj, :] = sel
+
+
+def _fill_all_blocks(work: np.ndarray, nan: np.ndarray, bh: int, bw: int, fill_block: np.ndarray) -> None:
+    # multiplying a 4-byte row of the bool mask by 0x01010101 sums its bytes into the top byte
+    rows = (nan.view(np.uint32).reshape(bh, 4, bw) * np.uint32(0x01010101)) >> np.uint32(24)
+    nan_count = (rows[:, 0] + rows[:, 1]) + (rows[:, 2] + rows[:, 3])
+    bits = work.view(np.uint32)
+    keep = nan.view(np.uint8).astype(np.uint32) - np.uint32(1)  # all ones where valid
+    values = (bits & keep).view(np.float32)  # NaN -> +0.0, which leaves a sum unchanged
+    planes = np.ascontiguousarray(values.reshape(bh, 4, bw, 4).transpose(3, 1, 0, 2))  # [x, y, bi, bj]
     total = np.zeros((bh, bw), dtype=np.float32)
-    for bx in range(4):
-        for by in range(4):
-            total += blocks[:, by, :, bx]
-    count = valid.reshape(bh, 4, bw, 4).sum(axis=(1, 3))
-    has_nan = (nan & present).reshape(bh, 4, bw, 4).any(axis=(1, 3))
-    fill_block = has_nan & (count > 0)
-    if not fill_block.any():
-        return
-    mean = total / np.maximum(count, 1).astype(np.float32)  # used only where count > 0
-    per_pixel = np.repeat(np.repeat(mean, 4, axis=0), 4, axis=1)[:h, :w]
-    where = nan[:h, :w] & np.repeat(np.repeat(fill_block, 4, axis=0), 4, axis=1)[:h, :w]
-    tile[where] = per_pixel[where]
+    for x in range(4):
+        for y in range(4):
+            total += planes[x, y]
+    mean = total / (np.uint32(16) - nan_count).astype(np.float32)
+    # Per-block values expanded along each block row's columns: shape (bh, 1, W).
+    fill_cols = np.repeat(fill_block, 4, axis=1)[:, None, :]
+    mean_cols = np.repeat(mean.view(np.uint32), 4, axis=1)[:, None, :]
+    replace = np.uint32(0) - (nan.reshape(bh, 4, 4 * bw) & fill_cols).astype(np.uint32)
+    bits3 = bits.reshape(bh, 4, 4 * bw)
+    np.bitwise_or(bits3 & ~replace, mean_cols & replace, out=bits3)
 
 
 def zfp_compress(tile: np.ndarray, precision: int) -> bytes:
@@ -213,10 +263,14 @@ def encode_tile(
         raise ValueError(f"compression type {compression_type} is not supported (NONE=0 and ZFP=1 are)")
 
     precision = zfp_precision(quality)
-    work = np.array(tile, dtype=np.float32, order="C", copy=True)
-    runs = nan_encodings(work)
+    nan = np.isnan(tile)
+    runs = _runs_from_mask(nan)
     if runs.size > 1:
-        fill_nan_blocks(work)
+        work = np.array(tile, dtype=np.float32, order="C", copy=True)
+        with np.errstate(invalid="ignore", over="ignore"):
+            _fill_nan_blocks(work, nan)
+    else:
+        work = np.ascontiguousarray(tile, dtype=np.float32)  # zfp only reads it
     stream = zfp_compress(work, precision)
     raw_bytes = 4 * work.size
     if (
