@@ -84,7 +84,7 @@ class FitsReader(ImageReader):
         self.file_type = FITS_FILE_TYPE
         self._lock = threading.Lock()
         self._fits: fitsio.FITS | None = None
-        self._memmap: np.memmap | None = None
+        self._memmap: np.ndarray | None = None
         try:
             self._fits = fitsio.FITS(str(self.path))
             count = len(self._fits)
@@ -151,7 +151,10 @@ class FitsReader(ImageReader):
         nbytes = math.prod(self._np_shape) * dtype.itemsize
         if os.path.getsize(self.path) < offset + nbytes:
             raise ImageOpenError(READ_ERROR)
-        self._memmap = np.memmap(self.path, dtype=dtype, mode="r", offset=offset, shape=self._np_shape)
+        # A plain ndarray view of the map: slicing it skips np.memmap's subclass overhead
+        # and never hands np.memmap objects to callers.
+        self._memmap = np.memmap(self.path, dtype=dtype, mode="r", offset=offset,
+                                 shape=self._np_shape).view(np.ndarray)
         # The map stays valid without the cfitsio handle.
         assert self._fits is not None
         self._fits.close()
@@ -162,6 +165,35 @@ class FitsReader(ImageReader):
         return self._memmap is not None
 
     # -- data ---------------------------------------------------------------------
+    def read_plane(self, channel: int, stokes: int) -> np.ndarray:
+        """One plane straight from the map (no intermediate copies)."""
+        if self._memmap is None:
+            return super().read_plane(channel, stokes)
+        self._check_box(0, self.width, 0, self.height, channel, channel + 1, stokes)
+        return self._scaled(self._memmap[self._index(slice(None), slice(None), channel, stokes)])
+
+    def read_spectrum(self, x: int, y: int, stokes: int, z0: int = 0, z1: int | None = None) -> np.ndarray:
+        """One spectrum straight from the map: touches one value per plane."""
+        if z1 is None:
+            z1 = self.depth
+        if self._memmap is None or self.axes.z is None:
+            return super().read_spectrum(x, y, stokes, z0, z1)
+        self._check_box(x, x + 1, y, y + 1, z0, z1, stokes)
+        return self._scaled(self._memmap[self._index(x, y, slice(z0, z1), stokes)])
+
+    def _index(self, x: Any, y: Any, z: Any, stokes: int) -> tuple[Any, ...]:
+        """A numpy index (reversed axes) with the render axes x < y, so that a plane
+        comes out [y, x]."""
+        index: list[Any] = [0] * self.ndim
+        a = self.axes
+        n = self.ndim - 1
+        index[n - a.x], index[n - a.y] = x, y
+        if a.z is not None:
+            index[n - a.z] = z
+        if a.stokes is not None:
+            index[n - a.stokes] = stokes
+        return tuple(index)
+
     def _read_region(self, starts: Sequence[int], stops: Sequence[int]) -> np.ndarray:
         slices = tuple(slice(a, b) for a, b in zip(reversed(starts), reversed(stops)))
         if self._memmap is not None:

@@ -141,9 +141,7 @@ class Hdf5Reader(ImageReader):
         ds = self._group.get(f"SwizzledData/{name}")
         standard = (self.axes.x, self.axes.y, self.axes.z) == (0, 1, 2 if self.ndim > 2 else None)
         if isinstance(ds, h5py.Dataset) and standard:
-            expected = {2: (self.shape[0], self.shape[1]),
-                        3: (self.shape[0], self.shape[1], self.shape[2]),
-                        4: (self.shape[3], self.shape[0], self.shape[1], self.shape[2])}[self.ndim]
+            expected = self.shape if self.ndim < 4 else (self.shape[3],) + self.shape[:3]
             if tuple(ds.shape) == expected:
                 return ds
             log.warning("Ignoring SwizzledData/%s of shape %s in %s", name, ds.shape, self.path)
