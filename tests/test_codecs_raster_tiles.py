@@ -111,9 +111,12 @@ def test_fill_worked_example() -> None:
 
 def test_fill_bit_exact_against_reference_loop() -> None:
     rng = np.random.default_rng(9)
-    for shape in [(13, 9), (256, 256), (5, 3), (4, 4), (1, 7)]:
+    # few blocks to fill take the gather path, many the dense path; odd sizes are padded
+    cases = [((13, 9), 0.4), ((256, 256), 0.4), ((256, 256), 0.002), ((130, 67), 0.4), ((130, 67), 0.003),
+             ((5, 3), 0.4), ((4, 4), 0.4), ((1, 7), 0.4)]
+    for shape, fraction in cases:
         tile = (rng.standard_normal(shape) * 10.0 ** rng.integers(-4, 5, size=shape)).astype(np.float32)
-        tile[rng.random(shape) < 0.4] = NAN
+        tile[rng.random(shape) < fraction] = NAN
         expected = slow_fill(tile)
         fill_nan_blocks(tile)
         nan = np.isnan(tile)
