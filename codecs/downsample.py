@@ -28,7 +28,7 @@ import numpy as np
 
 from .tile_geometry import TileBounds
 
-__all__ = ["block_mean", "downsample_region", "downsample_tile"]
+__all__ = ["block_mean", "downsample_region", "downsample_tile", "tile_from_mip_plane"]
 
 _LANES = 4  # SSE float32 lanes
 
@@ -135,3 +135,16 @@ def downsample_tile(plane: np.ndarray, bounds: TileBounds) -> np.ndarray:
     if data.shape != (bounds.height, bounds.width):  # pragma: no cover - geometry invariant
         raise AssertionError(f"tile data {data.shape} does not match bounds {bounds}")
     return data
+
+
+def tile_from_mip_plane(mip_plane: np.ndarray, bounds: TileBounds) -> np.ndarray:
+    """Tile data cut from a precomputed plane already downsampled by ``bounds.mip``
+    (an IDIA HDF5 ``MipMaps`` dataset, ``ceil(H/mip) x ceil(W/mip)``), which the
+    reference prefers over computing the block mean (WIRE.md 2.4)."""
+    x0, y0 = bounds.x_min // bounds.mip, bounds.y_min // bounds.mip
+    data = mip_plane[y0 : y0 + bounds.height, x0 : x0 + bounds.width]
+    if data.shape != (bounds.height, bounds.width):
+        raise ValueError(
+            f"mip-{bounds.mip} plane of shape {mip_plane.shape} does not contain tile {bounds}"
+        )
+    return np.array(data, dtype=np.float32, copy=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from carta_trio.codecs.downsample import block_mean, downsample_region, downsample_tile
+from carta_trio.codecs.downsample import block_mean, downsample_region, downsample_tile, tile_from_mip_plane
 from carta_trio.codecs.tile_geometry import mip_for_layer, tile_bounds, total_layers
 
 F = np.float32
@@ -140,3 +140,14 @@ def test_invalid_inputs() -> None:
         block_mean(np.zeros(4, dtype=np.float32), 2)
     with pytest.raises(ValueError, match="outside"):
         downsample_region(plane, 0, 5, 0, 4, 2)
+
+
+def test_tile_from_precomputed_mip_plane() -> None:
+    w, h = 1000, 600
+    plane = noisy_plane(h, w, seed=8, nan_fraction=0.0)
+    mip_plane = block_mean(plane, 2)  # what an HDF5 MipMaps dataset would hold
+    for x, y in [(0, 0), (1, 1), (1, 0)]:
+        b = tile_bounds(x, y, 1, w, h)
+        assert_bits_equal(tile_from_mip_plane(mip_plane, b), downsample_tile(plane, b))
+    with pytest.raises(ValueError, match="does not contain"):
+        tile_from_mip_plane(mip_plane[:100], tile_bounds(1, 1, 1, w, h))
