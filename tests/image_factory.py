@@ -310,7 +310,8 @@ def write_hdf5_idia(path: str | os.PathLike[str], data: np.ndarray, header: Card
     Attributes: ``SIMPLE`` (uint8 1, unless ``simple=False``), the four HDF5_* strings,
     ``BITPIX``/``NAXIS``/``NAXISn``, then ``header`` (ints int64, floats float64, bools
     uint8, strings fixed-length), in creation order. ``mipmaps=True`` writes every power
-    of two below the larger image side.
+    of two below the larger image side (fits2idia stops earlier, at its minimum mip size;
+    its ``DATA_Z_*``/``DATA_XYZ_*`` spectral mips are not written).
     """
     import h5py
 
