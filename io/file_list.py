@@ -163,7 +163,7 @@ def _list_entry(
     all_files = filter_mode == pb.FileListFilterMode.AllFiles
     if entry.is_file():
         if region:
-            kind = guess_region_type(path, filter_mode == pb.FileListFilterMode.Content)
+            kind = guess_region_type(path, filter_mode != pb.FileListFilterMode.Extension)
             if kind == FileType.UNKNOWN:
                 kind = guess_region_type(path, False)
         elif all_files:

@@ -10,7 +10,8 @@ files, save/export) goes through this module, so the rule lives in one place:
   removed, or a leading copy of the top-level path (so absolute paths below the top
   work); any remaining leading ``/`` means "relative to the top" as well; an empty
   result is ``.``;
-* the joined path is normalised and resolved (``..``, symlinks). Anything that ends
+* the joined path is normalised (``..`` is applied to the path as written) and then
+  resolved (symlinks). Anything that ends
   up outside the top-level folder is refused with ``Forbidden path.`` -- stricter
   than the reference, which only refuses ancestors of the top folder and lets a
   sibling reached through ``..`` or a symlink through (BEHAVIOUR.md §5.1 quirk).

@@ -3,8 +3,9 @@
 Region lists are the image listing (:mod:`carta_trio.io.file_list`) with region
 typing: in ``Content`` mode the first line decides (``#CRTF`` -> CRTF,
 ``# Region file format: DS9`` -> DS9_REG), then the extension (``.crtf``, ``.reg``);
-in ``Extension`` mode only the extension; ``AllFiles`` lists everything. Image
-directories are not listed (in ``AllFiles`` mode they appear as folders).
+in ``Extension`` mode only the extension; ``AllFiles`` lists every file, typed as in
+``Content`` mode or UNKNOWN. Image directories are not listed (in ``AllFiles`` mode
+they appear as folders).
 
 REGION_FILE_INFO returns the file's lines for the frontend to parse; a trailing
 newline yields a final empty string, as the reference's ``getline`` loop does.
