@@ -57,9 +57,9 @@ def block_mean(region: np.ndarray, factor: int) -> np.ndarray:
     # unchanged (the sums start at +0.0 and can never become -0.0).
     values = np.zeros((out_h * factor, out_w * factor), dtype=np.float32)
     np.copyto(values[:h, :w], src, where=finite)
-    counts = np.zeros((out_h * factor, out_w * factor), dtype=np.int32)
-    counts[:h, :w] = finite
-    count = counts.reshape(out_h, factor, out_w, factor).sum(axis=(1, 3), dtype=np.int64)
+    padded_finite = np.zeros((out_h * factor, out_w * factor), dtype=bool)
+    padded_finite[:h, :w] = finite
+    count = _block_counts(padded_finite, factor, out_h, out_w)
 
     if factor % _LANES == 0:
         total = _lane_sums(values, factor, w, out_h, out_w)
@@ -70,6 +70,27 @@ def block_mean(region: np.ndarray, factor: int) -> np.ndarray:
         mean = total / count.astype(np.float32)
     mean[count == 0] = np.nan
     return mean
+
+
+def _block_counts(finite: np.ndarray, factor: int, out_h: int, out_w: int) -> np.ndarray:
+    """Finite pixels per block (exact integers; the order does not matter here).
+
+    Generic numpy reductions over the two block axes are slow; strided whole-array
+    adds are fast for small factors, row sums first for large ones.
+    """
+    ones = finite.view(np.uint8)
+    count = np.zeros((out_h, out_w), dtype=np.int32)
+    if factor <= 32:
+        blocks = ones.reshape(out_h, factor, out_w, factor)
+        for row in range(factor):
+            for col in range(factor):
+                count += blocks[:, row, :, col]
+    else:
+        rows = ones.reshape(out_h * factor, out_w, factor).sum(axis=2, dtype=np.int32)
+        rows = rows.reshape(out_h, factor, out_w)
+        for row in range(factor):
+            count += rows[:, row, :]
+    return count
 
 
 def _row_major_sums(values: np.ndarray, factor: int, out_h: int, out_w: int) -> np.ndarray:
