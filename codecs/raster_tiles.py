@@ -138,10 +138,9 @@ _SPARSE_FILL_BLOCKS = 256  # below this many blocks to fill, gather them instead
 
 
 def _fill_nan_blocks(tile: np.ndarray, nan: np.ndarray | None) -> None:
-    """``nan``: ``isnan(tile)`` if the caller already has it."""
-    # Branch-free bit arithmetic on wide rows: masked numpy operations (where,
-    # copyto(where=), boolean indexing) are several times slower on ragged NaN
-    # masks, and so are broadcasts whose innermost axis is only 4 long.
+    """``nan``: ``isnan(tile)`` if the caller already has it. Few blocks to fill
+    (NaNs at the edge of a masked region) are gathered and filled alone; many are
+    filled with whole-tile arithmetic."""
     h, w = tile.shape
     bh, bw = -(-h // 4), -(-w // 4)
     if h % 4 or w % 4:
@@ -185,6 +184,9 @@ def _fill_some_blocks(work: np.ndarray, bh: int, bw: int, bi: np.ndarray, bj: np
 
 
 def _fill_all_blocks(work: np.ndarray, nan: np.ndarray, bh: int, bw: int, fill_block: np.ndarray) -> None:
+    # Branch-free bit arithmetic on wide rows: masked numpy operations (where,
+    # copyto(where=), boolean indexing) are several times slower on ragged NaN
+    # masks, and so are broadcasts whose innermost axis is only 4 long.
     # multiplying a 4-byte row of the bool mask by 0x01010101 sums its bytes into the top byte
     rows = (nan.view(np.uint32).reshape(bh, 4, bw) * np.uint32(0x01010101)) >> np.uint32(24)
     nan_count = (rows[:, 0] + rows[:, 1]) + (rows[:, 2] + rows[:, 3])
