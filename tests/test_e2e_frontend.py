@@ -142,12 +142,12 @@ def _free_port() -> int:
 class ServerProcess:
     """The backend as a subprocess; its merged stdout/stderr is copied to a log file."""
 
-    def __init__(self, cmd: list[str], env: dict[str, str], log_path: Path) -> None:
+    def __init__(self, cmd: list[str], env: dict[str, str], log_path: Path, cwd: Path) -> None:
         self.cmd = cmd
         self.log_path = log_path
         self.lines: queue.Queue[str] = queue.Queue()
         self.proc = subprocess.Popen(
-            cmd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            cmd, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             text=True, bufsize=1, start_new_session=True,
         )
         self._pump = threading.Thread(target=self._copy_output, daemon=True)
@@ -173,9 +173,11 @@ class ServerProcess:
             match = URL_LINE.search(line)
             if match:
                 return match.group(1)
+        code = self.proc.poll()
+        when = f"exited with code {code}" if code is not None else f"was still silent after {timeout:.0f} s"
         raise AssertionError(
-            f"server did not print 'CARTA is accessible at ...' within {timeout:.0f} s "
-            f"(exit code {self.proc.poll()}); command {shlex.join(self.cmd)}; log:\n{self.log_text()[-4000:]}"
+            f"server {when} without printing 'CARTA is accessible at ...'; "
+            f"command {shlex.join(self.cmd)}; log:\n{self.log_text()[-4000:]}"
         )
 
     def log_text(self) -> str:
@@ -216,7 +218,8 @@ def carta_server(frontend_build: Path, data_folder: Path, tmp_path_factory: pyte
         *base, "--no_browser", "--port", str(_free_port()), "--frontend_folder", str(frontend_build),
         "--top_level_folder", str(data_folder), "--host", "127.0.0.1",
     ]
-    server = ServerProcess(cmd, env, ARTIFACTS / "server.log")
+    # Not the repo root as cwd: its carta_trio/ folder would shadow the installed package.
+    server = ServerProcess(cmd, env, ARTIFACTS / "server.log", cwd=home)
     try:
         url = server.wait_for_url(SERVER_START_TIMEOUT)
         assert url.startswith("http://127.0.0.1:"), url
