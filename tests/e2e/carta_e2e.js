@@ -242,12 +242,17 @@ async function browseTo(page, recorder, folder, timeout) {
   const input = dialog.locator('.directory-path-input input');
   if (!(await input.isVisible())) await dialog.locator('.edit-path-button').first().click();
   await input.waitFor({ state: 'visible', timeout });
-  const target = '/' + String(folder || '').replace(/^\/+/, '');
+  const relative = String(folder || '').replace(/^\/+|\/+$/g, '');
+  const target = '/' + relative;
   const before = recorder.binary('recv', EVENT.FILE_LIST_RESPONSE).length;
   await input.fill(target);
   await input.press('Enter');
+  // Match on the answered directory: the auto-launched browser's own "$BASE" listing may
+  // still be in flight and must not be mistaken for ours.
+  const sameDir = (d) => String(d || '').replace(/^\.?\/+|\/+$/g, '').replace(/^\.$/, '') === relative;
   await recorder.waitFrames(
-    (fr) => fr.filter((f) => f.dir === 'recv' && f.type === EVENT.FILE_LIST_RESPONSE).length > before,
+    (fr) => fr.filter((f) => f.dir === 'recv' && f.type === EVENT.FILE_LIST_RESPONSE).slice(before)
+      .find((f) => f.ack && (sameDir(f.ack.directory) || !f.ack.success)),
     timeout, `FILE_LIST_RESPONSE for ${target}`);
   await waitFileListIdle(page, timeout);
   return dialog;
