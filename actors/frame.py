@@ -39,6 +39,17 @@ TILE_CACHE_SIZE = 1024
 TILE_BATCH = 2
 
 
+class AnimationStep:
+    """One animation frame posted to a frame actor, with a completion event."""
+
+    def __init__(self, channel: int, stokes: int, tiles: pb.AddRequiredTiles | None, animation_id: int) -> None:
+        self.channel = channel
+        self.stokes = stokes
+        self.tiles = tiles
+        self.animation_id = animation_id
+        self.done = trio.Event()
+
+
 class Frame:
     """State of one open image; its actor loop is :meth:`run`."""
 
@@ -57,6 +68,7 @@ class Frame:
         self._mips: dict[int, np.ndarray] = {}
         self._tiles: dict[tuple[Any, ...], raster_tiles.EncodedTile] = {}
         self._pending_channels: tuple[int, pb.SetImageChannels] | None = None
+        self._pending_steps: list[AnimationStep] = []
         self._queue = TileQueue()
         self._wake = trio.Event()
         self._scope: trio.CancelScope | None = None
@@ -105,6 +117,19 @@ class Frame:
         self._queue.push(self._make_request(message, animation_id))
         self._wake.set()
 
+    async def step_animation(
+        self, channel: int, stokes: int, tiles: pb.AddRequiredTiles | None, animation_id: int
+    ) -> None:
+        """Show one animation frame: channel change, its streams, then its tiles.
+
+        The frame actor runs the step as a unit; cancelling the caller only stops
+        the wait, never the step half-way, so no frame is ever half sent.
+        """
+        step = AnimationStep(channel, stokes, tiles, animation_id)
+        self._pending_steps.append(step)
+        self._wake.set()
+        await step.done.wait()
+
     def remove_tiles(self, message: pb.RemoveRequiredTiles) -> None:
         """Drop queued tiles that the viewer no longer needs."""
         self._queue.remove(set(message.tiles))
@@ -124,6 +149,14 @@ class Frame:
 
     async def _drain(self) -> None:
         while True:
+            if self._pending_steps:
+                step = self._pending_steps.pop(0)
+                with trio.CancelScope(shield=True):
+                    try:
+                        await self._apply_step(step)
+                    finally:
+                        step.done.set()
+                continue
             if self._pending_channels is not None:
                 request_id, message = self._pending_channels
                 self._pending_channels = None
@@ -140,12 +173,20 @@ class Frame:
         return 0 <= channel < self.depth and 0 <= stokes < self.num_stokes
 
     async def _apply_channels(self, message: pb.SetImageChannels) -> None:
-        channel, stokes = message.channel, message.stokes
+        if await self._switch_to(message.channel, message.stokes, "channels"):
+            if message.HasField("required_tiles") and message.required_tiles.tiles:
+                self._queue.push(self._make_request(message.required_tiles, 0))
+
+    async def _switch_to(self, channel: int, stokes: int, tag: str) -> bool:
+        """Make (channel, stokes) current and send what follows it (BEHAVIOUR.md §4.4).
+
+        Returns False (after an ERROR_DATA) if the pair is outside the image.
+        """
         if not self.valid_channel(channel, stokes):
             await self.session.send_error(
-                f"Channel {channel} or Stokes {stokes} is invalid in image", pb.ErrorSeverity.ERROR, ["channels"]
+                f"Channel {channel} or Stokes {stokes} is invalid in image", pb.ErrorSeverity.ERROR, [tag]
             )
-            return
+            return False
         channel_changed, stokes_changed = channel != self.channel, stokes != self.stokes
         if channel_changed or stokes_changed:
             self.channel, self.stokes = channel, stokes
@@ -153,8 +194,16 @@ class Frame:
             await self.send_image_histogram()
             for listener in list(self.channel_listeners):
                 await listener(self, channel_changed, stokes_changed)
-        if message.HasField("required_tiles") and message.required_tiles.tiles:
-            self._queue.push(self._make_request(message.required_tiles, 0))
+        return True
+
+    async def _apply_step(self, step: AnimationStep) -> None:
+        if not await self._switch_to(step.channel, step.stokes, "animation"):
+            return
+        if step.tiles is None or not step.tiles.tiles:
+            return
+        request = self._make_request(step.tiles, step.animation_id)
+        while not request.done or not request.started:
+            await self._serve_tile_batch(request)
 
     async def load_plane(self) -> None:
         """Read the current plane into memory and forget the old pyramid."""

@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from carta_trio.actors.animation import cancel_animation
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame import Frame
 from carta_trio.io import file_info, images, paths
-from carta_trio.io.image_reader import ImageOpenError
+from carta_trio.io.image_reader import ImageOpenError, ImageReader
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -31,25 +32,27 @@ async def require_frame(session: Session, file_id: int, tag: str) -> Frame | Non
     return frame
 
 
-def _open(session: Session, directory: str, file: str, hdu: str) -> tuple[object, object, object]:
+def _open(session: Session, message: pb.OpenFile) -> tuple[pb.FileInfo, pb.FileInfoExtended, ImageReader]:
     """Blocking part of OPEN_FILE: resolve, read the file info, open the reader."""
     settings = session.settings
-    path = paths.resolve_file(settings.top_level_folder, directory, file, settings.starting_folder)
-    info, extended, hdu_used = file_info.open_file_info(path, hdu)
+    path = paths.resolve_file(settings.top_level_folder, message.directory, message.file, settings.starting_folder)
+    info, extended, hdu_used = file_info.open_file_info(
+        path, message.hdu, name=message.file, support_aips_beam=message.support_aips_beam
+    )
     reader = images.open_image(path, hdu_used)
     return info, extended, reader
 
 
-def beam_table(reader: object) -> list[pb.Beam]:
+def beam_table(reader: ImageReader) -> list[pb.Beam]:
     """One beam for the whole image (channel/stokes -1) or one per plane."""
-    beams = reader.beams()  # type: ignore[attr-defined]
+    beams = reader.beams()
     if not beams:
         return []
     if len(beams) == 1:
         bmaj, bmin, bpa = beams[0]
         return [pb.Beam(channel=-1, stokes=-1, major_axis=bmaj, minor_axis=bmin, pa=bpa)]
     table = []
-    depth = reader.depth  # type: ignore[attr-defined]
+    depth = reader.depth
     for index, (bmaj, bmin, bpa) in enumerate(beams):
         table.append(
             pb.Beam(channel=index % depth, stokes=index // depth, major_axis=bmaj, minor_axis=bmin, pa=bpa)
@@ -62,9 +65,7 @@ async def on_open_file(session: Session, request_id: int, message: pb.OpenFile) 
     """OPEN_FILE_ACK, then the default image histogram (region -1) of channel 0."""
     ack = pb.OpenFileAck(file_id=message.file_id)
     try:
-        info, extended, reader = await session.run_sync(
-            _open, session, message.directory, message.file, message.hdu
-        )
+        info, extended, reader = await session.run_sync(_open, session, message)
     except (paths.PathError, ImageOpenError, file_info.FileInfoError, OSError) as exc:
         ack.success = False
         ack.message = str(exc)
@@ -85,7 +86,7 @@ async def on_open_file(session: Session, request_id: int, message: pb.OpenFile) 
     ack.success = True
     ack.file_info.CopyFrom(info)
     ack.file_info_extended.CopyFrom(extended)
-    ack.file_feature_flags = getattr(reader, "file_feature_flags", 0)
+    ack.file_feature_flags = reader.feature_flags
     ack.beam_table.extend(beam_table(reader))
     await session.reply(request_id, ack)
     await frame.send_image_histogram()
@@ -96,6 +97,7 @@ async def on_open_file(session: Session, request_id: int, message: pb.OpenFile) 
 @handles(pb.EventType.CLOSE_FILE)
 async def on_close_file(session: Session, request_id: int, message: pb.CloseFile) -> None:
     """Close one frame or all (-1); unknown ids are ignored, as the reference does."""
+    cancel_animation(session)
     ids = list(session.frames) if message.file_id == ALL_FILES else [message.file_id]
     for file_id in ids:
         frame = session.frames.pop(file_id, None)

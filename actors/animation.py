@@ -1,0 +1,236 @@
+"""The Animation actor: steps an image through channels and Stokes at a frame rate.
+
+One animation runs per session. START_ANIMATION replaces a running one;
+STOP_ANIMATION and CLOSE_FILE cancel its scope at once. Each step is handed to
+the Frame actors (active and matched images), which run it as a unit, so a stop
+never leaves a frame half sent. Flow control follows the reference
+(``Session::CalculateAnimationFlowWindow``): the actor waits while the frame it
+just sent is more than ``frame_rate // 3`` frames ahead of the last one the
+frontend acknowledged with ANIMATION_FLOW_CONTROL.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import math
+from typing import TYPE_CHECKING
+
+import trio
+
+from carta_trio.actors.dispatch import handles
+from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
+    from carta_trio.actors.session import Session
+
+log = logging.getLogger(__name__)
+
+#: ``InitialAnimationWaitsPerSecond`` and ``InitialWindowScale`` of the reference.
+WAITS_PER_SECOND = 3
+WINDOW_SCALE = 1
+DEFAULT_STOKES_INDICES = (0, 1, 2, 3)
+
+
+@dataclasses.dataclass
+class Stepper:
+    """The reference's frame stepping: delta, bounds, looping and bouncing."""
+
+    first: tuple[int, int]
+    last: tuple[int, int]
+    delta: tuple[int, int]
+    looping: bool
+    reverse_at_end: bool
+    forward: bool = True
+
+    @classmethod
+    def from_message(cls, message: pb.StartAnimation) -> Stepper:
+        delta = (message.delta_frame.channel, message.delta_frame.stokes)
+        forward = not (delta[0] < 0 or delta[1] < 0)
+        return cls(
+            first=(message.first_frame.channel, message.first_frame.stokes),
+            last=(message.last_frame.channel, message.last_frame.stokes),
+            delta=(abs(delta[0]), abs(delta[1])),
+            looping=message.looping,
+            reverse_at_end=message.reverse,
+            forward=forward,
+        )
+
+    def next(self, current: tuple[int, int]) -> tuple[int, int] | None:
+        """The frame after ``current``; None when a non-looping animation ends.
+
+        At an end with ``reverse_at_end`` only the direction flips, so the end frame
+        is shown twice, as the reference does.
+        """
+        sign = 1 if self.forward else -1
+        candidate = (current[0] + sign * self.delta[0], current[1] + sign * self.delta[1])
+        if self.forward:
+            beyond = candidate[0] > self.last[0] or candidate[1] > self.last[1]
+            restart = self.first
+        else:
+            beyond = candidate[0] < self.first[0] or candidate[1] < self.first[1]
+            restart = self.last
+        if not beyond:
+            return candidate
+        if self.reverse_at_end:
+            self.forward = not self.forward
+            return current
+        if self.looping:
+            return restart
+        return None
+
+    def gap(self, current: tuple[int, int], acknowledged: tuple[int, int]) -> int:
+        """Frames sent but not yet acknowledged, along the stepping axis."""
+        axis = 0 if self.delta[0] else 1
+        ahead = current[axis] - acknowledged[axis]
+        return ahead if self.forward else -ahead
+
+
+class Animation:
+    """State of one running animation; :meth:`run` is its actor loop."""
+
+    def __init__(self, session: Session, animation_id: int, message: pb.StartAnimation) -> None:
+        self.session = session
+        self.id = animation_id
+        self.file_id = message.file_id
+        self.frame_rate = max(1, message.frame_rate)
+        self.stepper = Stepper.from_message(message)
+        self.stokes_indices = list(message.stokes_indices) or list(DEFAULT_STOKES_INDICES)
+        self.matched = {fid: list(frames.frame_numbers) for fid, frames in message.matched_frames.items()}
+        self.current = (message.start_frame.channel, message.start_frame.stokes)
+        self.acknowledged = self.current
+        self.views: dict[int, pb.AddRequiredTiles] = {message.file_id: message.required_tiles}
+        self.scope = trio.CancelScope()
+        self._flow = trio.Event()
+
+    @property
+    def window(self) -> int:
+        return (self.frame_rate // WAITS_PER_SECOND) * WINDOW_SCALE
+
+    def acknowledge(self, frame: pb.AnimationFrame) -> None:
+        """ANIMATION_FLOW_CONTROL: the frontend has received ``frame``."""
+        self.acknowledged = (frame.channel, frame.stokes)
+        self._flow.set()
+
+    async def run(self) -> None:
+        """Send frames until the animation ends or its scope is cancelled."""
+        interval = 1.0 / self.frame_rate
+        frame_id: tuple[int, int] | None = self.current
+        with self.scope:
+            next_time = trio.current_time()
+            while frame_id is not None:
+                await trio.sleep_until(next_time)
+                next_time = max(next_time + interval, trio.current_time())
+                self.current = frame_id
+                await self._show(frame_id)
+                while self.stepper.gap(self.current, self.acknowledged) > self.window:
+                    self._flow = trio.Event()
+                    await self._flow.wait()
+                frame_id = self.stepper.next(frame_id)
+
+    async def _show(self, frame_id: tuple[int, int]) -> None:
+        channel, stokes_counter = frame_id
+        frames = self.session.frames
+        active = frames.get(self.file_id)
+        if active is None:
+            await self.session.send_error(f"File id {self.file_id} not found", pb.ErrorSeverity.DEBUG, ["animation"])
+            self.scope.cancel()
+            return
+        if not 0 <= stokes_counter < len(self.stokes_indices):
+            await self.session.send_error(
+                f"Stokes frame {stokes_counter} is outside the animation's Stokes list",
+                pb.ErrorSeverity.ERROR, ["animation"],
+            )
+            self.scope.cancel()
+            return
+        stokes = self.stokes_indices[stokes_counter]
+        offset = channel - self.stepper.first[0]
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(active.step_animation, channel, stokes, self.views.get(self.file_id), self.id)
+            if offset >= 0 and channel != active.channel:
+                for file_id, numbers in self.matched.items():
+                    other = frames.get(file_id)
+                    if file_id == self.file_id or other is None or offset >= len(numbers):
+                        continue
+                    if not math.isfinite(numbers[offset]):
+                        continue
+                    z = round(min(max(numbers[offset], 0.0), other.depth - 1))
+                    nursery.start_soon(other.step_animation, z, other.stokes, self.views.get(file_id), self.id)
+
+    def store_view(self, frame: Frame, message: pb.AddRequiredTiles) -> bool:
+        """ADD_REQUIRED_TILES while playing updates the next frame's tiles."""
+        if frame.file_id == self.file_id or frame.file_id in self.matched:
+            self.views[frame.file_id] = message
+            return True
+        return False
+
+
+def _running(session: Session) -> Animation | None:
+    return session.state.get("animation")
+
+
+@handles(pb.EventType.START_ANIMATION, response=pb.StartAnimationAck)
+async def on_start_animation(session: Session, request_id: int, message: pb.StartAnimation) -> None:
+    """START_ANIMATION_ACK with a new id, then frames from a new Animation actor."""
+    previous = _running(session)
+    if previous is not None:
+        previous.scope.cancel()
+    animation_id = session.state.get("animation_id", 0) + 1
+    session.state["animation_id"] = animation_id
+    if message.file_id not in session.frames:
+        await session.reply(
+            request_id, pb.StartAnimationAck(success=False, animation_id=animation_id, message="Incorrect file ID")
+        )
+        return
+    animation = Animation(session, animation_id, message)
+    session.state["animation"] = animation
+    session.state["animation_tiles_hook"] = _tiles_hook
+    await session.reply(
+        request_id, pb.StartAnimationAck(success=True, animation_id=animation_id, message="Starting animation")
+    )
+    session.spawn(f"animation {animation_id}", _run_and_forget, session, animation)
+
+
+async def _run_and_forget(session: Session, animation: Animation) -> None:
+    try:
+        await animation.run()
+    finally:
+        if _running(session) is animation:
+            del session.state["animation"]
+
+
+def _tiles_hook(frame: Frame, message: pb.AddRequiredTiles) -> bool:
+    animation = _running(frame.session)
+    return animation is not None and animation.store_view(frame, message)
+
+
+@handles(pb.EventType.ANIMATION_FLOW_CONTROL)
+async def on_animation_flow_control(session: Session, request_id: int, message: pb.AnimationFlowControl) -> None:
+    animation = _running(session)
+    if animation is not None and message.file_id == animation.file_id:
+        animation.acknowledge(message.received_frame)
+
+
+@handles(pb.EventType.STOP_ANIMATION)
+async def on_stop_animation(session: Session, request_id: int, message: pb.StopAnimation) -> None:
+    """Cancel the animation now; settle on the frontend's end frame if it differs."""
+    animation = _running(session)
+    if animation is None or animation.file_id != message.file_id:
+        return
+    animation.scope.cancel()
+    del session.state["animation"]
+    frame = session.frames.get(message.file_id)
+    end = message.end_frame
+    if frame is not None and message.HasField("end_frame"):
+        if (end.channel, end.stokes) != (frame.channel, frame.stokes):
+            frame.post_channels(
+                request_id, pb.SetImageChannels(file_id=frame.file_id, channel=end.channel, stokes=end.stokes)
+            )
+
+
+def cancel_animation(session: Session) -> None:
+    """Stop the running animation, if any (CLOSE_FILE of any file, as the reference)."""
+    animation = session.state.pop("animation", None)
+    if animation is not None:
+        animation.scope.cancel()
