@@ -20,6 +20,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,16 +131,20 @@ def hdf5_hdu_list(path: str | Path) -> list[str]:
     return names or [""]
 
 
-def file_info_of(path: str | Path, name: str, file_type: int) -> pb.FileInfo:
-    """``FileInfo`` {name, type, size, date, HDU_list} of a file or image directory."""
+def file_info_of(path: str | Path, name: str, file_type: int, st: os.stat_result | None = None) -> pb.FileInfo:
+    """``FileInfo`` {name, type, size, date, HDU_list} of a file or image directory.
+
+    ``st`` is the (symlink-following) stat of ``path`` if the caller has it already.
+    """
     info = pb.FileInfo(name=name, type=file_type)
-    try:
-        st = os.stat(path)
-    except OSError:
-        info.HDU_list.append("")
-        return info
+    if st is None:
+        try:
+            st = os.stat(path)
+        except OSError:
+            info.HDU_list.append("")
+            return info
     info.date = int(st.st_mtime)
-    info.size = directory_size(path) if os.path.isdir(path) else st.st_size
+    info.size = directory_size(path) if stat.S_ISDIR(st.st_mode) else st.st_size
     if file_type == FileType.HDF5:
         info.HDU_list.extend(hdf5_hdu_list(path))
     else:
@@ -156,12 +161,16 @@ def _list_entry(
 ) -> None:
     """Add one directory entry to the response if the rules say so."""
     path = entry.path
+    try:
+        st = entry.stat()
+    except OSError:
+        return  # dangling symlink
     if entry.is_symlink() and not _inside(os.path.realpath(path), top):
         return
-    if not os.access(path, os.R_OK) or not os.path.exists(path):
+    if not os.access(path, os.R_OK):
         return
     all_files = filter_mode == pb.FileListFilterMode.AllFiles
-    if entry.is_file():
+    if stat.S_ISREG(st.st_mode):
         if region:
             kind = guess_region_type(path, filter_mode != pb.FileListFilterMode.Extension)
             if kind == FileType.UNKNOWN:
@@ -171,15 +180,15 @@ def _list_entry(
         else:
             kind = guess_image_type(path, filter_mode == pb.FileListFilterMode.Content)
         if kind != FileType.UNKNOWN or all_files:
-            response.files.append(file_info_of(path, entry.name, kind))
+            response.files.append(file_info_of(path, entry.name, kind, st))
         return
-    if entry.is_dir() and os.access(path, os.X_OK):
+    if stat.S_ISDIR(st.st_mode) and os.access(path, os.X_OK):
         kind = folder_image_type(path)
         if kind != FileType.UNKNOWN and not region:
-            response.files.append(file_info_of(path, entry.name, kind))
+            response.files.append(file_info_of(path, entry.name, kind, st))
         elif kind == FileType.UNKNOWN or (region and all_files):
             response.subdirectories.append(
-                pb.DirectoryInfo(name=entry.name, date=int(entry.stat().st_mtime), item_count=item_count(path))
+                pb.DirectoryInfo(name=entry.name, date=int(st.st_mtime), item_count=item_count(path))
             )
 
 

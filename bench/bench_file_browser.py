@@ -1,0 +1,164 @@
+"""Benchmark the file browser: a 10,000-entry folder and a 500-card 4-axis FITS header.
+
+1. FILE_LIST of a folder with 10,000 entries (FITS, HDF5-looking, text files and
+   folders) through the real server socket: time to the first FILE_LIST_PROGRESS (the
+   reference sends none before 5 whole seconds) and to the response; the listing
+   generator alone (time to its first slice, total); and, as the limit measured in the
+   same run, a bare ``os.scandir`` + ``stat`` + 4-byte read of every entry. Ratio =
+   bare time / listing time (1.0 would be "no overhead beyond the file system").
+2. FILE_INFO of a 4-axis FITS cube whose header has 500 cards, through the socket and
+   in-process, against astropy reading the same header plus building its WCS
+   (ratio = astropy time / file-info time).
+
+Timings are best-of-N. Usage: ``python bench/bench_file_browser.py [--entries 10000] [--repeats 5]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import os
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import trio
+from astropy.io import fits
+from astropy.wcs import WCS
+
+import carta_trio.actors.file_handlers  # noqa: F401  registers the handlers
+from carta_trio.actors.server import serve
+from carta_trio.io.file_info import file_info
+from carta_trio.io.file_list import ListProgress, iter_file_list
+from carta_trio.messages import schema as pb
+from carta_trio.messages.client import open_client
+from carta_trio.settings import Settings
+
+FITS_HEAD = b"SIMPLE  =                    T".ljust(80) + b"END".ljust(80)
+
+
+def make_folder(root: Path, entries: int) -> Path:
+    folder = root / "big"
+    folder.mkdir()
+    for i in range(entries):
+        kind = i % 10
+        if kind < 6:
+            (folder / f"image_{i:05d}.fits").write_bytes(FITS_HEAD.ljust(2880))
+        elif kind < 8:
+            (folder / f"cube_{i:05d}.hdf5").write_bytes(b"\x89HDF\r\n\x1a\n")
+        elif kind < 9:
+            (folder / f"notes_{i:05d}.txt").write_bytes(b"text")
+        else:
+            (folder / f"dir_{i:05d}").mkdir()
+    return folder
+
+
+def make_fits(root: Path, cards: int) -> Path:
+    h = fits.Header()
+    for i, (ctype, crval, cdelt) in enumerate(
+        (("RA---SIN", 201.365, -0.0005), ("DEC--SIN", -43.019, 0.0005), ("FREQ", 230.538e9, 1e6), ("STOKES", 1.0, 1.0)), 1
+    ):
+        h[f"CTYPE{i}"], h[f"CRVAL{i}"], h[f"CRPIX{i}"], h[f"CDELT{i}"] = ctype, crval, 1.0, cdelt
+    h["RESTFRQ"], h["SPECSYS"], h["EQUINOX"], h["BUNIT"] = 230.538e9, "LSRK", 2000.0, "Jy/beam"
+    h["BMAJ"], h["BMIN"], h["BPA"] = 0.0025, 0.0015, -20.0
+    i = 0
+    while len(h) < cards - 7:  # PrimaryHDU adds SIMPLE, BITPIX, NAXIS, NAXIS1-4; EXTEND
+        h[f"KEY{i:05d}"] = (float(i) * 1.5, f"filler card {i}") if i % 2 else (i, "integer card")
+        i += 1
+    path = root / "cards500.fits"
+    fits.PrimaryHDU(np.zeros((4, 5, 64, 64), dtype=np.float32), h).writeto(path)
+    return path
+
+
+def bare_walk(folder: Path) -> None:
+    for entry in os.scandir(folder):
+        entry.stat()
+        if entry.is_file():
+            with open(entry.path, "rb") as f:
+                f.read(4)
+
+
+def generator_times(top: Path) -> tuple[float, float, int]:
+    t0 = time.perf_counter()
+    first = None
+    count = 0
+    for item in iter_file_list(top, top, "big", pb.FileListFilterMode.Content):
+        if isinstance(item, ListProgress):
+            first = first or time.perf_counter() - t0
+        else:
+            count = len(item.files) + len(item.subdirectories)
+    total = time.perf_counter() - t0
+    return first if first is not None else total, total, count
+
+
+def astropy_header(path: Path) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        WCS(fits.getheader(path), naxis=4)
+
+
+def best(fn, repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return min(times)
+
+
+async def socket_times(top: Path, fits_name: str, repeats: int) -> tuple[float | None, float, float]:
+    settings = Settings(top_level_folder=top, starting_folder=top, host="127.0.0.1", ports=(0,), port_fixed=True,
+                        no_browser=True, no_frontend=True, user_folder=top / ".carta")
+    async with trio.open_nursery() as nursery:
+        handle = await nursery.start(functools.partial(serve, settings))
+        async with open_client(f"ws://127.0.0.1:{handle.port}/") as client:
+            await client.register()
+            first_progress: float | None = None
+            t0 = time.perf_counter()
+            request_id = await client.send(pb.FileListRequest(directory="big"))
+            messages = await client.collect_until(lambda e: e.request_id == request_id, timeout=600)
+            total = time.perf_counter() - t0
+            for m in messages:
+                if m.event_type == pb.EventType.FILE_LIST_PROGRESS:
+                    first_progress = first_progress or total
+            info_times = []
+            for _ in range(repeats):
+                t1 = time.perf_counter()
+                response = await client.request(pb.FileInfoRequest(file=fits_name))
+                info_times.append(time.perf_counter() - t1)
+                assert response.success
+        handle.shutdown.set()
+    return first_progress, total, min(info_times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--entries", type=int, default=10_000)
+    parser.add_argument("--repeats", type=int, default=5)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="carta-bench-") as tmp:
+        top = Path(tmp)
+        folder = make_folder(top, args.entries)
+        path = make_fits(top, 500)
+        bare = best(lambda: bare_walk(folder), args.repeats)
+        first, total, count = min((generator_times(top) for _ in range(args.repeats)), key=lambda t: t[1])
+        print(f"file list, {args.entries} entries ({count} listed)")
+        print(f"  bare scandir+stat+read   {bare * 1e3:9.1f} ms  (limit)")
+        print(f"  listing generator        {total * 1e3:9.1f} ms  first slice after {first * 1e3:.1f} ms"
+              f"  ratio {bare / total:.2f}")
+        header_cards = len(fits.getheader(path))
+        in_process = best(lambda: file_info(top, "", path.name), args.repeats)
+        reference = best(lambda: astropy_header(path), args.repeats)
+        first_progress, socket_total, socket_info = trio.run(socket_times, top, path.name, args.repeats)
+        progress_text = "none (finished before the reference's 5 s threshold)" if first_progress is None else f"{first_progress * 1e3:.1f} ms"
+        print(f"  through the socket       {socket_total * 1e3:9.1f} ms  first FILE_LIST_PROGRESS: {progress_text}")
+        print(f"file info, 4-axis FITS with {header_cards} header cards")
+        print(f"  astropy header + WCS     {reference * 1e3:9.1f} ms  (limit)")
+        print(f"  file_info in process     {in_process * 1e3:9.1f} ms  ratio {reference / in_process:.2f}")
+        print(f"  through the socket       {socket_info * 1e3:9.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
