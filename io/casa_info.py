@@ -26,7 +26,7 @@ from carta_trio.io.computed_entries import (
     shape_entries,
     string_entry,
 )
-from carta_trio.io.computed_entries import _coords_to_deg, _increment, _unit_conforms
+from carta_trio.io.computed_entries import coords_to_deg, increment_text, unit_conforms
 from carta_trio.io.coord_ranges import build_wcs, coordinate_ranges
 from carta_trio.io.angle_format import fmt_shortest
 from carta_trio.io.fits_info import ExtendedInfo
@@ -146,11 +146,11 @@ def _coordinate_block(info: pb.FileInfoExtended, table: dict[int, dict], display
         c0 = make_angle_string(r0["name"], r0["crval"], r0["unit"])
         c1 = make_angle_string(r1["name"], r1["crval"], r1["unit"])
         entries.append(string_entry("Image reference coords", f"[{c0}, {c1}]"))
-        if _unit_conforms(r0["unit"], "deg") or _unit_conforms(r1["unit"], "deg"):
-            d0 = _coords_to_deg(r0["name"], r0["crval"], r0["unit"])
-            d1 = _coords_to_deg(r1["name"], r1["crval"], r1["unit"])
+        if unit_conforms(r0["unit"], "deg") or unit_conforms(r1["unit"], "deg"):
+            d0 = coords_to_deg(r0["name"], r0["crval"], r0["unit"])
+            d1 = coords_to_deg(r1["name"], r1["crval"], r1["unit"])
             entries.append(string_entry("Image ref coords (deg)", f"[{d0}, {d1}]"))
-        entries.append(string_entry("Pixel increment", f"{_increment(r0['cdelt'], r0['unit'])}, {_increment(r1['cdelt'], r1['unit'])}"))
+        entries.append(string_entry("Pixel increment", f"{increment_text(r0['cdelt'], r0['unit'])}, {increment_text(r1['cdelt'], r1['unit'])}"))
     if unit:
         entries.append(string_entry("Pixel unit", unit))
     if direction is not None:

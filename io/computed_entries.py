@@ -18,6 +18,10 @@ from carta_trio.messages import schema as pb
 
 __all__ = [
     "AxesInfo",
+    "coords_to_deg",
+    "increment_text",
+    "make_angle_string",
+    "unit_conforms",
     "Beam",
     "beam_entry",
     "data_type_name",
@@ -163,7 +167,7 @@ def _split_ctype(ctype: str) -> tuple[str, str]:
     return ctype[:pos], ctype[pos:].lstrip("-")
 
 
-def _unit_conforms(unit: str, target: str) -> bool:
+def unit_conforms(unit: str, target: str) -> bool:
     try:
         from casacore import quanta
 
@@ -172,7 +176,7 @@ def _unit_conforms(unit: str, target: str) -> bool:
         return False
 
 
-def _to_unit(value: float, unit: str, target: str) -> float:
+def to_unit(value: float, unit: str, target: str) -> float:
     from casacore import quanta
 
     return float(quanta.quantity(value, unit).get_value(target))
@@ -188,27 +192,27 @@ def make_angle_string(kind: str, value: float, unit: str) -> str:
         fmt = "angle"
     else:
         return f"{fmt_g(value)} {unit}"
-    if not _unit_conforms(unit, "deg"):
+    if not unit_conforms(unit, "deg"):
         return f"{fmt_g(value)} {unit}"
-    degrees = _to_unit(value, unit, "deg")
+    degrees = to_unit(value, unit, "deg")
     if "Longitude" in kind and degrees < 0:
         degrees += 360.0
     return mvangle_time(degrees, 10) if fmt == "time" else mvangle_angle(degrees, 10)
 
 
-def _coords_to_deg(kind: str, value: float, unit: str) -> str:
+def coords_to_deg(kind: str, value: float, unit: str) -> str:
     """``ConvertCoordsToDeg``: a casacore Quantity printed by a C++ stream."""
-    if _unit_conforms(unit, "deg"):
-        degrees = _to_unit(value, unit, "deg")
+    if unit_conforms(unit, "deg"):
+        degrees = to_unit(value, unit, "deg")
         if kind == "Longitude" and degrees < 0:
             degrees += 360.0
         return f"{fmt_g(degrees)} deg"
     return f"{fmt_g(value)} {unit}".rstrip()
 
 
-def _increment(value: float, unit: str) -> str:
-    if _unit_conforms(unit, "arcsec"):
-        return f'{fmt_g(_to_unit(value, unit, "arcsec"))}"'
+def increment_text(value: float, unit: str) -> str:
+    if unit_conforms(unit, "arcsec"):
+        return f'{fmt_g(to_unit(value, unit, "arcsec"))}"'
     return f"{fmt_g(value)} {unit}"
 
 
@@ -229,7 +233,7 @@ def header_block_entries(
 ) -> HeaderBlock:
     """``AddComputedEntriesFromHeaders``: the coordinate block for the two display axes."""
     s1, s2 = str(display[0] + 1), str(display[1] + 1)
-    s_spec, s_stokes = str(spectral + 1), str(stokes + 1)
+    s_spec = str(spectral + 1)
     ctype1 = ctype2 = spectral_ctype = ""
     cunit1 = cunit2 = "deg"
     crval1 = crval2 = crpix1 = crpix2 = cdelt1 = cdelt2 = None
@@ -286,7 +290,6 @@ def header_block_entries(
             bunit = normalize_unit(e.value)
         elif name.startswith(("RESTFREQ", "RESTFRQ")):
             block.rest_freq = e.numeric_value
-    del s_stokes
 
     entries = info.computed_entries
     kind1, kind2 = ctype1, ctype2
@@ -306,11 +309,11 @@ def header_block_entries(
         c1 = make_angle_string(kind1, crval1, cunit1)
         c2 = make_angle_string(kind2, crval2, cunit2)
         entries.append(string_entry("Image reference coords", f"[{c1}, {c2}]"))
-        if _unit_conforms(cunit1, "deg") or _unit_conforms(cunit2, "deg"):
-            d1, d2 = _coords_to_deg(kind1, crval1, cunit1), _coords_to_deg(kind2, crval2, cunit2)
+        if unit_conforms(cunit1, "deg") or unit_conforms(cunit2, "deg"):
+            d1, d2 = coords_to_deg(kind1, crval1, cunit1), coords_to_deg(kind2, crval2, cunit2)
             entries.append(string_entry("Image ref coords (deg)", f"[{d1}, {d2}]"))
     if cdelt1 is not None and cdelt2 is not None:
-        entries.append(string_entry("Pixel increment", f"{_increment(cdelt1, cunit1)}, {_increment(cdelt2, cunit2)}"))
+        entries.append(string_entry("Pixel increment", f"{increment_text(cdelt1, cunit1)}, {increment_text(cdelt2, cunit2)}"))
     if bunit:
         entries.append(string_entry("Pixel unit", bunit))
     if found_radesys or found_frame:

@@ -86,7 +86,28 @@ def parse_c_int(text: str) -> int | None:
     return int(match.group(0))
 
 
+#: FITS names that are also casacore units in their own right (siemens).
+_FITS_NAMES_VALID = {"S"}
+_PREFIXES_2 = ("da",)
+
+
+def _uses_fits_name(unit: str) -> bool:
+    """True if a word of ``unit`` is (a prefix plus) a FITS-only unit name.
+
+    casacore accepts such words only after its FITS unit names were registered, which
+    happens as a side effect of reading FITS files through casacore; checking them
+    here keeps the result independent of that global state.
+    """
+    for word in _UNIT_WORD.findall(unit):
+        for stem in (word, word[1:] if word[:1] in UNIT_PREFIXES else "", word[2:] if word.startswith(_PREFIXES_2) else ""):
+            if stem and stem in FITS_UNITS and stem not in _FITS_NAMES_VALID:
+                return True
+    return False
+
+
 def _valid_unit(unit: str) -> bool:
+    if _uses_fits_name(unit):
+        return False
     try:
         from casacore import quanta
     except ImportError:  # pragma: no cover - casacore is a hard dependency

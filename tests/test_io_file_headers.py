@@ -236,3 +236,11 @@ def test_spectral_single_channel_and_optical(tmp_path: Path) -> None:
     assert entries["Velocity"] == f"{299792.458 * (1.01e9 / 1.0e9 - 1):.4f} (km/s)"
     assert entries["Velocity definition"] == "OPTICAL"
     assert "Frequency range" not in entries
+
+
+def test_normalize_unit_independent_of_casacore_fits_units(tmp_path: Path) -> None:
+    from casacore import images
+
+    fits.PrimaryHDU(np.zeros((2, 2), dtype=np.float32)).writeto(tmp_path / "x.fits")
+    images.image(str(tmp_path / "x.fits"))  # casacore registers its FITS unit names here
+    assert [normalize_unit(u) for u in ("MHZ", "DEG", "KM/S", "JY/BEAM", "S")] == ["MHz", "deg", "km/s", "Jy/beam", "S"]
