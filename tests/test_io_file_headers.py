@@ -243,4 +243,4 @@ def test_normalize_unit_independent_of_casacore_fits_units(tmp_path: Path) -> No
 
     fits.PrimaryHDU(np.zeros((2, 2), dtype=np.float32)).writeto(tmp_path / "x.fits")
     images.image(str(tmp_path / "x.fits"))  # casacore registers its FITS unit names here
-    assert [normalize_unit(u) for u in ("MHZ", "DEG", "KM/S", "JY/BEAM", "S")] == ["MHz", "deg", "km/s", "Jy/beam", "S"]
+    assert [normalize_unit(u) for u in ("MHZ", "DEG", "KM/S", "JY/BEAM", "S")] == ["MHz", "deg", "km/s", "Jy/beam", "s"]
