@@ -28,6 +28,7 @@ __all__ = [
     "find_axes",
     "header_block_entries",
     "shape_entries",
+    "stokes_types",
     "string_entry",
 ]
 
@@ -361,3 +362,25 @@ def beam_entry(beams: Sequence[Beam], from_history: bool = False) -> pb.HeaderEn
     if from_history:
         value += " (extracted from HISTORY)"
     return string_entry(name, value)
+
+
+def stokes_types(entries: Sequence[pb.HeaderEntry], count: int) -> dict[int, int]:
+    """Stokes index -> FITS Stokes code, from the header entries (BEHAVIOUR.md §6.2).
+
+    The reference records CRVAL/CRPIX/CDELT of the ``STOKES`` axis while parsing the
+    header; with CDELT (truncated to an integer) non-zero, index ``i`` has code
+    ``int(CRVAL + (i + 1 - CRPIX) * CDELT)``. Empty if there is no usable Stokes axis.
+    Codes map to names with ``carta_trio.io.coord_ranges.STOKES_NAMES``.
+    """
+    axis = ""
+    values: dict[str, float] = {}
+    for e in entries:
+        if e.name.startswith("CTYPE") and e.value in ("STOKES", "Stokes", "stokes"):
+            axis = e.name[5:]
+        elif axis and e.name in (f"CRVAL{axis}", f"CRPIX{axis}", f"CDELT{axis}"):
+            values[e.name[:5]] = e.numeric_value
+    cdelt = int(values.get("CDELT", 0.0))
+    if not axis or cdelt == 0:
+        return {}
+    crval, crpix = values.get("CRVAL", 0.0), values.get("CRPIX", 0.0)
+    return {i: int(crval + (i + 1 - crpix) * cdelt) for i in range(count)}

@@ -244,3 +244,22 @@ def test_normalize_unit_independent_of_casacore_fits_units(tmp_path: Path) -> No
     fits.PrimaryHDU(np.zeros((2, 2), dtype=np.float32)).writeto(tmp_path / "x.fits")
     images.image(str(tmp_path / "x.fits"))  # casacore registers its FITS unit names here
     assert [normalize_unit(u) for u in ("MHZ", "DEG", "KM/S", "JY/BEAM", "S")] == ["MHz", "deg", "km/s", "Jy/beam", "s"]
+
+
+def test_stokes_types_from_header_entries() -> None:
+    from carta_trio.io.computed_entries import stokes_types
+
+    def entries(*cards: str) -> list[pb.HeaderEntry]:
+        return list(entries_from_cards(cards).entries)
+
+    iquv = entries("CTYPE4  = 'STOKES'", "CRVAL4  =                  1.0", "CRPIX4  =                  1.0",
+                   "CDELT4  =                  1.0")
+    assert stokes_types(iquv, 4) == {0: 1, 1: 2, 2: 3, 3: 4}
+    rr_ll = entries("CTYPE3  = 'STOKES'", "CRVAL3  =                 -1.0", "CDELT3  =                 -1.0",
+                    "CRPIX3  =                  1.0")
+    assert stokes_types(rr_ll, 2) == {0: -1, 1: -2}
+    shifted = entries("CTYPE4  = 'Stokes'", "CRVAL4  =                  2.0", "CRPIX4  =                  2.0",
+                      "CDELT4  =                  1.0")
+    assert stokes_types(shifted, 3) == {0: 1, 1: 2, 2: 3}
+    assert stokes_types(entries("CTYPE4  = 'STOKES'", "CDELT4  =                  0.5"), 2) == {}
+    assert stokes_types(entries("CTYPE3  = 'FREQ'"), 2) == {}
