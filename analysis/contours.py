@@ -58,6 +58,7 @@ __all__ = [
     "gaussian_smooth",
     "smooth_plane",
     "prepare_for_tracing",
+    "LevelTracer",
     "trace_level",
     "wire_vertices",
     "ContourChunk",
@@ -172,19 +173,25 @@ def gaussian_weights(factor: int) -> np.ndarray:
 
 def _normalized_valid_pass(source: np.ndarray, weights: np.ndarray, axis: int) -> np.ndarray:
     """One separable pass: ``sum(w v) / sum(w)`` over the finite samples of each
-    window, "valid" part only; NaN where a window has no finite sample."""
+    window, "valid" part only; NaN where a window has no finite sample. Written to
+    allocate as few plane-sized arrays as possible (first touches of fresh memory
+    are a large part of the cost)."""
     radius = (weights.size - 1) // 2
-    finite = np.isfinite(source)
-    values = np.where(finite, source, np.float32(0.0))
-    num = ndimage.correlate1d(values, weights, axis=axis, mode="constant", cval=0.0)
-    den = ndimage.correlate1d(finite.astype(np.float32), weights, axis=axis, mode="constant", cval=0.0)
     keep = [slice(None), slice(None)]
     keep[axis] = slice(radius, source.shape[axis] - radius)
-    num, den = num[tuple(keep)], den[tuple(keep)]
+    valid = tuple(keep)
+    finite = np.isfinite(source)
+    if finite.all():
+        out = ndimage.correlate1d(source, weights, axis=axis, mode="constant")[valid]
+        out *= np.float32(1.0 / float(weights.astype(np.float64).sum()))
+        return out
+    values = np.where(finite, source, np.float32(0.0))
+    out = ndimage.correlate1d(values, weights, axis=axis, mode="constant")[valid]
+    den = ndimage.correlate1d(finite, weights, axis=axis, output=np.float32, mode="constant")[valid]
     with np.errstate(invalid="ignore", divide="ignore"):
-        out = num / den
+        np.divide(out, den, out=out)
     out[den <= 0] = np.nan
-    return out.astype(np.float32, copy=False)
+    return out
 
 
 def gaussian_smooth(plane: np.ndarray, factor: int) -> np.ndarray:
@@ -225,27 +232,46 @@ def smooth_plane(plane: np.ndarray, mode: int, factor: int) -> SmoothedPlane:
 def prepare_for_tracing(data: np.ndarray) -> np.ndarray:
     """float64 C-contiguous copy with NaN and -Inf as ``-FLT_MAX``, +Inf as ``+FLT_MAX``
     (the reference's NaN rule; see the module docstring)."""
-    z = np.array(data, dtype=np.float64, order="C", copy=True)
-    np.nan_to_num(z, copy=False, nan=-FLT_MAX, posinf=FLT_MAX, neginf=-FLT_MAX)
+    src = np.asarray(data)
+    z = np.array(src, dtype=np.float64, order="C", copy=True)
+    bad = ~np.isfinite(src)
+    if bad.any():
+        z[bad] = np.where(src[bad] > 0, FLT_MAX, -FLT_MAX)
     return z
 
 
-def trace_level(z: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
-    """Polylines of one level on a prepared grid (``x`` = column, ``y`` = row).
+class LevelTracer:
+    """contourpy's ``serial`` generator over one prepared grid (``x`` = column,
+    ``y`` = row), built once and reused for every level: building it costs several
+    times one level's tracing (contourpy expands the coordinates to full grids; with
+    1-D ``x`` and ``y`` given that is about 6x cheaper than letting it make them)."""
 
-    Returns ``(points, offsets)``: float64 ``(N, 2)`` vertices and the int64 start of
-    each polyline plus a final ``N`` (contourpy's ChunkCombinedOffset form). Closed
-    polylines repeat their first vertex. A grid smaller than 2 x 2 has no contours.
-    """
-    if z.ndim != 2 or z.shape[0] < 2 or z.shape[1] < 2:
-        return np.zeros((0, 2), dtype=np.float64), np.zeros(1, dtype=np.int64)
-    generator = contourpy.contour_generator(
-        z=z, name="serial", line_type=contourpy.LineType.ChunkCombinedOffset
-    )
-    points, offsets = generator.lines(float(level))
-    if not points or points[0] is None:
-        return np.zeros((0, 2), dtype=np.float64), np.zeros(1, dtype=np.int64)
-    return np.asarray(points[0], dtype=np.float64), np.asarray(offsets[0], dtype=np.int64)
+    def __init__(self, z: np.ndarray) -> None:
+        self.shape = z.shape
+        self._generator = None
+        if z.ndim == 2 and z.shape[0] >= 2 and z.shape[1] >= 2:
+            x = np.arange(z.shape[1], dtype=np.float64)
+            y = np.arange(z.shape[0], dtype=np.float64)
+            self._generator = contourpy.contour_generator(
+                x, y, z, name="serial", line_type=contourpy.LineType.ChunkCombinedOffset
+            )
+
+    def lines(self, level: float) -> tuple[np.ndarray, np.ndarray]:
+        """Polylines of ``level``: float64 ``(N, 2)`` vertices and the int64 start of
+        each polyline plus a final ``N`` (contourpy's ChunkCombinedOffset form).
+        Closed polylines repeat their first vertex. A grid smaller than 2 x 2 has none."""
+        empty = np.zeros((0, 2), dtype=np.float64), np.zeros(1, dtype=np.int64)
+        if self._generator is None:
+            return empty
+        points, offsets = self._generator.lines(float(level))
+        if not points or points[0] is None:
+            return empty
+        return np.asarray(points[0], dtype=np.float64), np.asarray(offsets[0], dtype=np.int64)
+
+
+def trace_level(z: np.ndarray, level: float) -> tuple[np.ndarray, np.ndarray]:
+    """Polylines of one level on a prepared grid (see :meth:`LevelTracer.lines`)."""
+    return LevelTracer(z).lines(level)
 
 
 def wire_vertices(points: np.ndarray, scale: int, offset: float) -> np.ndarray:
@@ -300,7 +326,12 @@ def _chunk(flat: np.ndarray, bounds: np.ndarray, first: int, stop: int, progress
     return ContourChunk(vertices, starts, progress)
 
 
-def contour_level(z: np.ndarray, level: float, scale: int, offset: float, chunk_size: int) -> list[ContourChunk]:
-    """Trace ``level`` on a prepared grid and cut it into wire chunks."""
-    points, offsets = trace_level(z, level)
+def contour_level(
+    tracer: LevelTracer | np.ndarray, level: float, scale: int, offset: float, chunk_size: int
+) -> list[ContourChunk]:
+    """Trace ``level`` (with a :class:`LevelTracer` or on a prepared grid) and cut it
+    into wire chunks."""
+    if not isinstance(tracer, LevelTracer):
+        tracer = LevelTracer(tracer)
+    points, offsets = tracer.lines(level)
     return level_chunks(wire_vertices(points, scale, offset), offsets, chunk_size)

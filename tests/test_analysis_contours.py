@@ -87,9 +87,12 @@ def sample_plane(seed: int = 1, shape: tuple[int, int] = (90, 120)) -> np.ndarra
 # ------------------------------------------------------------------------ smoothing
 
 
+@pytest.mark.parametrize("with_nan", [True, False])
 @pytest.mark.parametrize("factor", [2, 3, 4, 7])
-def test_gaussian_smoothing_matches_independent_convolution(factor: int) -> None:
+def test_gaussian_smoothing_matches_independent_convolution(factor: int, with_nan: bool) -> None:
     plane = sample_plane()
+    if not with_nan:
+        plane = np.nan_to_num(plane, nan=0.25)
     ours = contours.gaussian_smooth(plane, factor)
     ref = reference_gaussian(plane, factor)
     r = factor - 1
