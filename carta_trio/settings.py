@@ -50,6 +50,8 @@ class Settings:
     log_level: str = "INFO"
     no_log: bool = False
     log_protocol_messages: bool = False
+    #: ``--omp_threads``: worker threads for parallel numpy work; <= 0 means one per core.
+    omp_threads: int = -1
     #: Paths relative to the top-level folder, opened by the frontend via the start URL.
     files: tuple[str, ...] = ()
     user_folder: Path = dataclasses.field(default_factory=default_user_folder)

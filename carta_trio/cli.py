@@ -1,0 +1,461 @@
+"""The ``carta-trio`` command: the reference backend's command line, config files and start-up.
+
+Every option spelling of carta-backend 4.1.0 is accepted (BEHAVIOUR.md §1.1),
+parsed the way cxxopts parses it (``--name value``, ``--name=value``, ``-p 3002``,
+``-p3002``, comma lists, repeated list options, boolean flags with an optional
+``=true/false``), together with hyphenated spellings (``--top-level-folder``) and
+our aliases ``--read-only``, ``--log-level``. Settings are then merged with the
+JSON config files (§1.2), positional files/folders are sorted out (§1.3), the
+token is chosen (§1.4) and the folders validated (§1.5 step 4).
+
+:func:`parse_settings` does all that without side effects (it only reads the
+file system); :func:`main` adds logging, the start-up lines and the server.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import logging
+import os
+import sys
+import uuid
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from carta_trio import REFERENCE_VERSION, __version__
+from carta_trio.config_files import (
+    ALL_KEYS,
+    BOOL_KEYS,
+    DEPRECATED,
+    INT_KEYS,
+    STRING_KEYS,
+    VECTOR_INT_KEYS,
+    deprecation_warning,
+    merge_patch,
+    merged_file_settings,
+)
+from carta_trio.positional import collect_positional, relative_file_paths
+from carta_trio.settings import Settings
+
+log = logging.getLogger("carta_trio")
+
+SYSTEM_CONFIG_PATH = Path("/etc/carta/backend.json")
+DEFAULT_PORT = 3002
+#: Ports tried after the default one (3002..3102), as the reference.
+MAX_SOCKET_PORT_TRIALS = 100
+SAMPLE_FOLDER = Path(__file__).resolve().parent / "sample"
+#: verbosity -> log level name (§1.1); other values behave as info.
+VERBOSITY_LEVELS = {0: "OFF", 1: "CRITICAL", 2: "ERROR", 3: "WARNING", 4: "INFO", 5: "DEBUG"}
+LOG_LEVEL_NAMES = {"OFF", "CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG"}
+
+
+class CliExit(Exception):
+    """Start-up ends here: print ``output`` (help, version), log ``critical``, exit ``code``."""
+
+    def __init__(
+        self,
+        code: int,
+        *,
+        output: str | None = None,
+        critical: str | None = None,
+        warnings: Sequence[str] = (),
+        log_level: str = "INFO",
+    ) -> None:
+        super().__init__(critical or output or f"exit {code}")
+        self.code = code
+        self.output = output
+        self.critical = critical
+        self.warnings = list(warnings)
+        self.log_level = log_level
+
+
+@dataclasses.dataclass(frozen=True)
+class OptionSpec:
+    key: str
+    #: "flag" (help/version), "bool", "int", "number", "string", "ints", "strings", "level".
+    kind: str
+    short: str | None = None
+    help: str = ""
+    metavar: str = ""
+
+
+OPTIONS = [
+    OptionSpec("help", "flag", "h", "print usage"),
+    OptionSpec("version", "flag", "v", "print version"),
+    OptionSpec("verbosity", "int", None, "log level: 0 off, 1 critical, 2 error, 3 warning, 4 info, 5 debug", "<level>"),
+    OptionSpec("no_log", "bool", None, "do not log output to a log file"),
+    OptionSpec("log_performance", "bool", None, "enable performance debug logs"),
+    OptionSpec("log_protocol_messages", "bool", None, "enable protocol message debug logs"),
+    OptionSpec("no_frontend", "bool", None, "disable built-in HTTP frontend interface"),
+    OptionSpec("no_database", "bool", None, "disable built-in HTTP database interface"),
+    OptionSpec("no_browser", "bool", None, "don't open the frontend URL in a browser on startup"),
+    OptionSpec("browser", "string", None, "custom browser command (CARTA_URL is replaced by the URL)", "<browser>"),
+    OptionSpec("host", "string", None, "only listen on the specified interface (IP address or hostname)", "<interface>"),
+    OptionSpec("port", "ints", "p", "port, or first,last port range (default: 3002 or nearest available)", "<port>"),
+    OptionSpec("omp_threads", "int", "t", "manually set worker thread count", "<threads>"),
+    OptionSpec("top_level_folder", "string", None, "set top-level folder for data files", "<dir>"),
+    OptionSpec("frontend_folder", "string", None, "set folder from which frontend files are served", "<dir>"),
+    OptionSpec("exit_timeout", "number", None, "seconds to stay alive after last session exits", "<sec>"),
+    OptionSpec("initial_timeout", "number", None, "seconds to stay alive at start if no clients connect", "<sec>"),
+    OptionSpec("idle_timeout", "number", None, "seconds to keep idle sessions alive", "<sec>"),
+    OptionSpec("read_only_mode", "bool", None, "disable write requests"),
+    OptionSpec("enable_scripting", "bool", None, "enable HTTP scripting interface"),
+    OptionSpec("files", "strings", None, "files to load (positional)", "<file>"),
+    OptionSpec("no_user_config", "bool", None, "ignore user configuration file"),
+    OptionSpec("no_system_config", "bool", None, "ignore system configuration file"),
+    OptionSpec("debug_no_auth", "bool", None, "accept all connections without a token (not secure)"),
+    OptionSpec("no_runtime_config", "bool", None, "do not send a runtime config object to frontend clients"),
+    OptionSpec("controller_deployment", "bool", None, "report a carta-controller deployment to the frontend"),
+    OptionSpec("threads", "int", None, "[deprecated] no longer supported", "<threads>"),
+    OptionSpec("base", "string", None, "[deprecated] set starting folder (use the positional parameter)", "<dir>"),
+    OptionSpec("root", "string", None, "[deprecated] use 'top_level_folder' instead", "<dir>"),
+    OptionSpec("no_http", "bool", None, "[deprecated] same as --no_frontend --no_database"),
+    OptionSpec("log_level", "level", None, "log level name (debug, info, warning, error, critical, off)", "<level>"),
+]
+SPECS = {spec.key: spec for spec in OPTIONS}
+SHORT = {spec.short: spec for spec in OPTIONS if spec.short}
+#: Our own spellings that are not just the reference name with hyphens.
+ALIASES = {"read_only": "read_only_mode"}
+
+_TRUE = {"t", "T", "true", "True", "1"}
+_FALSE = {"f", "F", "false", "False", "0"}
+
+
+def usage() -> str:
+    """The ``--help`` text."""
+    lines = [
+        f"carta-trio {__version__}: Cube Analysis and Rendering Tool for Astronomy (backend, reference {REFERENCE_VERSION})",
+        "Usage:",
+        "  carta-trio [OPTION...] <file or folder to open>",
+        "",
+    ]
+    for spec in OPTIONS:
+        names = (f"-{spec.short}, " if spec.short else "    ") + f"--{spec.key}"
+        if spec.metavar:
+            names += f" {spec.metavar}"
+        lines.append(f"  {names:<36} {spec.help}")
+    lines += [
+        "",
+        "Options may also be spelled with hyphens (--top-level-folder); --read-only is --read_only_mode.",
+        "The top-level folder defaults to /; without a folder argument the starting folder is the bundled",
+        "sample folder. Config files: /etc/carta/backend.json, then ~/.carta/backend.json, then the command",
+        "line. The token comes from CARTA_AUTH_TOKEN, or is a random UUID.",
+    ]
+    return "\n".join(lines)
+
+
+def _parse_bool(name: str, text: str) -> bool:
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise CliExit(1, critical=f"Argument '{text}' failed to parse")
+
+
+def _parse_int(text: str) -> int:
+    try:
+        return int(text, 10)
+    except ValueError:
+        raise CliExit(1, critical=f"Argument '{text}' failed to parse") from None
+
+
+def _parse_number(text: str) -> int | float:
+    try:
+        return int(text, 10)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        raise CliExit(1, critical=f"Argument '{text}' failed to parse") from None
+
+
+def _convert(spec: OptionSpec, text: str) -> Any:
+    if spec.kind == "int":
+        return _parse_int(text)
+    if spec.kind == "number":
+        return _parse_number(text)
+    if spec.kind == "ints":
+        return [_parse_int(part) for part in text.split(",")]
+    if spec.kind == "strings":
+        return text.split(",") if spec.key != "files" else [text]
+    if spec.kind == "level":
+        level = text.upper()
+        if text.isdigit():
+            level = VERBOSITY_LEVELS.get(int(text), "INFO")
+        if level not in LOG_LEVEL_NAMES:
+            raise CliExit(1, critical=f"Argument '{text}' failed to parse")
+        return level
+    return text
+
+
+def _long_spec(name: str) -> OptionSpec:
+    key = name.replace("-", "_")
+    key = ALIASES.get(key, key)
+    spec = SPECS.get(key)
+    if spec is None:
+        raise CliExit(1, critical=f"Option '{name}' does not exist")
+    return spec
+
+
+def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+    """(given options by reference key, positional arguments), cxxopts-style.
+
+    Flags map to True; list options accumulate over repeats; other repeated
+    options keep the last value. Raises CliExit for unknown options or bad values.
+    """
+    given: dict[str, Any] = {}
+    positional: list[str] = []
+
+    def record(spec: OptionSpec, value: Any) -> None:
+        if spec.kind in ("ints", "strings"):
+            given.setdefault(spec.key, []).extend(value)
+        else:
+            given[spec.key] = value
+
+    args = list(argv)
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        i += 1
+        if arg == "--":
+            positional.extend(args[i:])
+            break
+        if arg.startswith("--") and len(arg) > 2:
+            name, has_value, text = arg[2:].partition("=")
+            spec = _long_spec(name)
+            if spec.kind in ("flag", "bool"):
+                record(spec, _parse_bool(spec.key, text) if has_value else True)
+                continue
+            if not has_value:
+                if i >= len(args):
+                    raise CliExit(1, critical=f"Option '{spec.key}' is missing an argument")
+                text = args[i]
+                i += 1
+            record(spec, _convert(spec, text))
+        elif arg.startswith("-") and len(arg) > 1:
+            letters = arg[1:]
+            for j, letter in enumerate(letters):
+                spec = SHORT.get(letter)
+                if spec is None:
+                    raise CliExit(1, critical=f"Option '{letter}' does not exist")
+                if spec.kind in ("flag", "bool"):
+                    record(spec, True)
+                    continue
+                text = letters[j + 1 :]
+                if not text:
+                    if i >= len(args):
+                        raise CliExit(1, critical=f"Option '{spec.key}' is missing an argument")
+                    text = args[i]
+                    i += 1
+                record(spec, _convert(spec, text))
+                break
+        else:
+            positional.append(arg)
+    positional.extend(given.pop("files", []))
+    return given, positional
+
+
+def default_frontend_folder() -> Path:
+    """``<prefix>/share/carta/frontend``: the reference's ``<exe dir>/../share/carta/frontend``."""
+    return Path(sys.prefix) / "share" / "carta" / "frontend"
+
+
+def _ports(values: Sequence[int]) -> tuple[tuple[int, ...], bool]:
+    """(ports to try, fixed) from the ``port`` setting (§1.1, §1.5 step 6)."""
+    if not values:
+        return tuple(range(DEFAULT_PORT, DEFAULT_PORT + MAX_SOCKET_PORT_TRIALS + 1)), False
+    first = int(values[0])
+    if len(values) == 1:
+        if not 0 <= first <= 65535:
+            raise CliExit(1, critical=f"Could not listen on port {first}!")
+        return (first,), True
+    last = 65535 if int(values[1]) == -1 else min(int(values[1]), 65535)
+    if not 0 <= first <= 65535:
+        raise CliExit(1, critical=f"Unable to listen on the port range {first}-{last}!")
+    return tuple(range(first, last + 1)), False
+
+
+def _inside(folder: Path, top: Path) -> bool:
+    return folder == top or folder.is_relative_to(top)
+
+
+def _usable_directory(path: Path) -> bool:
+    return path.is_dir() and os.access(path, os.R_OK | os.X_OK)
+
+
+def check_folders(top: str, start: str | None, warnings: list[str]) -> tuple[Path, Path]:
+    """Absolute, symlink-resolved (top-level, starting) folders, or CliExit(1) (§1.5 step 4).
+
+    ``start`` None means "not chosen by the user": then the bundled sample folder
+    is used when it lies inside the top-level folder, otherwise the top-level folder.
+    """
+    top_path = Path(os.path.realpath(os.path.abspath(top)))
+    if not _usable_directory(top_path):
+        raise CliExit(
+            1,
+            critical="Invalid top level directory, does not exist or is not a readable directory. Exiting carta.",
+            warnings=warnings,
+        )
+    if start is None:
+        sample = Path(os.path.realpath(SAMPLE_FOLDER))
+        return top_path, sample if _usable_directory(sample) and _inside(sample, top_path) else top_path
+    start_path = Path(os.path.realpath(os.path.abspath(start)))
+    if not _usable_directory(start_path):
+        warnings.append("Invalid starting directory, using the provided top level directory instead.")
+        return top_path, top_path
+    if not _inside(start_path, top_path):
+        raise CliExit(
+            1,
+            critical=f"Starting {start_path} must be a subdirectory of top level {top_path}. Exiting carta.",
+            warnings=warnings,
+        )
+    return top_path, start_path
+
+
+def parse_settings(
+    argv: Sequence[str],
+    environ: Mapping[str, str] | None = None,
+    system_config_path: Path | None = SYSTEM_CONFIG_PATH,
+    user_config_path: Path | None = None,
+) -> tuple[Settings, list[str]]:
+    """Build the :class:`Settings` from arguments, environment and config files.
+
+    Returns the settings and the warnings to log once logging is set up. Raises
+    :class:`CliExit` for ``--help``/``--version`` (code 0), bad options and invalid
+    folders (code 1). ``user_config_path`` defaults to ``$HOME/.carta/backend.json``.
+    """
+    environ = os.environ if environ is None else environ
+    given, positional = parse_command_line(argv)
+    if given.get("help"):
+        raise CliExit(0, output=usage())
+    if given.get("version"):
+        raise CliExit(0, output=REFERENCE_VERSION)
+
+    warnings = [deprecation_warning(option, "commandline parameters") for option in DEPRECATED if option in given]
+    home = Path(environ.get("HOME") or os.path.expanduser("~"))
+    user_folder = home / ".carta"
+    if user_config_path is None:
+        user_config_path = user_folder / "backend.json"
+
+    config: dict[str, Any] = {
+        "verbosity": 4, "omp_threads": -1, "exit_timeout": -1, "initial_timeout": -1, "idle_timeout": -1,
+        "host": "0.0.0.0", "top_level_folder": "/", "starting_folder": None, "frontend_folder": "",
+        "browser": "", "port": [],
+        **{key: False for key in BOOL_KEYS},
+    }
+    if "root" in given:
+        config["top_level_folder"] = given["root"]
+    if "base" in given:
+        config["starting_folder"] = given["base"]
+    command_line = {key: given[key] for key in ALL_KEYS if key in given}
+    config.update(command_line)
+
+    start_from_args, file_paths = collect_positional(positional)
+    if start_from_args is not None:
+        config["starting_folder"] = start_from_args
+
+    file_settings = merged_file_settings(
+        None if given.get("no_system_config") else system_config_path,
+        None if given.get("no_user_config") else user_config_path,
+        warnings,
+    )
+    if file_settings is not None:
+        merged = merge_patch(file_settings, command_line)
+        config.update({key: merged[key] for key in ALL_KEYS if key in merged})
+    if config["no_http"]:
+        config["no_frontend"] = config["no_database"] = True
+
+    port_values = config["port"] if isinstance(config["port"], list) else [config["port"]]
+    ports, port_fixed = _ports([int(v) for v in port_values])
+    log_level = given.get("log_level") or VERBOSITY_LEVELS.get(config["verbosity"], "INFO")
+    files = relative_file_paths(file_paths, config["top_level_folder"])
+    try:
+        top, start = check_folders(config["top_level_folder"], config["starting_folder"], warnings)
+    except CliExit as failure:
+        failure.log_level = log_level
+        raise
+
+    if given.get("debug_no_auth"):
+        token = ""
+    elif "CARTA_AUTH_TOKEN" in environ:
+        token = environ["CARTA_AUTH_TOKEN"]
+        if not token:
+            warnings.append("CARTA_AUTH_TOKEN is empty: every request is accepted without a token.")
+    else:
+        token = str(uuid.uuid4())
+
+    frontend = config["frontend_folder"]
+    settings = Settings(
+        top_level_folder=top,
+        starting_folder=start,
+        host=config["host"] or "0.0.0.0",
+        ports=ports,
+        port_fixed=port_fixed,
+        frontend_folder=Path(os.path.abspath(frontend)) if frontend else default_frontend_folder(),
+        no_frontend=config["no_frontend"],
+        no_database=config["no_database"],
+        no_runtime_config=config["no_runtime_config"],
+        no_browser=config["no_browser"],
+        browser=config["browser"] or None,
+        read_only=config["read_only_mode"],
+        enable_scripting=config["enable_scripting"],
+        idle_timeout=float(config["idle_timeout"]) if config["idle_timeout"] > 0 else None,
+        initial_timeout=float(config["initial_timeout"]) if config["initial_timeout"] >= 0 else None,
+        exit_timeout=float(config["exit_timeout"]) if config["exit_timeout"] >= 0 else None,
+        auth_token=token,
+        controller_deployment=bool(given.get("controller_deployment")),
+        log_level=log_level,
+        no_log=config["no_log"],
+        log_protocol_messages=config["log_protocol_messages"],
+        files=tuple(files),
+        user_folder=user_folder,
+        omp_threads=int(config["omp_threads"]),
+    )
+    return settings, warnings
+
+
+def executable_path() -> str:
+    """What the reference logs as ``<executable path>: Version 4.1.0``."""
+    argv0 = sys.argv[0] if sys.argv and sys.argv[0] else ""
+    return os.path.realpath(argv0) if argv0 and os.path.exists(argv0) else "carta_backend"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Console entry point: parse, set up logging, run the server; returns the exit code."""
+    from carta_trio import launch
+
+    argv = sys.argv[1:] if argv is None else list(argv)
+    try:
+        settings, warnings = parse_settings(argv)
+    except CliExit as stop:
+        if stop.output is not None:
+            try:
+                print(stop.output, flush=True)
+            except BrokenPipeError:
+                # The reader went away (``carta-trio --help | head``): not an error.
+                os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        if stop.critical is not None:
+            launch.configure_logging(log_level=stop.log_level, log_folder=None)
+            for warning in stop.warnings:
+                log.warning("%s", warning)
+            log.critical("%s", stop.critical)
+        return stop.code
+
+    launch.configure_logging(log_level=settings.log_level, log_folder=None if settings.no_log else settings.log_folder)
+    for warning in warnings:
+        log.warning("%s", warning)
+    log.info("%s: Version %s", executable_path(), REFERENCE_VERSION)
+    log.debug("carta-trio %s", __version__)
+    try:
+        from carta_trio.actors.server import run
+
+        return run(settings, functools.partial(launch.announce, settings))
+    except KeyboardInterrupt:
+        log.info("Exiting backend.")
+        return 0
+    except Exception as exc:  # noqa: BLE001 - the reference logs any escaping exception and exits 1
+        log.critical("%s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
+        return 1
