@@ -357,7 +357,9 @@ def build_asgi_app(
     ``WebSocket`` whose upgrade carried a valid token. ``scripting_handler`` serves
     ``POST /api/scripting/action`` when scripting is enabled (501 while it is None).
     """
-    if not settings.no_frontend and not is_valid_frontend_folder(settings.frontend_folder):
+    # None (no folder at all) only happens for Settings built in code, e.g. by tests.
+    frontend = settings.frontend_folder
+    if not settings.no_frontend and frontend is not None and not is_valid_frontend_folder(frontend):
         log.warning("Failed to host the CARTA frontend. Please specify a custom location using the frontend_folder argument.")
     handlers = _Routes(settings, scripting_handler)
     http = Starlette(routes=handlers.routes(), max_body_size=settings.max_message_size)

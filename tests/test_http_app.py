@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import gzip
 import json
-import os
-import socket
 from pathlib import Path
 from typing import Any
 
@@ -170,12 +168,23 @@ async def test_empty_file_is_500(tmp_path: Path, frontend: Path) -> None:
     assert (reply.status, reply.body) == (500, b"")
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads any file")
-async def test_unreadable_file_is_404(tmp_path: Path, frontend: Path) -> None:
+@pytest.mark.parametrize(("error", "status"), [(PermissionError, 404), (OSError, 500)])
+async def test_unreadable_file_is_404_and_failed_read_500(
+    tmp_path: Path, frontend: Path, monkeypatch: pytest.MonkeyPatch, error: type, status: int
+) -> None:
+    from carta_trio.actors import http_static
+
     (frontend / "secret.js").write_bytes(b"x")
-    (frontend / "secret.js").chmod(0)
+    real_open = open
+
+    def guarded_open(path: Any, *args: Any, **kwargs: Any) -> Any:
+        if str(path).endswith("secret.js"):
+            raise error("denied")
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(http_static, "open", guarded_open, raising=False)
     reply = await call(app_for(tmp_path, frontend), "GET", "/secret.js")
-    assert reply.status == 404
+    assert (reply.status, reply.body) == (status, b"")
 
 
 @pytest.mark.parametrize("path", ["/../secret.txt", "/static/../../secret.txt", "/%2e%2e/secret.txt", "/a..b.js"])
@@ -524,8 +533,3 @@ async def test_real_server_http_and_websocket_auth(start_server: Any, tmp_path: 
             await ws.send_message("PING")
             assert await ws.get_message() == "PONG"
 
-
-def test_socket_module_is_usable() -> None:
-    # Guard: the real-socket test above needs IPv4 loopback.
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
