@@ -60,8 +60,9 @@ def _ports(values: Sequence[int]) -> tuple[tuple[int, ...], bool]:
             raise CliExit(1, critical=f"Could not listen on port {first}!")
         return (first,), True
     last = 65535 if int(values[1]) == -1 else min(int(values[1]), 65535)
-    if not 0 <= first <= 65535:
-        raise CliExit(1, critical=f"Unable to listen on the port range {first}-{last}!")
+    if not 0 <= first <= 65535 or last < first:
+        # The reference logs this and idles with no listener; we exit instead.
+        raise CliExit(1, critical=f"Unable to listen on the port range {first}-{max(last, first - 1)}!")
     return tuple(range(first, last + 1)), False
 
 

@@ -195,7 +195,6 @@ def test_every_option_reaches_the_settings(top: Path, tmp_path: Path) -> None:
         (["-p", "3050,3053"], (3050, 3051, 3052, 3053), False),
         (["-p", "3050", "-p", "3051"], (3050, 3051), False),
         (["-p", "65530,-1"], (65530, 65531, 65532, 65533, 65534, 65535), False),
-        (["-p", "3050,3040"], (), False),
     ],
 )
 def test_ports(top: Path, argv: list[str], ports: tuple[int, ...], fixed: bool) -> None:
@@ -203,10 +202,18 @@ def test_ports(top: Path, argv: list[str], ports: tuple[int, ...], fixed: bool) 
     assert (settings.ports, settings.port_fixed) == (ports, fixed)
 
 
-def test_port_out_of_range_exits(top: Path) -> None:
+@pytest.mark.parametrize(
+    ("port", "message"),
+    [
+        ("70000", "Could not listen on port 70000!"),
+        ("-3", "Could not listen on port -3!"),
+        ("3050,3040", "Unable to listen on the port range 3050-3049!"),
+    ],
+)
+def test_unusable_ports_exit_1(top: Path, port: str, message: str) -> None:
     with pytest.raises(CliExit) as stop:
-        parse(["-p", "70000", "--top_level_folder", str(top)])
-    assert (stop.value.code, stop.value.critical) == (1, "Could not listen on port 70000!")
+        parse(["-p", port, "--top_level_folder", str(top)])
+    assert (stop.value.code, stop.value.critical) == (1, message)
 
 
 @pytest.mark.parametrize(
