@@ -27,6 +27,7 @@ from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
     from carta_trio.actors.session import Session
+    from carta_trio.analysis.histograms import HistogramResult
     from carta_trio.io.image_reader import ImageReader
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,18 @@ ChannelListener = Callable[["Frame", bool, bool], Awaitable[None]]
 TILE_CACHE_SIZE = 1024
 #: Tiles encoded concurrently (one per core).
 TILE_BATCH = 2
+
+
+def histogram_message(result: HistogramResult) -> pb.Histogram:
+    """CARTA.Histogram from a computed histogram (float32 geometry widened to double)."""
+    return pb.Histogram(
+        num_bins=int(result.num_bins),
+        bin_width=float(result.bin_width),
+        first_bin_center=float(result.first_bin_center),
+        bins=np.asarray(result.bins, dtype=np.int64).tolist(),
+        mean=float(result.mean),
+        std_dev=float(result.std_dev),
+    )
 
 
 class AnimationStep:
@@ -148,24 +161,38 @@ class Frame:
         )
 
     async def _drain(self) -> None:
+        """Serve posted work, most urgent first; a failing item is reported and dropped."""
         while True:
             if self._pending_steps:
                 step = self._pending_steps.pop(0)
                 with trio.CancelScope(shield=True):
                     try:
-                        await self._apply_step(step)
+                        await self._supervised("animation", self._apply_step(step))
                     finally:
                         step.done.set()
                 continue
             if self._pending_channels is not None:
                 request_id, message = self._pending_channels
                 self._pending_channels = None
-                await self._apply_channels(message)
+                await self._supervised("channels", self._apply_channels(message))
                 continue
             request = self._queue.newest()
             if request is None:
                 return
-            await self._serve_tile_batch(request)
+            if not await self._supervised("tiles", self._serve_tile_batch(request)):
+                self._queue.discard(request)
+
+    async def _supervised(self, tag: str, work: Awaitable[None]) -> bool:
+        """Run one work item; a failure becomes ERROR_DATA and the frame keeps serving."""
+        try:
+            await work
+        except Exception as exc:  # noqa: BLE001 - the frame's supervision boundary
+            log.exception("File %d: %s failed", self.file_id, tag)
+            await self.session.send_error(
+                f"File {self.file_id} ({self.name}): {tag} failed: {exc}", pb.ErrorSeverity.ERROR, [tag]
+            )
+            return False
+        return True
 
     # --------------------------------------------------------------- channels
 
@@ -241,7 +268,7 @@ class Frame:
         """REGION_HISTOGRAM_DATA for region -1 with the default render config."""
         plane = self.plane
         num_bins = histograms.auto_bin_count(self.width, self.height)
-        histogram = await self.session.run_sync(histograms.plane_histogram, plane, num_bins, None)
+        result = await self.session.run_sync(histograms.histogram, plane, num_bins)
         await self.session.send_stream(
             pb.RegionHistogramData(
                 file_id=self.file_id,
@@ -250,7 +277,7 @@ class Frame:
                 stokes=self.stokes,
                 progress=1.0,
                 config=pb.HistogramConfig(num_bins=-1),
-                histograms=histogram,
+                histograms=histogram_message(result),
             )
         )
 
@@ -286,12 +313,6 @@ class Frame:
             bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, self.width, self.height)
         except ValueError as exc:
             await self.session.send_error(f"Invalid tile {code}: {exc}", pb.ErrorSeverity.WARNING, ["tiles"])
-            return None
-        if request.compression_type not in (pb.CompressionType.NONE, pb.CompressionType.ZFP):
-            name = pb.CompressionType.Name(request.compression_type)
-            await self.session.send_error(
-                f"Compression type {name} is not supported", pb.ErrorSeverity.ERROR, ["tiles"]
-            )
             return None
         key = (self.channel, self.stokes, code, request.compression_type, request.precision)
         cached = self._tiles.get(key)

@@ -110,14 +110,29 @@ async def on_close_file(session: Session, request_id: int, message: pb.CloseFile
 @handles(pb.EventType.SET_IMAGE_CHANNELS)
 async def on_set_image_channels(session: Session, request_id: int, message: pb.SetImageChannels) -> None:
     frame = await require_frame(session, message.file_id, "channels")
-    if frame is not None:
-        frame.post_channels(request_id, message)
+    if frame is None:
+        return
+    if message.HasField("required_tiles") and not await check_compression(session, message.required_tiles):
+        message.ClearField("required_tiles")
+    frame.post_channels(request_id, message)
+
+
+SUPPORTED_COMPRESSION = (pb.CompressionType.NONE, pb.CompressionType.ZFP)
+
+
+async def check_compression(session: Session, tiles: pb.AddRequiredTiles) -> bool:
+    """Only NONE and ZFP are implemented (as in the reference); SZ gets an error."""
+    if tiles.compression_type in SUPPORTED_COMPRESSION:
+        return True
+    name = pb.CompressionType.Name(tiles.compression_type)
+    await session.send_error(f"Compression type {name} is not supported", pb.ErrorSeverity.ERROR, ["tiles"])
+    return False
 
 
 @handles(pb.EventType.ADD_REQUIRED_TILES)
 async def on_add_required_tiles(session: Session, request_id: int, message: pb.AddRequiredTiles) -> None:
     frame = frame_or_none(session, message.file_id)
-    if frame is not None:
+    if frame is not None and message.tiles and await check_compression(session, message):
         animation = session.state.get("animation_tiles_hook")
         if animation is not None and animation(frame, message):
             return
