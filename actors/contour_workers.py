@@ -11,7 +11,8 @@ loop. Hence:
   one by one (at most ~15 ms of GIL each);
 * larger grids: the levels are dealt round-robin into one group per core, and each
   group is traced and encoded by one trio-parallel worker process with its own
-  generator; a group's levels are delivered when the group is done. The grid is not
+  generator (:mod:`carta_trio.analysis.contour_levels`, which imports neither trio
+  nor scipy); a group's levels are delivered when the group is done. The grid is not
   pickled to the workers: it is written once per job as a ``.npy`` file in
   ``/dev/shm`` (tmpfs; the system temp folder if missing) that the workers
   memory-map read-only, and removed when the job ends, however it ends.
@@ -26,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import tempfile
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import numpy as np
@@ -34,39 +35,40 @@ import trio
 import trio_parallel
 
 from carta_trio.actors import workers
-from carta_trio.analysis.contours import ContourSettings, LevelTracer, contour_level
-from carta_trio.codecs.contour_encoding import EncodedContourSet, encode_contour_set
+from carta_trio.analysis.contour_levels import EncodedLevel, encode_level, encode_levels_from_file
+from carta_trio.analysis.contours import (
+    GAUSSIAN_BLUR,
+    ContourSettings,
+    LevelTracer,
+    SmoothedPlane,
+    gaussian_smooth,
+    smooth_plane,
+)
 
 log = logging.getLogger(__name__)
 
 #: Grids with at least this many cells are traced in worker processes.
 PROCESS_MIN_CELLS = 1 << 20
 
-EncodedLevel = list[tuple[EncodedContourSet, float]]
 LevelCallback = Callable[[float, EncodedLevel], Awaitable[None]]
 
 
-def encode_level(
-    tracer: LevelTracer, level: float, scale: int, offset: float, settings: ContourSettings
-) -> EncodedLevel:
-    """Trace one level and encode each chunk: ``[(EncodedContourSet, progress), ...]``."""
-    return [
-        (
-            encode_contour_set(
-                level, chunk.vertices, chunk.start_indices, settings.decimation_factor, settings.compression_level
-            ),
-            chunk.progress,
-        )
-        for chunk in contour_level(tracer, level, scale, offset, settings.chunk_size)
-    ]
-
-
-def encode_levels_from_file(
-    path: str, levels: Sequence[float], scale: int, offset: float, settings: ContourSettings
-) -> list[tuple[float, EncodedLevel]]:
-    """Worker-process entry: trace and encode ``levels`` of a memory-mapped ``.npy`` grid."""
-    tracer = LevelTracer(np.load(path, mmap_mode="r"))
-    return [(level, encode_level(tracer, level, scale, offset, settings)) for level in levels]
+async def smooth(plane: np.ndarray, mode: int, factor: int, *, cores: int | None = None) -> SmoothedPlane:
+    """:func:`~carta_trio.analysis.contours.smooth_plane` in worker threads; a large
+    Gaussian is split into one row range per core (numpy and scipy release the GIL).
+    Cancellable."""
+    if mode != GAUSSIAN_BLUR or factor <= 1 or plane.size < PROCESS_MIN_CELLS:
+        return await workers.run_sync(smooth_plane, plane, mode, factor)
+    radius = factor - 1
+    height, width = plane.shape
+    out_h, out_w = max(0, height - 2 * radius), max(0, width - 2 * radius)
+    out = np.empty((out_h, out_w), dtype=np.float32)
+    parts = max(1, min(cores or os.cpu_count() or 1, out_h))
+    edges = np.linspace(0, out_h, parts + 1).astype(int).tolist()
+    async with trio.open_nursery() as nursery:
+        for a, b in zip(edges[:-1], edges[1:]):
+            nursery.start_soon(workers.run_sync, gaussian_smooth, plane, factor, (a, b), out)
+    return SmoothedPlane(out, 1, float(radius))
 
 
 def _shared_folder() -> str:

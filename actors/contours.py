@@ -28,16 +28,16 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from carta_trio.actors.contour_workers import EncodedLevel, trace_levels
+from carta_trio.actors.contour_workers import smooth, trace_levels
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_handlers import require_frame
 from carta_trio.actors.frame_jobs import JobSlot, attach_channel_listener, watch_channel_posted, watch_frame_close
+from carta_trio.analysis.contour_levels import EncodedLevel
 from carta_trio.analysis.contours import (
     ContourParameterError,
     ContourSettings,
     make_contour_settings,
     prepare_for_tracing,
-    smooth_plane,
 )
 from carta_trio.codecs.contour_encoding import EncodedContourSet
 from carta_trio.messages import schema as pb
@@ -171,7 +171,7 @@ async def compute_contours(frame: Frame) -> None:
 async def _stream_contours(frame: Frame, settings: ContourSettings, state: ContourState) -> None:
     session = frame.session
     plane, channel, stokes = frame.plane, frame.channel, frame.stokes
-    smoothed = await session.run_sync(smooth_plane, plane, settings.smoothing_mode, settings.smoothing_factor)
+    smoothed = await smooth(plane, settings.smoothing_mode, settings.smoothing_factor)
     z = await session.run_sync(prepare_for_tracing, smoothed.data)
 
     async def send_level(level: float, chunks: EncodedLevel) -> None:

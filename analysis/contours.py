@@ -39,7 +39,6 @@ from dataclasses import dataclass
 
 import contourpy
 import numpy as np
-from scipy import ndimage
 
 from carta_trio.codecs.downsample import block_mean
 
@@ -55,6 +54,7 @@ __all__ = [
     "make_contour_settings",
     "SmoothedPlane",
     "gaussian_weights",
+    "BAND_ROWS",
     "gaussian_smooth",
     "smooth_plane",
     "prepare_for_tracing",
@@ -176,6 +176,8 @@ def _normalized_valid_pass(source: np.ndarray, weights: np.ndarray, axis: int) -
     window, "valid" part only; NaN where a window has no finite sample. Written to
     allocate as few plane-sized arrays as possible (first touches of fresh memory
     are a large part of the cost)."""
+    from scipy import ndimage  # here, not at the top: tracing workers never smooth
+
     radius = (weights.size - 1) // 2
     keep = [slice(None), slice(None)]
     keep[axis] = slice(radius, source.shape[axis] - radius)
@@ -194,21 +196,39 @@ def _normalized_valid_pass(source: np.ndarray, weights: np.ndarray, axis: int) -
     return out
 
 
-def gaussian_smooth(plane: np.ndarray, factor: int) -> np.ndarray:
+#: Output rows smoothed per step: small bands keep the vertical pass in cache
+#: (measured on 4096 x 4096: 128-row bands are 2-3x faster than the whole plane).
+BAND_ROWS = 128
+
+
+def gaussian_smooth(
+    plane: np.ndarray, factor: int, rows: tuple[int, int] | None = None, out: np.ndarray | None = None
+) -> np.ndarray:
     """NaN-aware separable Gaussian of WIRE.md 3.2 (``GaussianSmooth``).
 
-    Returns float32 ``(H - 2r, W - 2r)`` with ``r = factor - 1`` (empty if the plane
-    is not larger than the kernel); pixels whose centre source pixel is NaN are NaN.
+    The result is float32 ``(H - 2r, W - 2r)`` with ``r = factor - 1`` (empty if the
+    plane is not larger than the kernel); pixels whose centre source pixel is NaN are
+    NaN. ``rows = (start, stop)`` computes only those output rows, into ``out`` (the
+    full result array, allocated when None), so that callers can split the work;
+    the return value is the full array either way.
     """
     weights = gaussian_weights(factor)
     radius = int(factor) - 1
     src = np.asarray(plane, dtype=np.float32)
     height, width = src.shape
-    if width <= 2 * radius or height <= 2 * radius:
-        return np.zeros((max(0, height - 2 * radius), max(0, width - 2 * radius)), dtype=np.float32)
-    rows = _normalized_valid_pass(src, weights, axis=1)
-    out = _normalized_valid_pass(rows, weights, axis=0)
-    out[np.isnan(src[radius : height - radius, radius : width - radius])] = np.nan
+    out_h, out_w = max(0, height - 2 * radius), max(0, width - 2 * radius)
+    if out is None:
+        out = np.empty((out_h, out_w), dtype=np.float32)
+    if out_h == 0 or out_w == 0:
+        return out
+    start, stop = rows if rows is not None else (0, out_h)
+    for a in range(start, stop, BAND_ROWS):
+        b = min(stop, a + BAND_ROWS)
+        band = src[a : b + 2 * radius]
+        rows_pass = _normalized_valid_pass(band, weights, axis=1)
+        smoothed = _normalized_valid_pass(rows_pass, weights, axis=0)
+        smoothed[np.isnan(band[radius : radius + (b - a), radius : width - radius])] = np.nan
+        out[a:b] = smoothed
     return out
 
 

@@ -12,9 +12,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import trio
+import trio_parallel
 
 import carta_trio.actors.contours  # noqa: F401  registers the handlers
 import carta_trio.actors.vector_overlay  # noqa: F401
+from carta_trio.actors import contour_workers
 from carta_trio.codecs.contour_encoding import decode_contour_set
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import CartaClient, open_client
@@ -150,10 +152,23 @@ def assert_same_lines(got: list[np.ndarray], want: list[np.ndarray], tolerance: 
 
 
 @pytest.mark.parametrize(
-    "mode, factor, decimation, compression, chunk",
-    [(2, 4, 4, 8, 60), (2, 4, 8, 0, 100_000), (1, 3, 16, 12, 25), (0, 0, 4, 8, 0)],
+    "mode, factor, decimation, compression, chunk, processes",
+    [
+        (2, 4, 4, 8, 60, False),
+        (2, 4, 8, 0, 100_000, False),
+        (1, 3, 16, 12, 25, False),
+        (0, 0, 4, 8, 0, False),
+        (2, 5, 4, 8, 60, True),
+        (1, 2, 4, 0, 0, True),
+    ],
 )
-async def test_contours_match_contourpy(images, carta_url, mode, factor, decimation, compression, chunk) -> None:
+async def test_contours_match_contourpy(
+    images, carta_url, monkeypatch, mode, factor, decimation, compression, chunk, processes
+) -> None:
+    """``processes``: the grid-size threshold is lowered so that this small plane
+    takes the large-plane path (row-parallel smoothing, worker processes)."""
+    if processes:
+        monkeypatch.setattr(contour_workers, "PROCESS_MIN_CELLS", 1000)
     plane = images["plane.fits"]
     levels = [-0.5, 0.05, 0.6]
     stores = FrontendContourStores()
@@ -162,6 +177,8 @@ async def test_contours_match_contourpy(images, carta_url, mode, factor, decimat
         await open_image(client, "plane.fits", 3)
         await client.send(contour_request(3, levels, mode, factor, decimation, compression, chunk))
         messages = await collect_contours(client, levels)
+    if processes:  # the levels were traced by worker processes, which stay cached
+        assert trio_parallel.default_context_statistics().idle_workers > 0
     per_level: dict[float, list] = {level: [] for level in levels}
     for message in messages:
         assert (message.file_id, message.reference_file_id, message.channel, message.stokes) == (3, 3, 0, 0)
