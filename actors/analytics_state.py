@@ -1,0 +1,190 @@
+"""Per-frame analytics state: requirements, job slots and caches (BEHAVIOUR.md §4.3-4.4).
+
+Requirements are per (file, region) in the reference; here they live on the frame
+they are for (``frame.state["analytics"]``), so CLOSE_FILE drops them with the frame.
+Region ids: 0 the cursor, -1 the whole image plane, -2 the cube (histograms only),
+positive ids the session's regions (:mod:`carta_trio.actors.regions`).
+
+Long work (spectral profiles, the cube histogram, region analytics after a change)
+runs as *jobs*: a task in the session's nursery inside a cancel scope kept in a
+:class:`~carta_trio.actors.frame_jobs.JobSlot` per (kind, region). Starting a job
+cancels the one in its slot, so the newest request always wins; removing a region,
+closing the file or an empty cube-histogram requirement cancels it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from carta_trio.actors.frame_jobs import JobSlot
+from carta_trio.actors.stokes_coordinates import Coordinate
+
+if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
+    from carta_trio.actors.session import Session
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "analytics"
+CURSOR_REGION_ID = 0
+IMAGE_REGION_ID = -1
+CUBE_REGION_ID = -2
+
+
+@dataclass
+class SpectralRequirement:
+    """One spectral config: its coordinate and the stats types wanted, in order."""
+
+    coordinate: Coordinate
+    stats_types: list[int]
+
+
+@dataclass
+class StatsRequirement:
+    """One stats config (one REGION_STATS_DATA per config)."""
+
+    coordinate: Coordinate
+    stats_types: list[int]
+
+
+@dataclass
+class SpatialRequirement:
+    """One spatial config: ``x``/``y`` profile of a point, or a line profile."""
+
+    coordinate: Coordinate
+    start: int
+    end: int
+    mip: int
+    width: int
+
+
+@dataclass
+class HistogramRequirement:
+    """One histogram config as received (echoed in every message it produces)."""
+
+    coordinate: Coordinate
+    channel: int
+    fixed_num_bins: bool
+    num_bins: int
+    fixed_bounds: bool
+    bounds: tuple[float, float]
+
+
+@dataclass
+class FrameAnalytics:
+    """Everything the analytics keep for one frame."""
+
+    #: The cursor position last served (float32 values), None before the first SET_CURSOR.
+    cursor: tuple[float, float] | None = None
+    spatial: dict[int, list[SpatialRequirement]] = field(default_factory=dict)
+    spectral: dict[int, list[SpectralRequirement]] = field(default_factory=dict)
+    #: Per region, per coordinate text: the stats types already delivered complete
+    #: (progress 1) for the region's current state and Stokes; a job sends the rest.
+    spectral_sent: dict[int, dict[str, set[int]]] = field(default_factory=dict)
+    stats: dict[int, list[StatsRequirement]] = field(default_factory=dict)
+    histograms: dict[int, list[HistogramRequirement]] = field(default_factory=dict)
+    #: The cube histogram (region -2) configs and, per (stokes, num_bins, bounds), results.
+    cube_histograms: list[HistogramRequirement] = field(default_factory=list)
+    cube_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+    #: BasicStats per (channel, stokes) plane, reused by later cube histograms.
+    plane_stats: dict[tuple[int, int], Any] = field(default_factory=dict)
+    #: Region spectral results: (region_id, region version, stokes) -> {stats type: array}.
+    spectral_cache: dict[tuple[int, int, int], dict[int, Any]] = field(default_factory=dict)
+    slots: dict[tuple[str, int], JobSlot] = field(default_factory=dict)
+
+    def slot(self, kind: str, region_id: int) -> JobSlot:
+        """The job slot of ``kind`` for ``region_id`` (created on first use)."""
+        key = (kind, region_id)
+        slot = self.slots.get(key)
+        if slot is None:
+            slot = self.slots[key] = JobSlot()
+        return slot
+
+    def cancel_region_jobs(self, region_id: int) -> None:
+        """Cancel every job of ``region_id`` (not a checkpoint)."""
+        for (kind, rid), slot in self.slots.items():
+            if rid == region_id:
+                slot.cancel()
+
+    def forget_region(self, region_id: int) -> None:
+        """Drop a removed region's requirements, caches and jobs."""
+        self.cancel_region_jobs(region_id)
+        for table in (self.spatial, self.spectral, self.spectral_sent, self.stats, self.histograms):
+            table.pop(region_id, None)
+        for key in [k for k in self.spectral_cache if k[0] == region_id]:
+            del self.spectral_cache[key]
+
+    def region_changed(self, region_id: int) -> None:
+        """A region moved: its cached spectra are stale and every stat is new again."""
+        self.spectral_sent.pop(region_id, None)
+        for key in [k for k in self.spectral_cache if k[0] == region_id]:
+            del self.spectral_cache[key]
+
+    def cancel_all(self) -> None:
+        for slot in self.slots.values():
+            slot.cancel()
+
+    def region_ids(self) -> set[int]:
+        """Positive region ids with any requirement on this frame."""
+        ids: set[int] = set()
+        for table in (self.spatial, self.spectral, self.stats, self.histograms):
+            ids.update(rid for rid, configs in table.items() if rid > 0 and configs)
+        return ids
+
+
+def analytics(frame: Frame) -> FrameAnalytics:
+    """The frame's analytics state, created on first use."""
+    state = frame.state.get(STATE_KEY)
+    if state is None:
+        state = frame.state[STATE_KEY] = FrameAnalytics()
+    return state
+
+
+def existing_analytics(frame: Frame) -> FrameAnalytics | None:
+    return frame.state.get(STATE_KEY)
+
+
+def frame_is_open(frame: Frame) -> bool:
+    """True while ``frame`` is still the session's frame for its file id."""
+    return frame.session.frames.get(frame.file_id) is frame
+
+
+async def send_file_stream(frame: Frame, message: Any) -> None:
+    """Send a stream message about ``frame``, dropped once the file is closed (as the
+    reference's ``SendFileEvent``)."""
+    if frame_is_open(frame):
+        await frame.session.send_stream(message)
+
+
+def start_job(
+    session: Session, slot: JobSlot, name: str, fn: Callable[..., Awaitable[None]], *args: object
+) -> trio.CancelScope:
+    """Cancel ``slot``'s job and start ``fn(*args)`` as its new job in the session's nursery.
+
+    The cancel scope is created and registered before the task starts, so of two jobs
+    started back to back the later always wins, whatever order trio runs them in. A
+    failure is reported by the session's supervisor (ERROR_DATA naming ``name``).
+    Returns the job's scope (cancel it to stop the job).
+    """
+    slot.cancel()
+    scope = trio.CancelScope()
+    slot.scope = scope
+
+    async def job() -> None:
+        with scope:
+            try:
+                await fn(*args)
+            finally:
+                if slot.scope is scope:
+                    slot.scope = None
+
+    if session.nursery is None:
+        slot.scope = None
+        return scope
+    session.spawn(name, job)
+    return scope

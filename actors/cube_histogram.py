@@ -1,0 +1,193 @@
+"""The cube histogram (region -2): a two-pass job with progress (BEHAVIOUR.md §4.6).
+
+SET_HISTOGRAM_REQUIREMENTS for region -2 starts a job in the frame's ``cube
+histogram`` slot. Pass 1 joins the BasicStats of every plane of the requested Stokes
+(cached per plane), pass 2 counts every plane into bins over the cube's bounds (or
+the config's fixed bounds). Messages, all with region -2 and channel -2:
+
+* during pass 1, at most every 2 s: progress ``z/(2·depth)`` with an empty histogram;
+* after pass 1: progress 0.5 with an empty histogram;
+* during pass 2, at most every 2 s: progress ``0.5 + z/(2·depth)`` with the partial counts;
+* the final histogram with progress 1.0.
+
+Results are cached per (Stokes, bins, bounds): asking again answers at once. An empty
+requirement list cancels the job (INFO ``Histogram cancelled``, no final message);
+closing the file cancels it too. The planes are read in chunks of several planes
+(one read per chunk), two chunks in flight at a time, and cancellation is checked
+between chunks.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+import trio
+
+from carta_trio.actors import region_data
+from carta_trio.actors.analytics_state import (
+    CUBE_REGION_ID,
+    HistogramRequirement,
+    analytics,
+    send_file_stream,
+    start_job,
+)
+from carta_trio.actors.histogram_streams import config_echo, histogram_message, resolve_requirement_stokes
+from carta_trio.actors.stokes_coordinates import CoordinateError
+from carta_trio.analysis import histograms
+from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
+
+log = logging.getLogger(__name__)
+
+TAG = "histogram"
+ALL_Z = -2
+#: Seconds between progress messages (the reference's UPDATE_HISTOGRAM_PROGRESS_PER_SECONDS).
+PROGRESS_INTERVAL = 2.0
+#: Bytes of image data read per chunk.
+CHUNK_BYTES = 32 << 20
+#: Chunks processed concurrently (one per core of the CPU limiter).
+CONCURRENT_CHUNKS = 2
+SLOT = "cube_histogram"
+
+
+def start_cube_histograms(frame: Frame, requirements: list[HistogramRequirement]) -> None:
+    """Start (or restart) the frame's cube-histogram job for ``requirements``."""
+    state = analytics(frame)
+    state.cube_histograms = list(requirements)
+    start_job(frame.session, state.slot(SLOT, CUBE_REGION_ID), "cube histogram", _run, frame, list(requirements))
+
+
+async def cancel_cube_histogram(frame: Frame) -> None:
+    """Stop a running cube histogram; INFO ``Histogram cancelled`` if one was running."""
+    slot = analytics(frame).slot(SLOT, CUBE_REGION_ID)
+    if slot.running:
+        slot.cancel()
+        await frame.session.send_error("Histogram cancelled", pb.ErrorSeverity.INFO, [TAG])
+
+
+async def _run(frame: Frame, requirements: list[HistogramRequirement]) -> None:
+    state = analytics(frame)
+    for requirement in requirements:
+        try:
+            stokes = resolve_requirement_stokes(frame, requirement.coordinate)
+        except CoordinateError as exc:
+            await frame.session.send_error(
+                f"Histogram requirements not valid for region id -2: {exc}", pb.ErrorSeverity.ERROR, [TAG]
+            )
+            continue
+        num_bins = histograms.resolve_num_bins(requirement.num_bins, frame.width, frame.height)
+        bounds = requirement.bounds if requirement.fixed_bounds else None
+        key = (stokes, num_bins, bounds)
+        result = state.cube_cache.get(key)
+        if result is None:
+            result = await _compute(frame, requirement, stokes, num_bins, bounds)
+            state.cube_cache[key] = result
+        await _send(frame, requirement, stokes, 1.0, result)
+
+
+async def _send(
+    frame: Frame, requirement: HistogramRequirement, stokes: int, progress: float,
+    result: histograms.HistogramResult | None,
+) -> None:
+    message = pb.RegionHistogramData(
+        file_id=frame.file_id,
+        region_id=CUBE_REGION_ID,
+        channel=ALL_Z,
+        stokes=stokes,
+        progress=progress,
+        config=config_echo(requirement),
+    )
+    if result is None:
+        message.histograms.SetInParent()
+    else:
+        message.histograms.CopyFrom(histogram_message(result))
+    await send_file_stream(frame, message)
+
+
+def _chunks(frame: Frame) -> list[tuple[int, int]]:
+    planes = max(1, CHUNK_BYTES // max(1, frame.width * frame.height * 4))
+    return [(z, min(frame.depth, z + planes)) for z in range(0, frame.depth, planes)]
+
+
+def _chunk_stats(frame: Frame, z0: int, z1: int, stokes: int) -> list[histograms.BasicStats]:
+    block = region_data.read_block(frame.reader, 0, frame.width, 0, frame.height, z0, z1, stokes)
+    return histograms.basic_stats_planes(block)
+
+
+def _chunk_counts(frame: Frame, z0: int, z1: int, stokes: int, bins: histograms.HistogramBins, within: bool) -> np.ndarray:
+    block = region_data.read_block(frame.reader, 0, frame.width, 0, frame.height, z0, z1, stokes)
+    return histograms.bin_counts(block, bins, within_bounds=within)
+
+
+async def _in_order(chunks: list[tuple[int, int]], work, on_result) -> None:  # type: ignore[no-untyped-def]
+    """Run ``work(z0, z1)`` for every chunk, a few at a time, and hand the results to
+    ``on_result(z0, z1, result)`` in chunk order."""
+    results: dict[int, object] = {}
+    done = {i: trio.Event() for i in range(len(chunks))}
+    next_index = 0
+
+    async def worker() -> None:
+        nonlocal next_index
+        while next_index < len(chunks):
+            index = next_index
+            next_index += 1
+            z0, z1 = chunks[index]
+            results[index] = await work(z0, z1)
+            done[index].set()
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(min(CONCURRENT_CHUNKS, len(chunks))):
+            nursery.start_soon(worker)
+        for index, (z0, z1) in enumerate(chunks):
+            await done[index].wait()
+            await on_result(z0, z1, results.pop(index))
+
+
+async def _compute(
+    frame: Frame, requirement: HistogramRequirement, stokes: int, num_bins: int, bounds: tuple[float, float] | None
+) -> histograms.HistogramResult:
+    session = frame.session
+    state = analytics(frame)
+    cube = histograms.CubeHistogram(num_bins, bounds)
+    depth = frame.depth
+    last = trio.current_time()
+    chunks = _chunks(frame)
+    plane_cache = state.plane_stats
+
+    async def stats_of(z0: int, z1: int) -> list[histograms.BasicStats]:
+        cached = [plane_cache.get((z, stokes)) for z in range(z0, z1)]
+        if all(s is not None for s in cached):
+            return cached  # type: ignore[return-value]
+        return await session.run_sync(_chunk_stats, frame, z0, z1, stokes)
+
+    async def add_stats(z0: int, z1: int, plane_stats: list[histograms.BasicStats]) -> None:
+        nonlocal last
+        for z, item in zip(range(z0, z1), plane_stats):
+            plane_cache[(z, stokes)] = item
+        cube.add_stats(plane_stats)
+        if trio.current_time() - last > PROGRESS_INTERVAL:
+            last = trio.current_time()
+            await _send(frame, requirement, stokes, z1 / (2 * depth), None)
+
+    await _in_order(chunks, stats_of, add_stats)
+    bins = cube.freeze_bounds()
+    await _send(frame, requirement, stokes, 0.5, None)
+    within = bounds is None
+
+    async def counts_of(z0: int, z1: int) -> np.ndarray:
+        return await session.run_sync(_chunk_counts, frame, z0, z1, stokes, bins, within)
+
+    async def add_counts(z0: int, z1: int, counts: np.ndarray) -> None:
+        nonlocal last
+        assert cube.counts is not None
+        cube.counts += counts
+        if trio.current_time() - last > PROGRESS_INTERVAL and z1 < depth:
+            last = trio.current_time()
+            await _send(frame, requirement, stokes, 0.5 + z1 / (2 * depth), cube.result())
+
+    await _in_order(chunks, counts_of, add_counts)
+    return cube.result()

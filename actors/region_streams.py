@@ -1,0 +1,341 @@
+"""Requirement messages and what each change re-sends (BEHAVIOUR.md §4.3-4.4, ICD §3.5-3.6).
+
+SET_SPATIAL/SPECTRAL/STATS/HISTOGRAM_REQUIREMENTS replace the requirements of one
+(file, region) and send what they ask for. The handlers run inline, in arrival order,
+and only validate, store and start jobs (:func:`~carta_trio.actors.analytics_state.start_job`),
+so a later message always supersedes an earlier one and nothing here delays the next
+message or a tile. Errors are ERROR_DATA with the reference's texts and tags; the other
+requirements and streams are untouched.
+
+After SET_REGION (:func:`_on_region_changed`): the region's histograms, statistics,
+spatial profiles (point/line) and spectral profiles on every file that has requirements
+on it. After a channel or Stokes change (:func:`_on_channel_changed`, a frame channel
+listener ordered after contours and vectors), exactly §4.4: cursor spectral profile if
+the Stokes changed; the configured image histograms and image statistics; the cursor's
+and point/line regions' spatial profiles if the channel changed; for every region, its
+spectral profiles if the Stokes changed (``z`` configs only), its histograms and stats.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from carta_trio.actors import cube_histogram, regions, spatial_streams, spectral_streams
+from carta_trio.actors.analytics_state import (
+    CUBE_REGION_ID,
+    CURSOR_REGION_ID,
+    IMAGE_REGION_ID,
+    SpatialRequirement,
+    SpectralRequirement,
+    StatsRequirement,
+    analytics,
+    existing_analytics,
+    start_job,
+)
+from carta_trio.actors.dispatch import handles
+from carta_trio.actors.frame_handlers import require_frame
+from carta_trio.actors.frame_jobs import attach_channel_listener, watch_frame_close
+from carta_trio.actors.histogram_streams import (
+    requirement_from_config,
+    resolve_requirement_stokes,
+    send_image_histograms,
+    send_region_histograms,
+)
+from carta_trio.actors.stats_streams import send_image_stats, send_region_stats
+from carta_trio.actors.stokes_coordinates import Coordinate, CoordinateError, parse_coordinate
+from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
+    from carta_trio.actors.regions import Region
+    from carta_trio.actors.session import Session
+
+log = logging.getLogger(__name__)
+
+#: After contours (10) and vector overlays (20).
+CHANNEL_ORDER = 30
+
+
+def follow_frame(frame: Frame) -> None:
+    """Hook the frame's channel changes and its close (idempotent)."""
+    attach_channel_listener(frame, _on_channel_changed)
+    watch_frame_close(frame.session, "analytics", _on_frame_closed)
+
+
+def _on_frame_closed(frame: Frame) -> None:
+    state = existing_analytics(frame)
+    if state is not None:
+        state.cancel_all()
+
+
+async def _coordinates(frame: Frame, texts: list[str], axes: tuple[str | None, ...], tag: str,
+                       what: str, region_id: int) -> list[Coordinate | None]:
+    """Parse each coordinate; one that is unknown, has the wrong axis letter or names a
+    Stokes the image does not have gets an ERROR_DATA and a None in its place."""
+    session = frame.session
+    out: list[Coordinate | None] = []
+    for text in texts:
+        try:
+            coordinate = parse_coordinate(text)
+            if coordinate.axis not in axes:
+                raise CoordinateError(f"coordinate '{text}' is not valid here")
+            resolve_requirement_stokes(frame, coordinate)
+        except CoordinateError as exc:
+            await session.send_error(f"{what} requirements not valid for region id {region_id}: {exc}",
+                                     pb.ErrorSeverity.ERROR, [tag])
+            out.append(None)
+            continue
+        out.append(coordinate)
+    return out
+
+
+def _region(session: Session, region_id: int) -> Region | None:
+    return regions.registry(session).get(region_id)
+
+
+# ------------------------------------------------------------------ spatial
+
+
+@handles(pb.EventType.SET_SPATIAL_REQUIREMENTS)
+async def on_set_spatial_requirements(session: Session, request_id: int, message: pb.SetSpatialRequirements) -> None:
+    """Store the spatial configs of the cursor or a point/line region and send its profiles."""
+    frame = await require_frame(session, message.file_id, "spatial")
+    if frame is None:
+        return
+    await apply_spatial_requirements(frame, message)
+
+
+async def apply_spatial_requirements(frame: Frame, message: pb.SetSpatialRequirements, send: bool = True) -> bool:
+    """Validate and store spatial requirements (also used by SET_CURSOR); False if refused."""
+    session = frame.session
+    region_id = message.region_id
+    region = _region(session, region_id) if region_id > 0 else None
+    is_line = region is not None and region.is_line
+    if region_id != CURSOR_REGION_ID and (region is None or not (region.is_point or region.is_line)):
+        await session.send_error(f"Spatial requirements failed for region {region_id}: invalid region id or type",
+                                 pb.ErrorSeverity.ERROR, ["spatial"])
+        return False
+    configs = list(message.spatial_profiles)
+    axes: tuple[str | None, ...] = (None,) if is_line else ("x", "y")
+    coordinates = await _coordinates(frame, [c.coordinate for c in configs], axes, "spatial", "Spatial", region_id)
+    requirements = []
+    for config, coordinate in zip(configs, coordinates):
+        if coordinate is None:
+            continue
+        if is_line and not 1 <= config.width <= spatial_streams.MAX_LINE_WIDTH:
+            await session.send_error(
+                f"Spatial requirements failed for region {region_id}: line width {config.width} is not 1-"
+                f"{spatial_streams.MAX_LINE_WIDTH}", pb.ErrorSeverity.ERROR, ["spatial"])
+            continue
+        requirements.append(SpatialRequirement(coordinate, int(config.start), int(config.end), int(config.mip), int(config.width)))
+    follow_frame(frame)
+    state = analytics(frame)
+    state.spatial[region_id] = requirements
+    if send:
+        if region_id == CURSOR_REGION_ID:
+            spatial_streams.start_cursor_spatial(frame)
+        else:
+            assert region is not None
+            spatial_streams.start_region_spatial(frame, region)
+    return True
+
+
+# ----------------------------------------------------------------- spectral
+
+
+@handles(pb.EventType.SET_SPECTRAL_REQUIREMENTS)
+async def on_set_spectral_requirements(session: Session, request_id: int, message: pb.SetSpectralRequirements) -> None:
+    """Store spectral configs of the cursor or a point/closed region; stream what is new."""
+    frame = await require_frame(session, message.file_id, "spectral")
+    if frame is None:
+        return
+    region_id = message.region_id
+    if frame.depth <= 1:
+        await session.send_error("Spectral profile not valid for 2D image.", pb.ErrorSeverity.WARNING, ["spectral"])
+        return
+    if region_id == IMAGE_REGION_ID:
+        return  # the frontend sends it; the reference fails silently
+    region = _region(session, region_id) if region_id > 0 else None
+    if region_id != CURSOR_REGION_ID and (region is None or not (region.is_point or region.is_closed)):
+        await session.send_error(f"Spectral requirements not valid for region id {region_id}",
+                                 pb.ErrorSeverity.ERROR, ["spectral"])
+        return
+    configs = list(message.spectral_profiles)
+    coordinates = await _coordinates(frame, [c.coordinate for c in configs], (None, "z"), "spectral", "Spectral", region_id)
+    requirements = [
+        SpectralRequirement(coordinate, [int(s) for s in config.stats_types])
+        for config, coordinate in zip(configs, coordinates)
+        if coordinate is not None
+    ]
+    follow_frame(frame)
+    state = analytics(frame)
+    state.spectral[region_id] = requirements
+    kept = {r.coordinate.text for r in requirements}
+    sent = state.spectral_sent.get(region_id, {})
+    state.spectral_sent[region_id] = {c: s for c, s in sent.items() if c in kept}
+    if region_id == CURSOR_REGION_ID:
+        spectral_streams.start_cursor_spectral(frame, state.cursor)
+    else:
+        assert region is not None
+        spectral_streams.start_region_spectral(frame, region)
+
+
+# -------------------------------------------------------------------- stats
+
+
+@handles(pb.EventType.SET_STATS_REQUIREMENTS)
+async def on_set_stats_requirements(session: Session, request_id: int, message: pb.SetStatsRequirements) -> None:
+    """Store stats configs of the image (-1) or a closed region; send them if any."""
+    frame = await require_frame(session, message.file_id, "stats")
+    if frame is None:
+        return
+    region_id = message.region_id
+    region = _region(session, region_id) if region_id > 0 else None
+    if region_id != IMAGE_REGION_ID and (region is None or not region.is_closed):
+        await session.send_error(f"Stats requirements not valid for region id {region_id}",
+                                 pb.ErrorSeverity.ERROR, ["stats"])
+        return
+    configs = list(message.stats_configs)
+    coordinates = await _coordinates(frame, [c.coordinate for c in configs], (None, "z"), "stats", "Stats", region_id)
+    requirements = [
+        StatsRequirement(coordinate, [int(s) for s in config.stats_types])
+        for config, coordinate in zip(configs, coordinates)
+        if coordinate is not None
+    ]
+    follow_frame(frame)
+    state = analytics(frame)
+    state.stats[region_id] = requirements
+    if requirements:
+        _start_stats(frame, region_id, region)
+    else:
+        state.slot("stats", region_id).cancel()
+
+
+def _start_stats(frame: Frame, region_id: int, region: Region | None) -> None:
+    slot = analytics(frame).slot("stats", region_id)
+    if region is None:
+        start_job(frame.session, slot, "image statistics", send_image_stats, frame)
+    else:
+        start_job(frame.session, slot, f"statistics of region {region_id}", send_region_stats, frame, region)
+
+
+# ---------------------------------------------------------------- histogram
+
+
+@handles(pb.EventType.SET_HISTOGRAM_REQUIREMENTS)
+async def on_set_histogram_requirements(session: Session, request_id: int, message: pb.SetHistogramRequirements) -> None:
+    """Image (-1), cube (-2) or closed-region histograms; an empty list cancels."""
+    frame = await require_frame(session, message.file_id, "histogram")
+    if frame is None:
+        return
+    region_id = message.region_id
+    configs = list(message.histograms)
+    state = analytics(frame)
+    if not configs:
+        if region_id == CUBE_REGION_ID:
+            await cube_histogram.cancel_cube_histogram(frame)
+        else:
+            state.histograms.pop(region_id, None)
+            state.slot("histogram", region_id).cancel()
+        return
+    region = _region(session, region_id) if region_id > 0 else None
+    if region_id not in (IMAGE_REGION_ID, CUBE_REGION_ID) and (region is None or not region.is_closed):
+        await session.send_error(f"Histogram requirements not valid for region id {region_id}",
+                                 pb.ErrorSeverity.ERROR, ["histogram"])
+        return
+    coordinates = await _coordinates(frame, [c.coordinate for c in configs], (None, "z"), "histogram", "Histogram", region_id)
+    requirements = [requirement_from_config(c, coord) for c, coord in zip(configs, coordinates) if coord is not None]
+    follow_frame(frame)
+    if region_id == CUBE_REGION_ID:
+        cube_histogram.start_cube_histograms(frame, requirements)
+        return
+    state.histograms[region_id] = requirements
+    _start_histograms(frame, region_id, region)
+
+
+def _start_histograms(frame: Frame, region_id: int, region: Region | None) -> None:
+    slot = analytics(frame).slot("histogram", region_id)
+    if region is None:
+        start_job(frame.session, slot, "image histogram", send_image_histograms, frame)
+    else:
+        start_job(frame.session, slot, f"histogram of region {region_id}", send_region_histograms, frame, region)
+
+
+# ------------------------------------------------------------ region change
+
+
+def _start_region_streams(frame: Frame, region: Region, stokes_changed: bool = True) -> None:
+    """Histograms, stats, spatial and spectral profiles of one region on one frame."""
+    state = analytics(frame)
+    rid = region.region_id
+    if region.is_closed:
+        if state.histograms.get(rid):
+            _start_histograms(frame, rid, region)
+        if state.stats.get(rid):
+            _start_stats(frame, rid, region)
+    if state.spatial.get(rid) and (region.is_point or region.is_line):
+        spatial_streams.start_region_spatial(frame, region)
+    if state.spectral.get(rid) and stokes_changed:
+        spectral_streams.start_region_spectral(frame, region, only_current=False)
+
+
+async def _on_region_changed(session: Session, region: Region) -> None:
+    """SET_REGION accepted: the region's analytics on every file with requirements on it."""
+    for frame in list(session.frames.values()):
+        state = existing_analytics(frame)
+        if state is None or region.region_id not in state.region_ids():
+            continue
+        state.cancel_region_jobs(region.region_id)
+        state.region_changed(region.region_id)
+        if not region.is_annotation:
+            _start_region_streams(frame, region)
+
+
+def _on_region_removed(session: Session, region_id: int) -> None:
+    for frame in list(session.frames.values()):
+        state = existing_analytics(frame)
+        if state is not None:
+            state.forget_region(region_id)
+
+
+regions.add_region_listener(changed=_on_region_changed, removed=_on_region_removed)
+
+
+# ----------------------------------------------------------- channel change
+
+
+async def _on_channel_changed(frame: Frame, channel_changed: bool, stokes_changed: bool) -> None:
+    """BEHAVIOUR.md §4.4 steps 3-7 (the frame has already sent the render histogram).
+
+    The image-plane streams use the plane already in memory and are sent before the
+    frame serves tiles; region work runs as jobs so tiles never wait for it.
+    """
+    state = existing_analytics(frame)
+    if state is None:
+        return
+    if stokes_changed:
+        spectral_streams.start_cursor_spectral(frame, state.cursor, only_current=True)
+    if state.histograms.get(IMAGE_REGION_ID):
+        await send_image_histograms(frame)
+    if state.stats.get(IMAGE_REGION_ID):
+        await send_image_stats(frame)
+    if channel_changed:
+        await spatial_streams.send_cursor_spatial(frame)
+    reg = regions.registry(frame.session)
+    for rid in sorted(state.region_ids()):
+        region = reg.get(rid)
+        if region is None or region.is_annotation:
+            continue
+        if channel_changed and state.spatial.get(rid) and (region.is_point or region.is_line):
+            spatial_streams.start_region_spatial(frame, region)
+        if stokes_changed and state.spectral.get(rid):
+            spectral_streams.start_region_spectral(frame, region, only_current=True)
+        if region.is_closed:
+            if state.histograms.get(rid):
+                _start_histograms(frame, rid, region)
+            if state.stats.get(rid):
+                _start_stats(frame, rid, region)
+
+
+_on_channel_changed.channel_order = CHANNEL_ORDER  # type: ignore[attr-defined]

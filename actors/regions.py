@@ -1,0 +1,274 @@
+"""The session's region registry: SET_REGION, REMOVE_REGION (BEHAVIOUR.md §4.2-4.3).
+
+Regions belong to the session and are drawn on a reference file. Ids follow the
+reference (``RegionHandler``): ``-1`` asks for a new region, which gets
+``max(existing positive ids) + 1`` (1 if none); a positive id that does not exist is
+created with that id (RESUME_SESSION uses this); ``-100`` asks for a temporary region,
+which gets the next free id below -100. Every region type is stored, annotation
+types included; annotations never produce analytics.
+
+SET_REGION answers SET_REGION_ACK ``{region_id, success, message}`` (not for
+``preview_region``), then starts the region's data streams for every file with
+requirements on it (:mod:`carta_trio.actors.region_streams` listens through
+:func:`add_region_listener`). Invalid control points fail with
+``Region <id> parameters for file <f> failed: <reason>`` and leave an existing region
+unchanged. REMOVE_REGION cancels the region's work and forgets its requirements.
+Closing a file removes the regions drawn on it.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from carta_trio.actors.dispatch import handles
+from carta_trio.actors.frame_jobs import watch_frame_close
+from carta_trio.analysis.region_geometry import RegionError, RegionMask, RegionType, is_annotation, validate_control_points
+from carta_trio.analysis.region_masks import region_mask
+from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
+    from carta_trio.actors.session import Session
+
+log = logging.getLogger(__name__)
+
+STATE_KEY = "regions"
+NEW_REGION_ID = -1
+TEMP_REGION_ID = -100
+POINT_TYPES = frozenset({RegionType.POINT})
+LINE_TYPES = frozenset({RegionType.LINE, RegionType.POLYLINE})
+CLOSED_TYPES = frozenset({RegionType.RECTANGLE, RegionType.ELLIPSE, RegionType.POLYGON})
+
+Point = tuple[float, float]
+ChangedListener = Callable[["Session", "Region"], Awaitable[None]]
+RemovedListener = Callable[["Session", int], None]
+
+_changed_listeners: list[ChangedListener] = []
+_removed_listeners: list[RemovedListener] = []
+
+
+def add_region_listener(changed: ChangedListener | None = None, removed: RemovedListener | None = None) -> None:
+    """Be told about region changes (awaited after the ack) and removals (called at once).
+
+    Listeners are process-wide (handler modules register them on import) and get the
+    session the region belongs to.
+    """
+    if changed is not None and changed not in _changed_listeners:
+        _changed_listeners.append(changed)
+    if removed is not None and removed not in _removed_listeners:
+        _removed_listeners.append(removed)
+
+
+@dataclass
+class Region:
+    """One region: reference file, type, control points (pixels), rotation (degrees).
+
+    ``version`` increases with every accepted change; results computed for an older
+    version are stale.
+    """
+
+    region_id: int
+    file_id: int
+    region_type: int
+    points: tuple[Point, ...]
+    rotation: float
+    version: int = 0
+    _masks: dict[tuple[int, int, int], RegionMask | None] = field(default_factory=dict, repr=False)
+
+    @property
+    def is_annotation(self) -> bool:
+        return is_annotation(self.region_type)
+
+    @property
+    def is_point(self) -> bool:
+        return self.region_type in POINT_TYPES
+
+    @property
+    def is_line(self) -> bool:
+        return self.region_type in LINE_TYPES
+
+    @property
+    def is_closed(self) -> bool:
+        return self.region_type in CLOSED_TYPES
+
+    def compute_mask(self, frame: Frame) -> RegionMask | None:
+        """The region's pixels on ``frame`` (blocking; cached per file and shape).
+
+        ``None`` is the reference's "no region" (outside the image, no pixel centre
+        inside). Only point and closed regions have masks. A region is applied to
+        another file in the same pixel coordinates (the reference converts through
+        world coordinates, ANALYTICS.md §1.5; equal for images on the same grid).
+        """
+        key = (frame.file_id, frame.width, frame.height)
+        if key in self._masks:
+            return self._masks[key]
+        scale = pixel_scale_of(frame)
+        mask = region_mask(self.region_type, self.points, self.rotation, frame.width, frame.height, scale)
+        self._masks[key] = mask
+        return mask
+
+    def cached_mask(self, frame: Frame) -> tuple[bool, RegionMask | None]:
+        key = (frame.file_id, frame.width, frame.height)
+        if key in self._masks:
+            return True, self._masks[key]
+        return False, None
+
+
+def pixel_scale_of(frame: Frame) -> tuple[float, float]:
+    """``(|dx|, |dy|)`` of the frame's render axes from its header (1, 1 if unknown).
+
+    Only the ratio matters (ellipse radii on non-square pixels, ANALYTICS.md §1.4.3).
+    """
+    cached = frame.state.get("pixel_scale")
+    if cached is not None:
+        return cached
+    scale = (1.0, 1.0)
+    try:
+        cards = {card[0]: card[1] for card in frame.reader.header_cards() if card[0]}
+        axes = frame.reader.axes
+        dx = abs(float(cards.get(f"CDELT{axes.x + 1}", 0.0) or 0.0))
+        dy = abs(float(cards.get(f"CDELT{axes.y + 1}", 0.0) or 0.0))
+        if dx > 0 and dy > 0 and math.isfinite(dx) and math.isfinite(dy):
+            scale = (dx, dy)
+    except (NotImplementedError, TypeError, ValueError, AttributeError):
+        pass
+    frame.state["pixel_scale"] = scale
+    return scale
+
+
+class RegionRegistry:
+    """The regions of one session, by id."""
+
+    def __init__(self) -> None:
+        self.regions: dict[int, Region] = {}
+
+    def get(self, region_id: int) -> Region | None:
+        return self.regions.get(region_id)
+
+    def next_id(self) -> int:
+        return max((rid for rid in self.regions if rid > 0), default=0) + 1
+
+    def next_temp_id(self) -> int:
+        return min([TEMP_REGION_ID, *self.regions]) - 1
+
+    def assign_id(self, region_id: int) -> int:
+        """The id a SET_REGION with ``region_id`` creates or updates."""
+        if region_id in self.regions:
+            return region_id
+        if region_id == TEMP_REGION_ID:
+            return self.next_temp_id()
+        if region_id <= 0:  # -1 asks for a new id; 0 (cursor), -2 (cube) ... would clash
+            return self.next_id()
+        return region_id
+
+    def set(self, region_id: int, file_id: int, region_type: int, points: Sequence[Point], rotation: float) -> Region:
+        """Create or update a region (``region_id`` already assigned); raise
+        :class:`RegionError` for invalid control points, leaving the registry unchanged."""
+        if not math.isfinite(rotation):
+            raise RegionError("rotation must be finite")
+        validate_control_points(region_type, points)
+        state = (int(file_id), int(region_type), tuple((float(x), float(y)) for x, y in points), float(rotation))
+        region = self.regions.get(region_id)
+        if region is None:
+            region = Region(region_id, *state)
+            self.regions[region_id] = region
+            return region
+        if (region.file_id, region.region_type, region.points, region.rotation) != state:
+            region.file_id, region.region_type, region.points, region.rotation = state
+            region.version += 1
+            region._masks.clear()
+        return region
+
+    def remove(self, region_id: int) -> Region | None:
+        return self.regions.pop(region_id, None)
+
+
+def registry(session: Session) -> RegionRegistry:
+    """The session's region registry (created on first use)."""
+    reg = session.state.get(STATE_KEY)
+    if reg is None:
+        reg = session.state[STATE_KEY] = RegionRegistry()
+        watch_frame_close(session, STATE_KEY, _on_frame_closed)
+    return reg
+
+
+def remove_region(session: Session, region_id: int) -> bool:
+    """Forget a region and cancel its work everywhere; False if it did not exist."""
+    region = registry(session).remove(region_id)
+    if region is None:
+        return False
+    for listener in list(_removed_listeners):
+        listener(session, region_id)
+    return True
+
+
+def _on_frame_closed(frame: Frame) -> None:
+    """CLOSE_FILE: the regions drawn on the closed file go with it."""
+    session = frame.session
+    reg = registry(session)
+    for region_id in [rid for rid, region in reg.regions.items() if region.file_id == frame.file_id]:
+        remove_region(session, region_id)
+
+
+def _points_of(message: pb.SetRegion) -> list[Point]:
+    return [(float(p.x), float(p.y)) for p in message.region_info.control_points]
+
+
+@handles(pb.EventType.SET_REGION, response=pb.SetRegionAck)
+async def on_set_region(session: Session, request_id: int, message: pb.SetRegion) -> None:
+    """Create or update a region; SET_REGION_ACK, then its data streams (not for previews).
+
+    Runs inline (like the reference's network-thread handler), so later requirement
+    messages see the region. The streams run as jobs and never delay the next message.
+    """
+    preview = message.preview_region
+    if message.region_id == NEW_REGION_ID and preview:
+        return
+    file_id = message.file_id
+    if file_id not in session.frames:
+        if not preview:
+            await session.reply(
+                request_id,
+                pb.SetRegionAck(
+                    success=False,
+                    message=f"Cannot set region, file id {file_id} not found",
+                    region_id=message.region_id,
+                ),
+            )
+        return
+    reg = registry(session)
+    region_id = reg.assign_id(message.region_id)
+    info = message.region_info
+    try:
+        region = reg.set(region_id, file_id, info.region_type, _points_of(message), info.rotation)
+    except RegionError as exc:
+        log.info("SET_REGION %d on file %d refused: %s", region_id, file_id, exc)
+        if not preview:
+            await session.reply(
+                request_id,
+                pb.SetRegionAck(
+                    success=False,
+                    message=f"Region {region_id} parameters for file {file_id} failed: {exc}",
+                    region_id=region_id,
+                ),
+            )
+        return
+    if preview:
+        return
+    await session.reply(request_id, pb.SetRegionAck(success=True, region_id=region_id))
+    for listener in list(_changed_listeners):
+        await listener(session, region)
+
+
+@handles(pb.EventType.REMOVE_REGION)
+async def on_remove_region(session: Session, request_id: int, message: pb.RemoveRegion) -> None:
+    """Remove a region, its requirements and its running work; no reply (as the reference).
+
+    An unknown id gets a DEBUG ERROR_DATA (tag ``region``) for the log panel.
+    """
+    if not remove_region(session, message.region_id):
+        await session.send_error(f"Region {message.region_id} not found", pb.ErrorSeverity.DEBUG, ["region"])

@@ -1,0 +1,245 @@
+"""SPECTRAL_PROFILE_DATA: cursor and region spectral profiles as cancellable jobs.
+
+ANALYTICS.md §4, WIRE.md §4.3. Each profile is a job in the frame's ``spectral`` slot
+of its region (0 for the cursor): a newer cursor position, a region change, a new
+requirement, a Stokes change (for ``z`` configs), REMOVE_REGION or CLOSE_FILE cancel
+it, and the work stops between two channel blocks.
+
+* Cursor (region 0): raw float32 pixel values at ``(round(x), round(y))``, one message
+  per config (stats type = its first requested one; ``stokes`` = the current Stokes).
+  Channel blocks start at 10 and are resized once to take about 50 ms; a partial
+  message (NaN where not read yet) goes out when more than 500 ms passed.
+* Regions: all ten per-channel statistics are computed in blocks resized after every
+  block to take about 50 ms, streamed every second with ``progress`` (NaN for channels
+  not yet done), then cached per (region state, Stokes); a config receives only the
+  stats types it has not received complete yet (ANALYTICS.md §4.1 "new_stats"). Values
+  are float64 in ``raw_values_fp64``; ``stokes`` is the resolved index (13-17 for
+  computed polarizations, combined stat by stat from the I/Q/U/V profiles, §4.6).
+  A region outside the image gets all-NaN profiles with progress 1.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+import numpy as np
+import trio
+
+from carta_trio.actors import region_data
+from carta_trio.actors.analytics_state import (
+    CURSOR_REGION_ID,
+    SpectralRequirement,
+    analytics,
+    send_file_stream,
+    start_job,
+)
+from carta_trio.actors.histogram_streams import resolve_requirement_stokes
+from carta_trio.actors.stats_streams import flux_of
+from carta_trio.actors.stokes_coordinates import CoordinateError, is_computed
+from carta_trio.analysis import polarization, spectral_profiles
+from carta_trio.analysis.region_masks import cursor_pixel
+from carta_trio.analysis.statistics import SPECTRAL_STATS
+from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
+    from carta_trio.actors.regions import Region
+
+log = logging.getLogger(__name__)
+
+TAG = "spectral"
+SLOT = "spectral"
+CURSOR_PARTIAL_S = spectral_profiles.TARGET_PARTIAL_CURSOR_TIME_MS / 1000
+REGION_PARTIAL_S = spectral_profiles.TARGET_PARTIAL_REGION_TIME_MS / 1000
+
+
+def _resolved(frame: Frame, requirements: list[SpectralRequirement], only_current: bool) -> list[tuple[SpectralRequirement, int]]:
+    out = []
+    for requirement in requirements:
+        if only_current and requirement.coordinate.stokes_type is not None:
+            continue
+        try:
+            out.append((requirement, resolve_requirement_stokes(frame, requirement.coordinate)))
+        except CoordinateError:
+            continue  # refused (with an error) when the requirement was set
+    return out
+
+
+# ------------------------------------------------------------------------ cursor
+
+
+def start_cursor_spectral(frame: Frame, position: tuple[float, float] | None, only_current: bool = False) -> None:
+    """Stream the cursor's spectral profiles at ``position`` (nothing outside the image
+    or without requirements, or for a 2-D image)."""
+    state = analytics(frame)
+    requirements = _resolved(frame, list(state.spectral.get(CURSOR_REGION_ID, [])), only_current)
+    slot = state.slot(SLOT, CURSOR_REGION_ID)
+    if not requirements or position is None or frame.depth <= 1:
+        slot.cancel()
+        return
+    pixel = cursor_pixel(position[0], position[1], frame.width, frame.height)
+    if pixel is None:
+        slot.cancel()
+        return
+    start_job(frame.session, slot, "cursor spectral profile", _cursor_job, frame, pixel, requirements)
+
+
+def _read_spectra(frame: Frame, pixel: tuple[int, int], stokes_list: list[int], z0: int, z1: int) -> dict[int, np.ndarray]:
+    return {s: region_data.read_spectrum(frame.reader, pixel[0], pixel[1], s, z0, z1) for s in stokes_list}
+
+
+async def _cursor_job(frame: Frame, pixel: tuple[int, int], requirements: list[tuple[SpectralRequirement, int]]) -> None:
+    depth = frame.depth
+    stokes_list = sorted({s for _, s in requirements})
+    values = {s: np.full(depth, np.nan, dtype=np.float32) for s in stokes_list}
+    current = frame.stokes
+    delta = spectral_profiles.INIT_DELTA_Z
+    z = 0
+    last = trio.current_time()
+    while z < depth:
+        z1 = min(depth, z + delta)
+        started = trio.current_time()
+        chunk = await frame.session.run_sync(_read_spectra, frame, pixel, stokes_list, z, z1)
+        elapsed_ms = (trio.current_time() - started) * 1000.0
+        for s, data in chunk.items():
+            values[s][z:z1] = data
+        delta = spectral_profiles.next_cursor_delta(delta, z1 - z, elapsed_ms, depth)
+        z = z1
+        if z < depth and trio.current_time() - last > CURSOR_PARTIAL_S:
+            last = trio.current_time()
+            await _send_cursor(frame, requirements, values, current, z / depth)
+    await _send_cursor(frame, requirements, values, current, 1.0)
+
+
+async def _send_cursor(frame: Frame, requirements: list[tuple[SpectralRequirement, int]],
+                       values: dict[int, np.ndarray], current: int, progress: float) -> None:
+    for requirement, stokes in requirements:
+        stats_type = requirement.stats_types[0] if requirement.stats_types else 0
+        await send_file_stream(
+            frame,
+            pb.SpectralProfileData(
+                file_id=frame.file_id,
+                region_id=CURSOR_REGION_ID,
+                stokes=current,
+                progress=progress,
+                profiles=[
+                    pb.SpectralProfile(
+                        coordinate=requirement.coordinate.text,
+                        stats_type=stats_type,
+                        raw_values_fp32=values[stokes].astype("<f4").tobytes(),
+                    )
+                ],
+            ),
+        )
+
+
+# ----------------------------------------------------------------------- regions
+
+
+def start_region_spectral(frame: Frame, region: Region, only_current: bool = False) -> None:
+    """Stream the spectral profiles a region's requirements still miss on ``frame``."""
+    state = analytics(frame)
+    slot = state.slot(SLOT, region.region_id)
+    if frame.depth <= 1 or not (region.is_point or region.is_closed):
+        return
+    if only_current:
+        sent = state.spectral_sent.get(region.region_id, {})
+        for requirement in state.spectral.get(region.region_id, []):
+            if requirement.coordinate.stokes_type is None:
+                sent.pop(requirement.coordinate.text, None)
+    work = []
+    sent = state.spectral_sent.setdefault(region.region_id, {})
+    for requirement, stokes in _resolved(frame, list(state.spectral.get(region.region_id, [])), False):
+        done = sent.get(requirement.coordinate.text, set())
+        pending = [st for st in requirement.stats_types if st not in done]
+        if pending:
+            work.append((requirement.coordinate.text, stokes, pending))
+    if not work:
+        return
+    start_job(frame.session, slot, "region spectral profile", _region_job, frame, region, region.version, work)
+
+
+def _component_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, flux) -> dict:  # type: ignore[no-untyped-def]
+    """The ten statistics for channels ``z0 .. z1-1`` of one (non-computed) Stokes."""
+    block = frame.reader.read_cube(mask.x0, mask.x1, mask.y0, mask.y1, z0, z1, stokes)
+    return spectral_profiles.region_spectral_profiles(
+        block, None if mask.is_full else mask.mask, SPECTRAL_STATS, flux, workers=1
+    )
+
+
+def _chunk_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int) -> dict:  # type: ignore[no-untyped-def]
+    flux = flux_of(frame)
+    if not is_computed(stokes):
+        return _component_profiles(frame, mask, stokes, z0, z1, flux.flux_scales(z0, z1, stokes))
+    indices = region_data.component_indices(frame.reader)
+    components = {}
+    for name in polarization.required_components(stokes):
+        index = indices[name]
+        assert index is not None
+        components[name] = _component_profiles(frame, mask, index, z0, z1, flux.flux_scales(z0, z1, index))
+    return spectral_profiles.computed_region_profiles(stokes, components, SPECTRAL_STATS)
+
+
+async def _region_job(frame: Frame, region: Region, version: int, work: list[tuple[str, int, list[int]]]) -> None:
+    state = analytics(frame)
+    session = frame.session
+    by_stokes: dict[int, list[tuple[str, list[int]]]] = defaultdict(list)
+    for coordinate, stokes, pending in work:
+        by_stokes[stokes].append((coordinate, pending))
+    found, mask = region.cached_mask(frame)
+    if not found:
+        mask = await session.run_sync(region.compute_mask, frame)
+    for stokes, configs in by_stokes.items():
+        key = (region.region_id, version, stokes)
+        profiles = state.spectral_cache.get(key)
+        if profiles is None:
+            if mask is None:
+                profiles = {st: np.full(frame.depth, np.nan) for st in SPECTRAL_STATS}
+            else:
+                profiles = await _compute_region(frame, region, mask, stokes, configs)
+            state.spectral_cache[key] = profiles
+        await _send_region(frame, region.region_id, stokes, configs, profiles, 1.0)
+        sent = state.spectral_sent.setdefault(region.region_id, {})
+        for coordinate, pending in configs:
+            sent.setdefault(coordinate, set()).update(pending)
+
+
+async def _compute_region(frame: Frame, region: Region, mask, stokes: int, configs) -> dict:  # type: ignore[no-untyped-def]
+    depth = frame.depth
+    accumulator = spectral_profiles.ProfileAccumulator(depth, SPECTRAL_STATS)
+    delta = spectral_profiles.INIT_DELTA_Z
+    z = 0
+    last = trio.current_time()
+    while z < depth:
+        z1 = min(depth, z + delta)
+        started = trio.current_time()
+        chunk = await frame.session.run_sync(_chunk_profiles, frame, mask, stokes, z, z1)
+        elapsed_ms = (trio.current_time() - started) * 1000.0
+        accumulator.add(z, chunk)
+        delta = spectral_profiles.next_region_delta(z1 - z, elapsed_ms, depth)
+        z = z1
+        if z < depth and trio.current_time() - last > REGION_PARTIAL_S:
+            last = trio.current_time()
+            await _send_region(frame, region.region_id, stokes, configs, accumulator.profiles, accumulator.progress)
+    return accumulator.profiles
+
+
+async def _send_region(frame: Frame, region_id: int, stokes: int, configs, profiles: dict, progress: float) -> None:  # type: ignore[no-untyped-def]
+    depth = frame.depth
+    for coordinate, stats_types in configs:
+        message = pb.SpectralProfileData(file_id=frame.file_id, region_id=region_id, stokes=stokes, progress=progress)
+        for st in stats_types:
+            values = profiles.get(st)
+            if values is None:
+                values = np.full(depth, math.nan)
+            message.profiles.append(
+                pb.SpectralProfile(
+                    coordinate=coordinate,
+                    stats_type=st,
+                    raw_values_fp64=np.asarray(values, dtype="<f8").tobytes(),
+                )
+            )
+        await send_file_stream(frame, message)
