@@ -9,7 +9,8 @@ loop. Hence:
 * grids below :data:`PROCESS_MIN_CELLS` cells: one generator per job, built in a
   worker thread; levels traced one after the other in worker threads and delivered
   one by one (at most ~15 ms of GIL each);
-* larger grids: the levels are dealt round-robin into one group per core, and each
+* larger grids: the levels are dealt round-robin into one group per core (fewer
+  when the generators would not fit :data:`TRACER_MEMORY_BUDGET`), and each
   group is traced and encoded by one trio-parallel worker process with its own
   generator (:mod:`carta_trio.analysis.contour_levels`, which imports neither trio
   nor scipy); a group's levels are delivered when the group is done. The grid is not
@@ -49,6 +50,11 @@ log = logging.getLogger(__name__)
 
 #: Grids with at least this many cells are traced in worker processes.
 PROCESS_MIN_CELLS = 1 << 20
+#: A contourpy generator keeps full x and y grids: about 20 bytes per cell (measured:
+#: 320 MB for 4096 x 4096). Fewer worker processes trace at once when the groups
+#: would need more than this together.
+TRACER_BYTES_PER_CELL = 20
+TRACER_MEMORY_BUDGET = 2 << 30
 
 LevelCallback = Callable[[float, EncodedLevel], Awaitable[None]]
 
@@ -120,7 +126,8 @@ async def trace_levels(
             await on_level(level, chunks)
         return
 
-    groups_count = max(1, min(len(levels), cores or os.cpu_count() or 1))
+    affordable = TRACER_MEMORY_BUDGET // (TRACER_BYTES_PER_CELL * z.size)
+    groups_count = max(1, min(len(levels), cores or os.cpu_count() or 1, affordable))
     groups = [levels[i::groups_count] for i in range(groups_count)]
     path = await workers.run_sync(_write_shared, z)
     try:

@@ -18,6 +18,7 @@ import carta_trio.actors.contours  # noqa: F401  registers the handlers
 import carta_trio.actors.vector_overlay  # noqa: F401
 from carta_trio.actors import contour_workers
 from carta_trio.codecs.contour_encoding import decode_contour_set
+from carta_trio.codecs.raster_tiles import decode_tile
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import CartaClient, open_client
 from tests.image_factory import wcs_header, write_fits
@@ -449,6 +450,32 @@ async def test_vectors_follow_channel_and_clear(images, carta_url) -> None:
         await client.expect(ET.REGION_HISTOGRAM_DATA)
         await trio.sleep(0.2)
         assert ET.VECTOR_OVERLAY_TILE_DATA not in [e.event_type for e in client.buffered]
+
+
+async def test_vector_tiles_with_zfp_when_asked(images, carta_url) -> None:
+    """The 4.1.0 frontend always asks for NONE; a ZFP request (scripts) is honoured
+    as the reference does: NaN run lengths plus zfp at lround(quality), no retry."""
+    data = images["iquv.fits"]
+    height, width = data.shape[-2:]
+    async with open_client(carta_url) as client:
+        await client.register()
+        await open_image(client, "iquv.fits", 0)
+        await client.send(pb.SetVectorOverlayParameters(
+            file_id=0, smoothing_factor=2, threshold=math.nan, stokes_intensity=1, stokes_angle=-1,
+            compression_type=pb.CompressionType.ZFP, compression_quality=18,
+        ))
+        messages = await collect_vectors(client)
+    want, _ = reference_overlay(data[0, 0], data[1, 0], data[2, 0], 2)
+    got = np.full_like(want, -12345.0)
+    for m in messages:
+        assert (m.compression_type, m.compression_quality) == (pb.CompressionType.ZFP, 18)
+        assert m.angle_tiles[0] == pb.TileData()
+        tile = m.intensity_tiles[0]
+        decoded = decode_tile(tile.image_data, tile.nan_encodings, tile.width, tile.height,
+                              pb.CompressionType.ZFP, 18)
+        got[tile.y * 256 : tile.y * 256 + tile.height, tile.x * 256 : tile.x * 256 + tile.width] = decoded
+    assert np.array_equal(np.isnan(got), np.isnan(want))
+    np.testing.assert_allclose(got[~np.isnan(got)], want[~np.isnan(want)], rtol=1e-3, atol=1e-3)
 
 
 @pytest.mark.parametrize("name", ["plane.fits", "iv.fits"])
