@@ -10,7 +10,6 @@ initial/exit timeouts.
 from __future__ import annotations
 
 import dataclasses
-import errno
 import functools
 import logging
 import signal
@@ -23,17 +22,15 @@ from hypercorn.trio import serve as hypercorn_serve
 
 from carta_trio.actors.connection import serve_connection
 from carta_trio.actors.http_app import build_asgi_app
+from carta_trio.actors.listen_socket import PortUnavailable, bind_listening_socket
 from carta_trio.actors.session_manager import SessionManager
 from carta_trio.settings import Settings
 
 # Handler modules register themselves with the dispatcher on import.
 from carta_trio.actors import animation, file_handlers, frame_handlers, session_handlers  # noqa: F401  isort: skip
+from carta_trio.actors import cursor, region_streams, regions  # noqa: F401  isort: skip
 
 log = logging.getLogger(__name__)
-
-
-class PortUnavailable(OSError):
-    """None of the requested ports could be bound."""
 
 
 @dataclasses.dataclass
@@ -49,31 +46,13 @@ class ServerHandle:
         return f"ws://127.0.0.1:{self.port}/"
 
 
-def bind_listening_socket(settings: Settings) -> socket.socket:
-    """Bind the first free port of ``settings.ports`` on ``settings.host``."""
-    family = socket.AF_INET6 if ":" in settings.host else socket.AF_INET
-    for port in settings.ports:
-        sock = socket.socket(family, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((settings.host, port))
-        except OSError as exc:
-            sock.close()
-            if exc.errno != errno.EADDRINUSE or settings.port_fixed:
-                raise PortUnavailable(exc.errno, f"Could not listen on port {port}!") from exc
-            log.warning("Port %d is already in use. Trying next port.", port)
-            continue
-        sock.listen(128)
-        return sock
-    first, last = settings.ports[0], settings.ports[-1]
-    raise PortUnavailable(errno.EADDRINUSE, f"Unable to listen on the port range {first}-{last}!")
-
-
 def hypercorn_config(settings: Settings, sock: socket.socket) -> Config:
     config = Config()
     config.bind = [f"fd://{sock.detach()}"]
     config.websocket_max_message_size = settings.max_message_size
     config.accesslog = None
+    # hypercorn's own stderr handler would repeat what our root logger prints.
+    config.errorlog = None
     config.graceful_timeout = 1.0
     config.keep_alive_timeout = 75
     return config
@@ -103,15 +82,20 @@ def _disable_permessage_deflate() -> None:
 async def serve(
     settings: Settings,
     *,
+    sock: socket.socket | None = None,
     on_listening: Callable[[int], None] | None = None,
     task_status: trio.TaskStatus[ServerHandle] = trio.TASK_STATUS_IGNORED,
 ) -> None:
     """Serve until shutdown is requested; reports a :class:`ServerHandle` when listening.
 
-    Cancelled by its caller's scope; on the way out every session is cancelled.
+    ``sock`` is an already bound and listening socket (the CLI binds it before the
+    heavy imports so it can print the URL at once); without it the first free port of
+    the settings is bound here. Cancelled by its caller's scope; on the way out every
+    session is cancelled.
     """
     _disable_permessage_deflate()
-    sock = bind_listening_socket(settings)
+    if sock is None:
+        sock = bind_listening_socket(settings)
     port = sock.getsockname()[1]
     config = hypercorn_config(settings, sock)
     shutdown = trio.Event()
@@ -119,23 +103,21 @@ async def serve(
         manager = SessionManager(settings, nursery, shutdown)
         app = build_asgi_app(settings, functools.partial(serve_connection, manager=manager))
         await nursery.start(functools.partial(hypercorn_serve, app, config, shutdown_trigger=trio.sleep_forever))
-        log.info(
-            "Listening on port %d with top level folder %s, starting folder %s",
-            port, settings.top_level_folder, settings.starting_folder,
-        )
-        handle = ServerHandle(port, manager, shutdown)
-        task_status.started(handle)
         if on_listening is not None:
             on_listening(port)
+        handle = ServerHandle(port, manager, shutdown)
+        task_status.started(handle)
         nursery.start_soon(manager.watch_initial_timeout)
         await shutdown.wait()
         nursery.cancel_scope.cancel()
 
 
-async def _main(settings: Settings, on_listening: Callable[[int], None] | None) -> int:
+async def _main(settings: Settings, sock: socket.socket | None, on_listening: Callable[[int], None] | None) -> int:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async with trio.open_nursery() as nursery:
-            handle: ServerHandle = await nursery.start(functools.partial(serve, settings, on_listening=on_listening))
+            handle: ServerHandle = await nursery.start(
+                functools.partial(serve, settings, sock=sock, on_listening=on_listening)
+            )
 
             async def watch_signals() -> None:
                 async for _ in signals:
@@ -149,10 +131,19 @@ async def _main(settings: Settings, on_listening: Callable[[int], None] | None) 
     return 0
 
 
-def run(settings: Settings, on_listening: Callable[[int], None] | None = None) -> int:
-    """Run the server in this process until shutdown; returns the exit code."""
+def run(
+    settings: Settings,
+    on_listening: Callable[[int], None] | None = None,
+    *,
+    sock: socket.socket | None = None,
+) -> int:
+    """Run the server in this process until shutdown; returns the exit code.
+
+    ``on_listening(port)`` is called once the port is served (not when ``sock`` is
+    given: its owner has announced it already).
+    """
     try:
-        return trio.run(_main, settings, on_listening)
+        return trio.run(_main, settings, sock, on_listening)
     except PortUnavailable as exc:
         log.error("%s", exc.strerror)
         return 1

@@ -14,7 +14,8 @@ file system); :func:`main` adds logging, the start-up lines and the server.
 
 from __future__ import annotations
 
-import functools
+import dataclasses
+
 import logging
 import os
 import sys
@@ -211,6 +212,31 @@ def executable_path() -> str:
     return os.path.realpath(argv0) if argv0 and os.path.exists(argv0) else "carta_backend"
 
 
+def with_installed_frontend(settings: Settings) -> Settings:
+    """Settings whose default frontend folder falls back to our own install.
+
+    Without ``--frontend_folder`` and with nothing at the reference's default place,
+    use ``~/.carta/frontend/4.1.0``, installing it with ``npm pack`` on first start so
+    that ``pip install . && carta-trio`` shows the viewer at once.
+    """
+    from carta_trio.io import frontend_install
+
+    folder = settings.frontend_folder
+    if settings.no_frontend or folder is None or folder != default_frontend_folder():
+        return settings
+    if frontend_install.is_frontend_build(folder):
+        return settings
+    found = frontend_install.find_frontend(settings.user_folder)
+    if found is None:
+        log.info("Installing the CARTA frontend %s with npm (first start only)", frontend_install.DEFAULT_VERSION)
+        try:
+            found = frontend_install.install_frontend(settings.user_folder)
+        except frontend_install.FrontendInstallError as exc:
+            log.warning("Could not install the CARTA frontend: %s", exc)
+            return settings
+    return dataclasses.replace(settings, frontend_folder=found)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: parse, set up logging, run the server; returns the exit code."""
     from carta_trio import launch
@@ -237,10 +263,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.warning("%s", warning)
     log.info("%s: Version %s", executable_path(), REFERENCE_VERSION)
     log.debug("carta-trio %s", __version__)
+    settings = with_installed_frontend(settings)
+    from carta_trio.actors.listen_socket import PortUnavailable, bind_listening_socket
+
+    try:
+        sock = bind_listening_socket(settings)
+    except PortUnavailable as exc:
+        log.error("%s", exc.strerror)
+        return 1
+    port = sock.getsockname()[1]
+    # Announce before the heavy imports: launchers read the URL from stdout early.
+    log.info("%s", launch.listening_message(settings, port))
+    launch.announce(settings, port)
     try:
         from carta_trio.actors.server import run
 
-        return run(settings, functools.partial(launch.announce, settings))
+        return run(settings, sock=sock)
     except KeyboardInterrupt:
         log.info("Exiting backend.")
         return 0

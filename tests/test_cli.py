@@ -651,16 +651,20 @@ def test_main_runs_the_server_and_announces(
     opened: list[tuple[str, Any]] = []
     monkeypatch.setattr(launch, "open_browser", lambda url, command: opened.append((url, command)))
     seen: list[Settings] = []
+    ports: list[int] = []
 
-    def fake_run(settings: Settings, on_listening: Any) -> int:
+    def fake_run(settings: Settings, *, sock: Any) -> int:
+        # The CLI binds the port and prints the URL before it imports the server.
         seen.append(settings)
-        on_listening(3111)
+        ports.append(sock.getsockname()[1])
+        sock.close()
         return 0
 
     monkeypatch.setattr(server, "run", fake_run)
-    argv = ["--top_level_folder", str(top), "--frontend_folder", str(frontend), "--threads", "2", str(top / "a.fits")]
+    argv = ["--top_level_folder", str(top), "--frontend_folder", str(frontend), "--threads", "2",
+            "--port", "0", "--host", "127.0.0.1", str(top / "a.fits")]
     assert cli.main(argv) == 0
-    url = "http://localhost:3111/?token=abc-123&file=a.fits"
+    url = f"http://127.0.0.1:{ports[0]}/?token=abc-123&file=a.fits"
     assert seen[0].files == ("a.fits",)
     assert opened == [(url, None)]
     lines = lines_of(capsys.readouterr().out)
@@ -695,9 +699,10 @@ def test_announce_skips_browser_and_url_when_not_serving(top: Path, tmp_path: Pa
 def test_main_reports_crash_as_exit_1(top: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     import carta_trio.actors.server as server
 
-    def broken(settings: Settings, on_listening: Any) -> int:
+    def broken(settings: Settings, *, sock: Any) -> int:
+        sock.close()
         raise RuntimeError("boom")
 
     monkeypatch.setattr(server, "run", broken)
-    assert cli.main(["--top_level_folder", str(top), "--no_log", "--no_browser"]) == 1
+    assert cli.main(["--top_level_folder", str(top), "--no_log", "--no_browser", "--port", "0"]) == 1
     assert lines_of(capsys.readouterr().out)[-1] == ("critical", "boom")
