@@ -9,6 +9,8 @@ Axis roles come from :func:`find_axes` (``FileLoader::FindCoordinateAxes``).
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 from typing import Sequence
 
@@ -168,7 +170,17 @@ def _split_ctype(ctype: str) -> tuple[str, str]:
     return ctype[:pos], ctype[pos:].lstrip("-")
 
 
+#: Angle units in degrees: the common cases, converted without a casacore call.
+_ANGLE_DEGREES = {"deg": 1.0, "rad": 180.0 / math.pi, "arcmin": 1.0 / 60.0, "arcsec": 1.0 / 3600.0,
+                  "mas": 1.0 / 3.6e6, "'": 1.0 / 60.0, '"': 1.0 / 3600.0}
+_NOT_ANGLE = {"", "Hz", "kHz", "MHz", "GHz", "m/s", "km/s", "m", "Jy/beam", "K", "pixel"}
+
+
+@functools.lru_cache(maxsize=256)
 def unit_conforms(unit: str, target: str) -> bool:
+    """casacore's ``Quantity::isConform``: can ``unit`` be converted to ``target``?"""
+    if target in _ANGLE_DEGREES and (unit in _ANGLE_DEGREES or unit in _NOT_ANGLE):
+        return unit in _ANGLE_DEGREES
     try:
         from casacore import quanta
 
@@ -178,6 +190,9 @@ def unit_conforms(unit: str, target: str) -> bool:
 
 
 def to_unit(value: float, unit: str, target: str) -> float:
+    """``value`` in ``unit`` expressed in ``target`` (conformant units)."""
+    if unit in _ANGLE_DEGREES and target in _ANGLE_DEGREES:
+        return value * _ANGLE_DEGREES[unit] / _ANGLE_DEGREES[target]
     from casacore import quanta
 
     return float(quanta.quantity(value, unit).get_value(target))

@@ -16,6 +16,7 @@ Three flavours, one per reference code path (BEHAVIOUR.md §6.3):
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import dataclass, field
@@ -105,6 +106,7 @@ def _uses_fits_name(unit: str) -> bool:
     return False
 
 
+@functools.lru_cache(maxsize=512)
 def _valid_unit(unit: str) -> bool:
     if _uses_fits_name(unit):
         return False
