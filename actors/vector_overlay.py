@@ -199,7 +199,9 @@ async def _stokes_plane(frame: Frame, channel: int, stokes: int, mip: int) -> np
 
 async def _stream_vectors(frame: Frame, settings: VectorSettings, sources: VectorSources, state: VectorState) -> None:
     session = frame.session
-    mip = settings.smoothing_factor
+    # A factor as large as the image already averages it into one block; larger ones
+    # give the same single value but would make block_mean pad to factor^2 pixels.
+    mip = min(settings.smoothing_factor, max(frame.width, frame.height))
     channel = frame.channel
     planes: dict[str, np.ndarray | None] = {"current": None, "i": None, "q": None, "u": None}
     if sources.current_as_intensity or sources.current_as_angle:
@@ -210,8 +212,8 @@ async def _stream_vectors(frame: Frame, settings: VectorSettings, sources: Vecto
     intensity, angle = await session.run_sync(
         lambda: vector_field(settings, sources, planes["current"], planes["i"], planes["q"], planes["u"])
     )
-    tiles = vector_tile_grid(frame.width, frame.height, mip)
-    layer = vector_tile_layer(frame.width, frame.height, mip)
+    tiles = vector_tile_grid(frame.width, frame.height, settings.smoothing_factor)
+    layer = vector_tile_layer(frame.width, frame.height, settings.smoothing_factor)
     if state.store_complete is False:
         await _send(frame, state, _message(frame, settings, channel, 0.0))
     for k, tile in enumerate(tiles):

@@ -421,6 +421,21 @@ async def test_vectors_from_current_image_without_stokes_axis(images, carta_url)
         np.testing.assert_allclose(got[~np.isnan(got)], want[~np.isnan(want)], rtol=1e-5)
 
 
+async def test_vector_factor_larger_than_the_image(images, carta_url) -> None:
+    plane = images["plane.fits"]
+    async with open_client(carta_url) as client:
+        await client.register()
+        await open_image(client, "plane.fits", 0)
+        await client.send(pb.SetVectorOverlayParameters(
+            file_id=0, smoothing_factor=10**6, threshold=math.nan, stokes_intensity=0, stokes_angle=0,
+        ))
+        (message,) = await collect_vectors(client)
+    tile = message.intensity_tiles[0]
+    assert (tile.x, tile.y, tile.width, tile.height, tile.mip) == (0, 0, 1, 1, 10**6)
+    (value,) = np.frombuffer(tile.image_data, dtype="<f4")
+    assert value == pytest.approx(np.nanmean(plane.astype(np.float64)), rel=1e-5)
+
+
 async def test_vectors_follow_channel_and_clear(images, carta_url) -> None:
     data = images["iquv.fits"]
     async with open_client(carta_url) as client:
