@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from carta_trio.actors.animation import cancel_animation
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame import Frame
+from carta_trio.actors.jobs import cancel_file_jobs
 from carta_trio.io import file_info, images, paths
 from carta_trio.io.image_reader import ImageOpenError, ImageReader
 from carta_trio.messages import schema as pb
@@ -102,6 +103,7 @@ async def on_close_file(session: Session, request_id: int, message: pb.CloseFile
     for file_id in ids:
         frame = session.frames.pop(file_id, None)
         if frame is not None:
+            cancel_file_jobs(session, file_id)
             frame.close()
             for hook in session.state.get("frame_closed_hooks", ()):
                 hook(frame)
