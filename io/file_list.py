@@ -47,6 +47,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 FileType = pb.FileType
+_UNKNOWN, _HDF5 = int(FileType.UNKNOWN), int(FileType.HDF5)
+_CONTENT, _EXTENSION, _ALL_FILES = (int(pb.FileListFilterMode.Content), int(pb.FileListFilterMode.Extension),
+                                    int(pb.FileListFilterMode.AllFiles))
 #: Reference constants (whole seconds, compared with ``>`` after truncation).
 FIRST_PROGRESS_AFTER_SECS = 5
 PROGRESS_INTERVAL_SECS = 2
@@ -145,7 +148,7 @@ def file_info_of(path: str | Path, name: str, file_type: int, st: os.stat_result
             return info
     info.date = int(st.st_mtime)
     info.size = directory_size(path) if stat.S_ISDIR(st.st_mode) else st.st_size
-    if file_type == FileType.HDF5:
+    if file_type == _HDF5:
         info.HDU_list.extend(hdf5_hdu_list(path))
     else:
         info.HDU_list.append("")
@@ -169,24 +172,24 @@ def _list_entry(
         return
     if not os.access(path, os.R_OK):
         return
-    all_files = filter_mode == pb.FileListFilterMode.AllFiles
+    all_files = filter_mode == _ALL_FILES
     if stat.S_ISREG(st.st_mode):
         if region:
-            kind = guess_region_type(path, filter_mode != pb.FileListFilterMode.Extension)
-            if kind == FileType.UNKNOWN:
+            kind = guess_region_type(path, filter_mode != _EXTENSION)
+            if kind == _UNKNOWN:
                 kind = guess_region_type(path, False)
         elif all_files:
             kind = guess_image_type(path, False)
         else:
-            kind = guess_image_type(path, filter_mode == pb.FileListFilterMode.Content)
-        if kind != FileType.UNKNOWN or all_files:
+            kind = guess_image_type(path, filter_mode == _CONTENT)
+        if kind != _UNKNOWN or all_files:
             response.files.append(file_info_of(path, entry.name, kind, st))
         return
     if stat.S_ISDIR(st.st_mode) and os.access(path, os.X_OK):
         kind = folder_image_type(path)
-        if kind != FileType.UNKNOWN and not region:
+        if kind != _UNKNOWN and not region:
             response.files.append(file_info_of(path, entry.name, kind, st))
-        elif kind == FileType.UNKNOWN or (region and all_files):
+        elif kind == _UNKNOWN or (region and all_files):
             response.subdirectories.append(
                 pb.DirectoryInfo(name=entry.name, date=int(st.st_mtime), item_count=item_count(path))
             )

@@ -33,6 +33,10 @@ HDF5_MAGIC = b"\x89HDF"
 GZIP_MAGIC = b"\x1f\x8b"
 
 FileType = pb.FileType
+# Plain ints: enum attribute lookups are slow in per-entry loops.
+_FITS, _HDF5, _CASA, _MIRIAD, _UNKNOWN = (int(FileType.FITS), int(FileType.HDF5), int(FileType.CASA),
+                                          int(FileType.MIRIAD), int(FileType.UNKNOWN))
+_CRTF, _DS9 = int(FileType.CRTF), int(FileType.DS9_REG)
 
 
 def magic_bytes(path: str | Path, count: int = 4) -> bytes:
@@ -60,17 +64,17 @@ def guess_image_type(path: str | Path, check_content: bool) -> int:
     if check_content:
         head = magic_bytes(path)
         if head == FITS_MAGIC:
-            return FileType.FITS
+            return _FITS
         if head == HDF5_MAGIC:
-            return FileType.HDF5
+            return _HDF5
         if head[:2] == GZIP_MAGIC:
-            return FileType.FITS if _stem_is_fits(name) else FileType.UNKNOWN
-        return FileType.UNKNOWN
+            return _FITS if _stem_is_fits(name) else _UNKNOWN
+        return _UNKNOWN
     if name.endswith((".fits", ".FITS", ".fz", ".fits.gz")):
-        return FileType.FITS
+        return _FITS
     if name.lower().endswith(".hdf5"):
-        return FileType.HDF5
-    return FileType.UNKNOWN
+        return _HDF5
+    return _UNKNOWN
 
 
 def guess_region_type(path: str | Path, check_content: bool) -> int:
@@ -80,18 +84,18 @@ def guess_region_type(path: str | Path, check_content: bool) -> int:
             with open(path, "rb") as f:
                 first = f.readline(4096)
         except OSError:
-            return FileType.UNKNOWN
+            return _UNKNOWN
         if first.startswith(b"#CRTF"):
-            return FileType.CRTF
+            return _CRTF
         if first.startswith(b"# Region file format: DS9"):
-            return FileType.DS9_REG
-        return FileType.UNKNOWN
+            return _DS9
+        return _UNKNOWN
     name = os.path.basename(str(path))
     if name.endswith(".crtf"):
-        return FileType.CRTF
+        return _CRTF
     if name.endswith(".reg"):
-        return FileType.DS9_REG
-    return FileType.UNKNOWN
+        return _DS9
+    return _UNKNOWN
 
 
 def _table_type(path: str) -> str:
@@ -149,17 +153,17 @@ def folder_image_type(path: str | Path) -> int:
     """CASA or MIRIAD for image directories, UNKNOWN for ordinary folders."""
     kind = casacore_image_type(path)
     if kind in ("AIPSPP", "IMAGECONCAT", "IMAGEEXPR", "COMPLISTIMAGE"):
-        return FileType.CASA
+        return _CASA
     if kind == "MIRIAD":
-        return FileType.MIRIAD
-    return FileType.UNKNOWN
+        return _MIRIAD
+    return _UNKNOWN
 
 
 def carta_file_type(path: str | Path) -> int:
     """The type FILE_INFO and OPEN_FILE report (``FileInfoLoader::GetCartaFileType``)."""
     if is_compressed_fits(path):
-        return FileType.FITS
+        return _FITS
     kind = casacore_image_type(path)
     if kind in ("AIPSPP", "IMAGECONCAT", "IMAGEEXPR", "COMPLISTIMAGE"):
-        return FileType.CASA
-    return {"FITS": FileType.FITS, "MIRIAD": FileType.MIRIAD, "HDF5": FileType.HDF5}.get(kind, FileType.UNKNOWN)
+        return _CASA
+    return {"FITS": _FITS, "MIRIAD": _MIRIAD, "HDF5": _HDF5}.get(kind, _UNKNOWN)
