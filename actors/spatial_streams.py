@@ -12,6 +12,8 @@ one message per config with the mean of a box per sample along the line.
 from __future__ import annotations
 
 import logging
+import math
+import warnings
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -26,6 +28,9 @@ from carta_trio.actors.analytics_state import (
 )
 from carta_trio.actors.histogram_streams import resolve_requirement_stokes
 from carta_trio.actors.stokes_coordinates import CoordinateError
+from carta_trio.analysis import line_profiles, spatial_profiles
+from carta_trio.analysis.region_geometry import RegionType
+from carta_trio.io import coord_ranges
 from carta_trio.analysis.region_masks import cursor_pixel, point_pixel
 from carta_trio.messages import schema as pb
 
@@ -38,6 +43,8 @@ log = logging.getLogger(__name__)
 TAG = "spatial"
 SLOT = "spatial"
 MAX_LINE_WIDTH = 20
+#: Boxes averaged per worker call (cancellation is checked between calls).
+LINE_BOXES_PER_SLICE = 256
 
 
 def start_cursor_spatial(frame: Frame) -> None:
@@ -75,12 +82,6 @@ async def send_region_spatial(frame: Frame, region: Region) -> None:
         await send_line_spatial(frame, region)
 
 
-def _span(start: int, end: int, size: int) -> tuple[int, int]:
-    if end == 0 and start == 0 or end == 0:
-        end = size
-    return max(0, min(start, size)), max(0, min(end, size))
-
-
 def _point_profiles(
     frame: Frame, plane: np.ndarray | None, channel: int, stokes: int, pixel: tuple[int, int],
     requirements: list[SpatialRequirement],
@@ -96,17 +97,11 @@ def _point_profiles(
     profiles = []
     for requirement in requirements:
         data = row if requirement.coordinate.axis == "x" else column
-        start, end = _span(requirement.start, requirement.end, data.shape[0])
-        if requirement.mip >= 2:
-            from carta_trio.analysis import spatial_profiles  # noqa: PLC0415 - landing with the analysis helper
-
-            values = spatial_profiles.point_profile(data, start, end, requirement.mip)
-        else:
-            values = data[start:end]
+        span, values = spatial_profiles.spatial_profile(data, requirement.start, requirement.end, requirement.mip)
         profiles.append(
             pb.SpatialProfile(
                 start=requirement.start,
-                end=end if requirement.end == 0 else requirement.end,
+                end=span.end,
                 coordinate=requirement.coordinate.text,
                 mip=requirement.mip,
                 raw_values_fp32=np.asarray(values, dtype="<f4").tobytes(),
@@ -151,6 +146,125 @@ async def send_point_spatial(frame: Frame, region_id: int, pixel: tuple[int, int
         )
 
 
+class Direction:
+    """Angular geometry of a frame's render plane (for line profiles): separations of
+    pixel positions in arcsec through the celestial WCS, and the pixel scales."""
+
+    def __init__(self, wcs, swap: bool) -> None:  # type: ignore[no-untyped-def]
+        self._wcs = wcs
+        self._swap = swap
+        from astropy.wcs.utils import proj_plane_pixel_scales
+
+        scales = [abs(float(v)) * 3600.0 for v in proj_plane_pixel_scales(wcs)]  # degrees per pixel
+        if swap:
+            scales.reverse()
+        self.dx, self.dy = scales
+        #: |CDELT2| in arcsec: the reference's increment unit and tolerance base.
+        self.cdelt2 = self.dy
+
+    def _world(self, point: tuple[float, float]) -> tuple[float, float]:
+        x, y = point
+        pixel = (y, x) if self._swap else (x, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            lon, lat = self._wcs.wcs_pix2world([pixel], 0)[0]
+        return math.radians(lon), math.radians(lat)
+
+    def separation(self, a: tuple[float, float], b: tuple[float, float]) -> float:
+        """Great-circle distance in arcsec (0 when a position has no world coordinate)."""
+        lon1, lat1 = self._world(a)
+        lon2, lat2 = self._world(b)
+        if not all(math.isfinite(v) for v in (lon1, lat1, lon2, lat2)):
+            return 0.0
+        h = math.sin((lat2 - lat1) / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin((lon2 - lon1) / 2) ** 2
+        return math.degrees(2 * math.asin(min(1.0, math.sqrt(h)))) * 3600.0
+
+    def unit_length(self, cos: float, sin: float) -> float:
+        return math.hypot(cos * self.dx, sin * self.dy)
+
+
+def direction_of(frame: Frame) -> Direction | None:
+    """The frame's :class:`Direction` (blocking, cached), None without sky axes on x/y."""
+    if "direction" in frame.state:
+        return frame.state["direction"]
+    direction = None
+    reader = frame.reader
+    axes = reader.axes
+    if {axes.spatial_x, axes.spatial_y} == {axes.x, axes.y}:
+        try:
+            wcs = coord_ranges.build_wcs(reader.header_strings(), reader.ndim)
+            if wcs is not None and wcs.has_celestial:
+                direction = Direction(wcs.celestial, swap=axes.x > axes.y)
+        except (NotImplementedError, ValueError):
+            direction = None
+    frame.state["direction"] = direction
+    return direction
+
+
+def _line_boxes(region: Region, width: int, direction: Direction) -> line_profiles.LineBoxes | None:
+    tolerance = 0.01 * direction.cdelt2
+    if region.region_type == RegionType.LINE:
+        p0, p1 = region.points
+        return line_profiles.line_boxes(p0, p1, width, direction.separation, tolerance, direction.unit_length)
+    return line_profiles.polyline_boxes(region.points, width, direction.separation, tolerance, direction.unit_length)
+
+
 async def send_line_spatial(frame: Frame, region: Region) -> None:
-    """Line/polyline profiles, one message per config (WIRE.md §4.2)."""
-    raise NotImplementedError
+    """Line/polyline profiles, one message per config (WIRE.md §4.2).
+
+    Each value is the mean of a box one pixel further along the line; the boxes are
+    averaged in slices, so a change of the line, the channel or the requirements
+    (which cancel this job) takes effect within one slice.
+    """
+    session = frame.session
+    rid = region.region_id
+    direction = await session.run_sync(direction_of, frame)
+    if direction is None:
+        await session.send_error("Cannot approximate line with no direction coordinate.", pb.ErrorSeverity.ERROR, [TAG])
+        return
+    channel = frame.channel
+    for requirement in list(analytics(frame).spatial.get(rid, [])):
+        try:
+            stokes = resolve_requirement_stokes(frame, requirement.coordinate)
+        except CoordinateError as exc:
+            await session.send_error(f"Spatial requirements failed for region {rid}: {exc}", pb.ErrorSeverity.ERROR, [TAG])
+            continue
+        boxes = await session.run_sync(_line_boxes, region, requirement.width, direction)
+        if boxes is None or not boxes.boxes:
+            await session.send_error(
+                f"Line profile of region {rid}: box centres are not evenly spaced on the sky "
+                "(fixed-angle sampling is not supported)", pb.ErrorSeverity.WARNING, [TAG])
+            continue
+        plane = frame.plane if (channel, stokes) == (frame.channel, frame.stokes) else None
+        if plane is None:
+            plane = await session.run_sync(region_data.read_plane, frame.reader, channel, stokes)
+        values = np.empty(len(boxes.boxes), dtype=np.float32)
+        for i in range(0, len(boxes.boxes), LINE_BOXES_PER_SLICE):
+            part = boxes.boxes[i : i + LINE_BOXES_PER_SLICE]
+            values[i : i + len(part)] = await session.run_sync(line_profiles.box_means, plane, part)
+        if np.isnan(values).all():
+            continue
+        count = len(boxes.boxes)
+        increment, unit = line_profiles.increment_unit(boxes.increment, count)
+        axis = line_profiles.line_axis(region.region_type == RegionType.POLYLINE, count, increment, unit)
+        await send_file_stream(
+            frame,
+            pb.SpatialProfileData(
+                file_id=frame.file_id,
+                region_id=rid,
+                channel=channel,
+                stokes=stokes,
+                profiles=[
+                    pb.SpatialProfile(
+                        start=0,
+                        end=count - 1,
+                        coordinate=requirement.coordinate.text,
+                        mip=0,
+                        raw_values_fp32=values.astype("<f4").tobytes(),
+                        line_axis=pb.LineProfileAxis(
+                            axis_type=axis.axis_type, crpix=axis.crpix, crval=axis.crval, cdelt=axis.cdelt, unit=axis.unit
+                        ),
+                    )
+                ],
+            ),
+        )
