@@ -12,6 +12,7 @@
 //             {"step": "list_folder", "folder": "sub"},
 //             {"step": "file_header", "folder": "sub", "file": "a.fits"},
 //             {"step": "open_image", "folder": "sub", "file": "a.fits"},
+//             {"step": "evaluate", "expression": "app.activeFrame.frameInfo.fileId"},
 //             {"step": "console", "always": true}]   // "always": runs after a failure too
 // }
 //
@@ -297,7 +298,14 @@ async function readInfoTab(page, dialog, title, timeout) {
   return (await list.first().locator(':scope > div > div').allInnerTexts()).map((t) => t.replace(/\u00a0/g, ' ').trim());
 }
 
-/** Luminance statistics of `canvas.raster-canvas` (a 2D copy of the WebGL canvas). */
+/**
+ * Luminance statistics of `canvas.raster-canvas` (a 2D copy of the WebGL canvas).
+ *
+ * Besides mean/variance it reports where the image sits: the bounding box of opaque
+ * pixels (the drawn raster), the centroid of the brightest pixels as fractions of that
+ * box (x from the left, y from the top), and the mean luminance of the box's left and
+ * right tenths, so a test can catch flipped or misplaced tiles.
+ */
 async function canvasStats(page) {
   return page.evaluate(() => {
     const canvas = document.querySelector('canvas.raster-canvas');
@@ -305,20 +313,45 @@ async function canvasStats(page) {
     const { width, height } = canvas;
     const out = { found: true, width, height };
     if (!width || !height) return out;
-    const data = canvas.getContext('2d').getImageData(0, 0, width, height).data;
-    let n = 0, sum = 0, sum2 = 0;
+    const data = canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, width, height).data;
+    const lum = new Float32Array(width * height).fill(-1);
+    let n = 0, sum = 0, sum2 = 0, max = -1;
+    let x0 = width, x1 = -1, y0 = height, y1 = -1;
     const colours = new Set();
-    for (let i = 0; i < data.length; i += 4) {
+    for (let p = 0, i = 0; i < data.length; p += 1, i += 4) {
       if (data[i + 3] === 0) continue;
       const y = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
+      lum[p] = y;
       n += 1; sum += y; sum2 += y * y;
+      if (y > max) max = y;
+      const px = p % width, py = (p - px) / width;
+      if (px < x0) x0 = px;
+      if (px > x1) x1 = px;
+      if (py < y0) y0 = py;
+      if (py > y1) y1 = py;
       if (colours.size < 4096) colours.add((data[i] << 16) | (data[i + 1] << 8) | data[i + 2]);
     }
     const mean = n ? sum / n : 0;
-    return Object.assign(out, {
+    Object.assign(out, {
       opaque_fraction: n / (width * height), mean, variance: n ? sum2 / n - mean * mean : 0,
-      distinct_colours: colours.size,
+      distinct_colours: colours.size, max_luminance: max,
     });
+    if (!n) return out;
+    out.bbox = { x0, y0, x1, y1 };
+    const bw = x1 - x0 + 1, bh = y1 - y0 + 1;
+    let cx = 0, cy = 0, cn = 0, left = 0, ln = 0, right = 0, rn = 0;
+    for (let py = y0; py <= y1; py += 1) {
+      for (let px = x0; px <= x1; px += 1) {
+        const y = lum[py * width + px];
+        if (y < 0) continue;
+        if (y >= max - 3) { cx += px + 0.5; cy += py + 0.5; cn += 1; }
+        if (px < x0 + bw / 10) { left += y; ln += 1; } else if (px >= x1 + 1 - bw / 10) { right += y; rn += 1; }
+      }
+    }
+    out.peak = { fx: (cx / cn - x0) / bw, fy: (cy / cn - y0) / bh, pixels: cn };
+    out.left_tenth_mean = ln ? left / ln : null;
+    out.right_tenth_mean = rn ? right / rn : null;
+    return out;
   });
 }
 
@@ -464,6 +497,14 @@ const STEPS = {
       region_histogram_data: recorder.binary('recv', EVENT.REGION_HISTOGRAM_DATA).length,
       alerts: await alertTexts(page),
     };
+  },
+
+  /** Evaluate `expression` (a JS expression over `window.app`) and return its JSON value. */
+  async evaluate(ctx, step) {
+    const value = await ctx.page.evaluate((expr) => JSON.parse(JSON.stringify(
+      // eslint-disable-next-line no-new-func
+      Function('app', `return (${expr});`)(window.app) ?? null)), step.expression);
+    return { value };
   },
 
   /** Console errors that are not the expected blocked-internet noise, plus page errors. */
