@@ -158,6 +158,7 @@ def start_region_spectral(frame: Frame, region: Region, only_current: bool = Fal
         if pending:
             work.append((requirement.coordinate.text, stokes, pending))
     if not work:
+        slot.cancel()  # nothing pending: a job still running serves a removed requirement
         return
     start_job(frame.session, slot, "region spectral profile", _region_job, frame, region, region.version, work)
 

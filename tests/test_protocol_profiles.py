@@ -461,3 +461,31 @@ async def test_spectral_requirements_on_a_2d_image(carta_url: str, data_dir: Pat
     assert (warning.message, warning.severity, list(warning.tags)) == (
         "Spectral profile not valid for 2D image.", pb.ErrorSeverity.WARNING, ["spectral"])
     assert value.value == 1.0
+
+
+@pytest.mark.parametrize("how", ["remove region", "drop requirement", "close file"])
+async def test_region_spectral_job_is_cancelled(carta_url: str, cube: np.ndarray, monkeypatch: pytest.MonkeyPatch,
+                                                how: str) -> None:
+    original = spectral_streams._chunk_profiles
+
+    def slow(*args: object) -> dict:
+        time.sleep(0.05)
+        return original(*args)
+
+    monkeypatch.setattr(spectral_streams, "_chunk_profiles", slow)
+    monkeypatch.setattr(spectral_streams.spectral_profiles, "INIT_DELTA_Z", 1)
+    monkeypatch.setattr(spectral_streams.spectral_profiles, "next_region_delta", lambda delta, ms, n: 1)
+    async with open_client(carta_url) as client:
+        await open_image(client, "cube.fits")
+        rid = await set_region(client, RT.RECTANGLE, [(12.3, 11.4), (8.2, 6.2)])
+        await client.send(spectral(rid, ("z", [ST.Mean])))
+        await trio.sleep(0.2)
+        if how == "remove region":
+            await client.send(pb.RemoveRegion(region_id=rid))
+        elif how == "drop requirement":
+            await client.send(spectral(rid))
+        else:
+            await client.send(pb.CloseFile(file_id=0))
+        received = await quiet(client, 1.2)  # 12 channels x 50 ms would have finished by now
+        assert await client.ping() == "PONG"
+    assert not [m for m in received if isinstance(m, pb.SpectralProfileData) and m.progress >= 1.0]
