@@ -147,6 +147,33 @@ def plane_moments(
     return acc if acc is not None else result
 
 
+_LOCAL = threading.local()
+_ONES = np.ones(1 << 16)
+_ONES.flags.writeable = False
+
+
+def _buffer(name: str, size: int, dtype: type) -> np.ndarray:
+    """A per-thread scratch buffer of at least ``size`` elements (reused: no page faults)."""
+    cache = getattr(_LOCAL, "buffers", None)
+    if cache is None:
+        cache = _LOCAL.buffers = {}
+    buf = cache.get(name)
+    if buf is None or buf.size < size:
+        buf = cache[name] = np.empty(size, dtype=dtype)
+    return buf[:size]
+
+
+def _ones(size: int) -> np.ndarray:
+    """A read-only vector of ``size`` float64 ones (a view of a shared array)."""
+    global _ONES
+    ones = _ONES
+    if ones.size < size:
+        ones = np.ones(size)
+        ones.flags.writeable = False
+        _ONES = ones
+    return ones[:size]
+
+
 def _count_true(bad: np.ndarray) -> np.ndarray:
     """Per-row count of True in a 2-D bool array (packbits + popcount: fast)."""
     return np.bitwise_count(np.packbits(bad, axis=1)).sum(axis=1, dtype=np.int64)
@@ -169,7 +196,7 @@ def _band_moments(data: np.ndarray, mask: np.ndarray | None, finite_only: bool, 
     nz, ny, nx = data.shape
     with np.errstate(invalid="ignore", over="ignore", divide="ignore"):
         band = _Band(nz, ny * nx, mask, finite_only, squares, extrema)
-        narrow = None if (mask is None and not extrema) else np.empty((band.k, ny, nx), dtype=np.float32)
+        narrow = None if (mask is None and not extrema) else _buffer("narrow", band.k * ny * nx, np.float32).reshape(band.k, ny, nx)
         for z0 in range(0, nz, band.k):
             z1 = min(nz, z0 + band.k)
             n = z1 - z0
@@ -189,8 +216,8 @@ class _Band:
 
     def __init__(self, nz: int, npix: int, mask: np.ndarray | None, finite_only: bool, squares: bool, extrema: bool):
         self.k = max(1, min(nz, _TILE_ELEMENTS // npix))
-        self.wide = np.empty((self.k, npix), dtype=np.float64)
-        self.ones = np.ones(npix)
+        self.wide = _buffer("wide", self.k * npix, np.float64).reshape(self.k, npix)
+        self.ones = _ones(npix)
         self.finite_only, self.squares, self.extrema = finite_only, squares, extrema
         if mask is None:
             self.outside = None
@@ -204,7 +231,7 @@ class _Band:
         self.out.count[:] = npix - n_out
         self.n_out = np.full(nz, float(n_out))  # outside pixels holding c, per plane
         self.c = np.zeros(nz)  # the value outside pixels hold (a region value), per plane
-        self.expect_invalid = False  # set once a tile held NaN; cleared by a clean tile
+        self.expect_invalid = True  # test tiles for NaN up front until one is clean
 
     def tile(self, flat: np.ndarray | None, g: np.ndarray, z0: int) -> None:
         """Reduce planes ``z0 … z0+n`` given as float32 ``flat`` (or None) and float64 ``g``."""
