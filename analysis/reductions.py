@@ -311,6 +311,10 @@ class _Band:
         bad = ~np.isfinite(vals) if self.finite_only else np.isnan(vals)
         if self.outside is not None:
             bad |= self.outside[: rows.size]
+        for j, row in enumerate(rows.tolist()):
+            earlier = self.tile_bad.get(row)  # pixels already zeroed up front
+            if earlier is not None:
+                bad[j] |= earlier
         sub = g[rows]
         np.copyto(sub, 0.0, where=bad)
         g[rows] = sub

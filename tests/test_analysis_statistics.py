@@ -58,6 +58,7 @@ def make_cube(rng: np.random.Generator, nz: int, ny: int, nx: int) -> np.ndarray
     cube[2] = np.nan
     cube[3] = 5.5  # constant: M2 exactly 0
     cube[4, 1, 1] = np.inf
+    cube[4, 2, 2] = np.nan  # NaN and +Inf in one plane
     cube[5, 0, 0], cube[5, 0, 1] = -np.inf, np.inf
     cube[6] = rng.standard_normal((ny, nx)).astype(np.float32)  # zero mean
     cube[7] = (rng.standard_normal((ny, nx)) * 1e-3 + 1e4).astype(np.float32)  # large offset
