@@ -10,7 +10,9 @@ the config's fixed bounds). Messages, all with region -2 and channel -2:
 * during pass 2, at most every 2 s: progress ``0.5 + z/(2·depth)`` with the partial counts;
 * the final histogram with progress 1.0.
 
-Results are cached per (Stokes, bins, bounds): asking again answers at once. An empty
+An IDIA HDF5 file's precomputed cube histogram answers at once when the config allows
+(automatic or equal bins, bounds not fixed). Results are cached per (Stokes, bins,
+bounds): asking again answers at once. An empty
 requirement list cancels the job (INFO ``Histogram cancelled``, no final message);
 closing the file cancels it too. The planes are read in chunks of several planes
 (one read per chunk) and cancellation is checked between chunks.
@@ -32,8 +34,8 @@ from carta_trio.actors.analytics_state import (
     send_file_stream,
     start_job,
 )
-from carta_trio.actors.histogram_streams import config_echo, histogram_message, resolve_requirement_stokes
-from carta_trio.actors.stokes_coordinates import CoordinateError
+from carta_trio.actors.histogram_streams import config_echo, histogram_message, resolve_requirement_stokes, stored_histogram
+from carta_trio.actors.stokes_coordinates import CoordinateError, is_computed
 from carta_trio.analysis import histograms
 from carta_trio.messages import schema as pb
 
@@ -84,8 +86,10 @@ async def _run(frame: Frame, requirements: list[HistogramRequirement]) -> None:
         key = (stokes, num_bins, bounds)
         result = state.cube_cache.get(key)
         if result is None:
+            result = await frame.session.run_sync(_stored, frame, stokes, requirement)
+        if result is None:
             result = await _compute(frame, requirement, stokes, num_bins, bounds)
-            state.cube_cache[key] = result
+        state.cube_cache[key] = result
         await _send(frame, requirement, stokes, 1.0, result)
 
 
@@ -106,6 +110,17 @@ async def _send(
     else:
         message.histograms.CopyFrom(histogram_message(result))
     await send_file_stream(frame, message)
+
+
+def _stored(frame: Frame, stokes: int, requirement: HistogramRequirement) -> histograms.HistogramResult | None:
+    """The HDF5 file's precomputed cube histogram, when usable (ANALYTICS.md §3.5)."""
+    if is_computed(stokes):
+        return None
+    try:
+        stored = frame.reader.precomputed_cube_stats(stokes)
+    except (IndexError, ValueError, OSError):
+        return None
+    return stored_histogram(stored, requirement, frame.width * frame.height * frame.depth)
 
 
 def _chunks(frame: Frame) -> list[tuple[int, int]]:

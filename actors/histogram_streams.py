@@ -4,7 +4,8 @@ BEHAVIOUR.md §4.6, ANALYTICS.md §3.3-3.4, WIRE.md §5. One message per configu
 histogram, each echoing its config's ``fixed_num_bins``, ``num_bins``,
 ``fixed_bounds`` and ``bounds`` (coordinate and channel are left empty, as the
 reference). Region -1 uses the config's channel (-1: current; 2-D images always the
-current one) and the whole plane; regions use the current channel and the pixels of
+current one) and the whole plane, or an IDIA HDF5 file's stored histogram when the
+config allows it; regions use the current channel and the pixels of
 their mask inside their bounding box, with automatic bins sized from that box. A
 region outside the image sends nothing. The cube histogram (region -2) is in
 :mod:`carta_trio.actors.cube_histogram`.
@@ -13,7 +14,8 @@ region outside the image sends nothing. The cube histogram (region -2) is in
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -25,7 +27,7 @@ from carta_trio.actors.analytics_state import (
     analytics,
     send_file_stream,
 )
-from carta_trio.actors.stokes_coordinates import CoordinateError, resolve_stokes
+from carta_trio.actors.stokes_coordinates import CoordinateError, is_computed, resolve_stokes
 from carta_trio.analysis import histograms
 from carta_trio.messages import schema as pb
 
@@ -73,6 +75,44 @@ async def plane_of(frame: Frame, channel: int, stokes: int) -> np.ndarray:
     return await frame.session.run_sync(region_data.read_plane, frame.reader, channel, stokes)
 
 
+def stored_histogram(
+    stored: dict[str, Any] | None, requirement: HistogramRequirement, total_pixels: int
+) -> histograms.HistogramResult | None:
+    """An IDIA HDF5 file's precomputed histogram, when the config allows it (ANALYTICS.md §3.3).
+
+    Used when the bounds are not fixed and the bins are automatic or equal the stored
+    count: bin geometry in double from the stored min/max, mean and std_dev from the
+    stored sums (0 and 0 for files that lack them, as the reference).
+    """
+    if not stored or requirement.fixed_bounds or "histogram" not in stored:
+        return None
+    counts = np.asarray(stored["histogram"], dtype=np.int64)
+    n = int(counts.size)
+    if n == 0 or (requirement.num_bins > 0 and requirement.num_bins != n):
+        return None
+    lo, hi = float(stored.get("min", math.nan)), float(stored.get("max", math.nan))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    width = (hi - lo) / n
+    mean = std = 0.0
+    if "sum" in stored and "sum_sq" in stored:
+        count = total_pixels - int(stored.get("nan_count", 0))
+        total, total_sq = float(stored["sum"]), float(stored["sum_sq"])
+        mean = total / count if count else math.nan
+        std = math.sqrt(max(total_sq - total * total / count, 0.0) / (count - 1)) if count > 1 else math.nan
+    return histograms.HistogramResult(n, width, lo + width / 2, counts, mean, std)
+
+
+def _stored_plane_histogram(frame: Frame, channel: int, stokes: int, requirement: HistogramRequirement) -> histograms.HistogramResult | None:
+    if is_computed(stokes):
+        return None
+    try:
+        stored = frame.reader.precomputed_stats(channel, stokes)
+    except (IndexError, ValueError, OSError):
+        return None
+    return stored_histogram(stored, requirement, frame.width * frame.height)
+
+
 def _bounds(requirement: HistogramRequirement) -> tuple[float, float] | None:
     return requirement.bounds if requirement.fixed_bounds else None
 
@@ -98,9 +138,11 @@ async def send_image_histograms(frame: Frame, requirements: list[HistogramRequir
         except CoordinateError as exc:
             await session.send_error(f"Histogram requirements not valid for region id -1: {exc}", pb.ErrorSeverity.ERROR, [TAG])
             continue
-        plane = await plane_of(frame, channel, stokes)
-        num_bins = histograms.resolve_num_bins(requirement.num_bins, frame.width, frame.height)
-        result = await session.run_sync(_plane_histogram, plane, num_bins, _bounds(requirement))
+        result = await session.run_sync(_stored_plane_histogram, frame, channel, stokes, requirement)
+        if result is None:
+            plane = await plane_of(frame, channel, stokes)
+            num_bins = histograms.resolve_num_bins(requirement.num_bins, frame.width, frame.height)
+            result = await session.run_sync(_plane_histogram, plane, num_bins, _bounds(requirement))
         await send_file_stream(
             frame,
             pb.RegionHistogramData(

@@ -144,3 +144,42 @@ async def test_closing_the_file_stops_the_cube_histogram(carta_url: str, cube: n
         progress = [e.message.progress for e in client.buffered if e.event_type == pb.EventType.REGION_HISTOGRAM_DATA]
         assert await client.ping() == "PONG"
     assert progress and max(progress) == 0.5  # pass 1 finished before the close; nothing after
+
+
+async def test_hdf5_precomputed_histograms_and_statistics(carta_url: str, data_dir: Path) -> None:
+    import h5py
+
+    from tests.image_factory import write_hdf5_idia
+
+    data = make_cube((3, 20, 25), seed=9)
+    write_hdf5_idia(data_dir / "cube.hdf5", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+    with h5py.File(data_dir / "cube.hdf5", "r") as f:
+        xy = {k: np.asarray(f[f"0/Statistics/XY/{k}"]) for k in ("MIN", "MAX", "SUM", "SUM_SQ", "NAN_COUNT", "HISTOGRAM")}
+        xyz = {k: np.asarray(f[f"0/Statistics/XYZ/{k}"]) for k in ("MIN", "MAX", "SUM", "SUM_SQ", "NAN_COUNT", "HISTOGRAM")}
+
+    def stored(s: dict, index: tuple, pixels: int) -> dict:
+        counts = s["HISTOGRAM"][index]
+        lo, hi = float(s["MIN"][index]), float(s["MAX"][index])
+        n = pixels - int(s["NAN_COUNT"][index])
+        total, total_sq = float(s["SUM"][index]), float(s["SUM_SQ"][index])
+        width = (hi - lo) / counts.size
+        return {"num_bins": counts.size, "bin_width": width, "first_bin_center": lo + width / 2, "bins": counts.tolist(),
+                "mean": total / n, "std_dev": math.sqrt((total_sq - total * total / n) / (n - 1))}
+
+    async with open_client(carta_url) as client:
+        await open_cube(client, "cube.hdf5")
+        await client.send(pb.SetHistogramRequirements(file_id=0, region_id=-1, histograms=[
+            pb.HistogramConfig(coordinate="z", channel=2, num_bins=-1),
+            pb.HistogramConfig(coordinate="z", channel=2, num_bins=7)]))
+        plane_stored = (await client.expect(pb.RegionHistogramData)).message
+        plane_computed = (await client.expect(pb.RegionHistogramData)).message
+        await client.send(requirement(CUBE_CONFIG))
+        cube_messages = await collect(client)
+        await client.send(pb.SetStatsRequirements(file_id=0, region_id=-1, stats_configs=[
+            pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[pb.StatsType.NumPixels, pb.StatsType.Sum])]))
+        stats = (await client.expect(pb.RegionStatsData)).message
+    ex.assert_histogram(plane_stored.histograms, stored(xy, (2,), 20 * 25))
+    ex.assert_histogram(plane_computed.histograms, ex.histogram(data[2], 7))
+    assert len(cube_messages) == 1  # no passes: the file has the answer
+    ex.assert_histogram(cube_messages[0].histograms, stored(xyz, (), 3 * 20 * 25))
+    assert [s.value for s in stats.statistics] == [20 * 25 - int(xy["NAN_COUNT"][0]), pytest.approx(float(xy["SUM"][0]))]
