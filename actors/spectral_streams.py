@@ -75,8 +75,12 @@ def start_cursor_spectral(frame: Frame, position: tuple[float, float] | None, on
     """Stream the cursor's spectral profiles at ``position`` (nothing outside the image
     or without requirements, or for a 2-D image)."""
     state = analytics(frame)
-    requirements = _resolved(frame, list(state.spectral.get(CURSOR_REGION_ID, [])), only_current)
     slot = state.slot(SLOT, CURSOR_REGION_ID)
+    # A job still streaming is replaced, so it must redo the fixed-Stokes profiles too.
+    only_current = only_current and not slot.running
+    requirements = _resolved(frame, list(state.spectral.get(CURSOR_REGION_ID, [])), only_current)
+    if only_current and not requirements:
+        return  # a Stokes change leaves fixed-Stokes profiles alone
     if not requirements or position is None or frame.depth <= 1:
         slot.cancel()
         return
