@@ -4,7 +4,9 @@
 a region's bounding box inside a larger cube) under a 2-D mask to per-plane count, sum,
 sum of squares, sum of squared deviations (M2), min and max, accumulating in float64.
 
-How it stays close to memory speed (measured by ``bench/bench_analysis.py``):
+How it stays close to memory speed (measured by ``bench/bench_analysis.py``; BLAS
+should be single-threaded, e.g. ``OPENBLAS_NUM_THREADS=1``: its threads only add
+contention on these small products):
 
 * the block is walked in tiles of a few planes small enough to stay in cache, so the
   data are read from memory once and never copied as a whole;
@@ -12,9 +14,12 @@ How it stays close to memory speed (measured by ``bench/bench_analysis.py``):
   region pixel ``c`` (so min/max are unaffected and NaNs outside the region are gone),
   the sums run over the whole box and ``n_out·c`` / ``n_out·c²`` are subtracted;
 * sums are BLAS products on a float64 copy of the tile (``gemv`` for Σv, one ``dot``
-  per plane for Σv²); min/max are float32 reductions, only when asked for;
-* NaN-free planes — the common case — pay for no NaN test: a plane whose sums come out
-  NaN or infinite is redone on its valid pixels only;
+  per plane for Σv²); min/max are NaN-ignoring float32 reductions, only when asked for;
+  scratch buffers are per thread and reused, so no call pays page faults;
+* NaN is handled adaptively: tiles are tested for invalid pixels up front (which are
+  then zeroed and counted) while they keep containing some, as with a NaN border; once
+  a tile is clean the test is skipped, and a later plane whose sums come out NaN or
+  infinite is redone on its valid pixels only;
 * M2 = Σv² − (Σv)²/N is used when well conditioned (Σv² ≤ 10·M2, i.e. |mean| ≲ 3σ);
   otherwise it is recomputed from the cached float64 tile about the plane's first
   value, which keeps full precision for offset data and gives exactly 0 for constant
