@@ -3,7 +3,7 @@
 //
 //   node carta_e2e.js PLAN.json
 //
-// PLAN = {
+// PLAN = {                                    // boot also takes "query": {"folder": .., "file": ..}
 //   "url": "http://127.0.0.1:PORT/?token=T",   // as printed by the server
 //   "results": "/abs/results.json",            // rewritten after every step
 //   "artifacts": "/abs/dir",                   // screenshots (NN-step.png)
@@ -190,10 +190,11 @@ class Recorder {
 
 // ---------------------------------------------------------------- page helpers
 
-/** The page URL with skipTelemetry=true added (telemetry consent dialog off). */
-function withTestQuery(url) {
+/** The page URL with skipTelemetry=true (telemetry consent dialog off) and `extra` query params. */
+function withTestQuery(url, extra) {
   const u = new URL(url);
   u.searchParams.set('skipTelemetry', 'true');
+  for (const [k, v] of Object.entries(extra || {})) u.searchParams.set(k, v);
   return u.toString();
 }
 
@@ -369,6 +370,36 @@ async function activeFrameInfo(page) {
   });
 }
 
+/**
+ * Wait until an image is active, no tiles are outstanding and the raster canvas shows
+ * varying pixels that stay the same over two polls (so a half-drawn view is not read).
+ */
+async function waitForImage(page, timeout) {
+  const end = Date.now() + timeout;
+  await page.waitForFunction(
+    () => window.app.activeFrame && window.app.tileService.remainingTiles === 0, null, { timeout });
+  let previous = null;
+  for (;;) {
+    const stats = await canvasStats(page);
+    const drawn = stats.found && stats.width > 300 && stats.variance > 0;
+    if (drawn && previous && stats.mean === previous.mean && stats.variance === previous.variance) return stats;
+    if (Date.now() > end) {
+      throw Object.assign(new Error(`canvas never showed a settled image: ${JSON.stringify(stats)}`), { canvas: stats });
+    }
+    previous = drawn ? stats : null;
+    await page.waitForTimeout(250);
+  }
+}
+
+async function imageSummary(page, recorder, canvas) {
+  return {
+    canvas, frame: await activeFrameInfo(page),
+    raster_tile_data: recorder.binary('recv', EVENT.RASTER_TILE_DATA).length,
+    region_histogram_data: recorder.binary('recv', EVENT.REGION_HISTOGRAM_DATA).length,
+    alerts: await alertTexts(page),
+  };
+}
+
 /** Texts of any Blueprint alert dialogs (frontend error popups). */
 async function alertTexts(page) {
   return (await page.locator('.bp3-alert').allInnerTexts()).map((t) => t.trim()).filter(Boolean);
@@ -381,6 +412,8 @@ function backendConsoleErrors(recorder) {
     if (m.type !== 'error') return false;
     if (m.url && !isLoopback(m.url)) return false;
     if (blockedUrls.has(m.url)) return false;
+    // The release check against api.github.com (blocked here) logs this from main.js itself.
+    if (/^Failed to check new releases/.test(m.text)) return false;
     if (/api\.github\.com|net::ERR_FAILED|ERR_BLOCKED_BY_CLIENT/.test(m.text) && !/127\.0\.0\.1|localhost/.test(m.text)) return false;
     return true;
   });
@@ -401,7 +434,7 @@ function isLoopback(url) {
 const STEPS = {
   /** Load the page; the frontend renders once its wasm modules and /config are in. */
   async boot(ctx, step) {
-    const url = withTestQuery(step.url || ctx.plan.url);
+    const url = withTestQuery(step.url || ctx.plan.url, step.query);
     const response = await ctx.page.goto(url, { waitUntil: 'domcontentloaded', timeout: ctx.timeout });
     await ctx.page.locator('.root-menu').first().waitFor({ state: 'visible', timeout: ctx.timeout });
     await waitForApp(ctx.page, ctx.timeout);
@@ -480,23 +513,19 @@ const STEPS = {
       result.alerts = await alertTexts(page);
       throw Object.assign(new Error(`OPEN_FILE_ACK failed: ${JSON.stringify(ack.ack)}`), { data: result });
     }
-    await page.waitForFunction(() => window.app.activeFrame && window.app.tileService.remainingTiles === 0, null, { timeout });
     let stats;
-    const end = Date.now() + timeout;
-    for (;;) {
-      stats = await canvasStats(page);
-      if (stats.found && stats.width > 300 && stats.variance > 0) break;
-      if (Date.now() > end) {
-        throw Object.assign(new Error(`canvas never showed an image: ${JSON.stringify(stats)}`), { data: { ...result, canvas: stats } });
-      }
-      await page.waitForTimeout(250);
+    try {
+      stats = await waitForImage(page, timeout);
+    } catch (err) {
+      throw Object.assign(err, { data: { ...result, canvas: err.canvas } });
     }
-    const tilesRecv = recorder.binary('recv', EVENT.RASTER_TILE_DATA).length;
-    return {
-      ...result, canvas: stats, frame: await activeFrameInfo(page), raster_tile_data: tilesRecv,
-      region_histogram_data: recorder.binary('recv', EVENT.REGION_HISTOGRAM_DATA).length,
-      alerts: await alertTexts(page),
-    };
+    return { ...result, ...(await imageSummary(page, recorder, stats)) };
+  },
+
+  /** Wait for the active image to be drawn (e.g. after boot with ?folder=&file=). */
+  async image_rendered(ctx) {
+    const stats = await waitForImage(ctx.page, ctx.timeout);
+    return imageSummary(ctx.page, ctx.recorder, stats);
   },
 
   /** Evaluate `expression` (a JS expression over `window.app`) and return its JSON value. */
