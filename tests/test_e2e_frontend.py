@@ -56,7 +56,7 @@ DRIVER_TIMEOUT = 240.0
 STEP_TIMEOUT_MS = 30000
 URL_LINE = re.compile(r"CARTA is accessible at (\S+)")
 
-# The generated test image (see make_test_folder).
+# The generated test image (see write_test_image and data_folder).
 IMAGE_FOLDER = "e2e"
 IMAGE_NAME = "gradient.fits"
 IMAGE_WIDTH, IMAGE_HEIGHT = 300, 200
