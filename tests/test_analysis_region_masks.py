@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from carta_trio.analysis.ellipse_mask import ellipse_mask, lc_ellipsoid_mask
-from carta_trio.analysis.polygon_mask import polygon_mask, rectangle_corners, rectangle_mask
+from carta_trio.analysis.polygon_mask import polygon_mask, rectangle_corners
 from carta_trio.analysis.region_masks import (
     RegionError,
     RegionMask,
