@@ -100,22 +100,62 @@ class Region:
 
         ``None`` is the reference's "no region" (outside the image, no pixel centre
         inside). Only point and closed regions have masks. A region is applied to
-        another file in the same pixel coordinates (the reference converts through
-        world coordinates, ANALYTICS.md §1.5; equal for images on the same grid).
+        another file in the same pixel coordinates when both files share the pixel grid
+        (same size and spatial WCS), where the reference's conversion through world
+        coordinates (ANALYTICS.md §1.5) is the identity; other files raise
+        :class:`RegionError` (not supported yet).
         """
         key = (frame.file_id, frame.width, frame.height)
         if key in self._masks:
             return self._masks[key]
+        self.check_applicable(frame)
         scale = pixel_scale_of(frame)
         mask = region_mask(self.region_type, self.points, self.rotation, frame.width, frame.height, scale)
         self._masks[key] = mask
         return mask
+
+    def check_applicable(self, frame: Frame) -> None:
+        """Raise :class:`RegionError` unless the region's pixel coordinates hold on ``frame``."""
+        if frame.file_id == self.file_id:
+            return
+        reference = frame.session.frames.get(self.file_id)
+        if reference is None or not same_grid(reference, frame):
+            raise RegionError(
+                f"region {self.region_id} is drawn on file {self.file_id}, whose pixel grid differs from file "
+                f"{frame.file_id}'s; converting regions between grids is not supported"
+            )
 
     def cached_mask(self, frame: Frame) -> tuple[bool, RegionMask | None]:
         key = (frame.file_id, frame.width, frame.height)
         if key in self._masks:
             return True, self._masks[key]
         return False, None
+
+
+_GRID_KEYS = ("CTYPE", "CRVAL", "CRPIX", "CDELT", "CUNIT", "CROTA")
+
+
+def _grid_signature(frame: Frame) -> tuple[object, ...]:
+    signature = frame.state.get("grid_signature")
+    if signature is None:
+        try:
+            cards = {card[0]: card[1] for card in frame.reader.header_cards() if card[0]}
+        except NotImplementedError:
+            cards = {}
+        axes = frame.reader.axes
+        values: list[object] = [frame.width, frame.height]
+        for axis in (axes.x, axes.y):
+            n = axis + 1
+            values += [cards.get(f"{key}{n}") for key in _GRID_KEYS]
+            values += [cards.get(f"PC{n}_{m}") for m in (axes.x + 1, axes.y + 1)]
+            values += [cards.get(f"CD{n}_{m}") for m in (axes.x + 1, axes.y + 1)]
+        signature = frame.state["grid_signature"] = tuple(values)
+    return signature
+
+
+def same_grid(a: Frame, b: Frame) -> bool:
+    """True when two frames have the same size and spatial WCS header values."""
+    return _grid_signature(a) == _grid_signature(b)
 
 
 def pixel_scale_of(frame: Frame) -> tuple[float, float]:

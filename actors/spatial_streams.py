@@ -29,7 +29,7 @@ from carta_trio.actors.analytics_state import (
 from carta_trio.actors.histogram_streams import resolve_requirement_stokes
 from carta_trio.actors.stokes_coordinates import CoordinateError
 from carta_trio.analysis import line_profiles, spatial_profiles
-from carta_trio.analysis.region_geometry import RegionType
+from carta_trio.analysis.region_geometry import RegionError, RegionType
 from carta_trio.io import coord_ranges
 from carta_trio.analysis.region_masks import cursor_pixel, point_pixel
 from carta_trio.messages import schema as pb
@@ -73,6 +73,12 @@ async def send_cursor_spatial(frame: Frame) -> bool:
 
 async def send_region_spatial(frame: Frame, region: Region) -> None:
     """Spatial profiles of a point region (at its pixel) or a line/polyline region."""
+    try:
+        region.check_applicable(frame)
+    except RegionError as exc:
+        await frame.session.send_error(f"Spatial requirements failed for region {region.region_id}: {exc}",
+                                       pb.ErrorSeverity.ERROR, [TAG])
+        return
     if region.is_point:
         x, y = region.points[0]
         pixel = point_pixel(x, y, frame.width, frame.height)

@@ -461,3 +461,28 @@ async def test_requirements_for_closed_or_unknown_files(carta_url: str, cube: np
         await expect_error(client, "Stats requirements not valid for region id 1")
         region = await set_region(client, RT.RECTANGLE, [(20.3, 21.4), (9.2, 7.0)])
     assert region.region_id == 1
+
+
+async def test_region_applied_to_another_file(carta_url: str, cube: np.ndarray, data_dir: Path) -> None:
+    other = make_cube(SHAPE, seed=12)
+    write_fits(data_dir / "twin.fits", other, wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+    shifted = wcs_header(("RA---SIN", "DEC--SIN", "FREQ"), extra=[("CRPIX1", 40.0)])
+    shifted = [c for c in shifted if c[0] != "CRPIX1" or c[1] == 40.0]
+    write_fits(data_dir / "shifted.fits", other, shifted)
+    async with open_client(carta_url) as client:
+        await open_cube(client)
+        for file_id, name in ((1, "twin.fits"), (2, "shifted.fits")):
+            ack = await client.request(pb.OpenFile(directory="", file=name, file_id=file_id))
+            assert ack.success
+            await client.expect(pb.RegionHistogramData)
+        await set_region(client, RT.RECTANGLE, [(20.3, 21.4), (9.2, 7.0)])
+        await client.send(pb.SetStatsRequirements(file_id=1, region_id=1, stats_configs=[
+            pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[ST.NumPixels, ST.Mean])]))
+        twin = (await client.expect(pb.RegionStatsData)).message
+        await client.send(pb.SetStatsRequirements(file_id=2, region_id=1, stats_configs=[
+            pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[ST.Mean])]))
+        error = await expect_error(client, "Statistics calculation for region 1 failed")
+    assert twin.file_id == 1
+    ex.assert_stats(twin, ex.stats(other[0][ex.rectangle_mask(other.shape[1:], 20.3, 21.4, 9.2, 7.0)]),
+                    [ST.NumPixels, ST.Mean])
+    assert "pixel grid differs" in error.message
