@@ -14,6 +14,7 @@ listener ordered after contours and vectors), exactly §4.4: cursor spectral pro
 the Stokes changed; the configured image histograms and image statistics; the cursor's
 and point/line regions' spatial profiles if the channel changed; for every region, its
 spectral profiles if the Stokes changed (``z`` configs only), its histograms and stats.
+All of it runs as jobs, so the frame serves its tiles without waiting.
 """
 
 from __future__ import annotations
@@ -308,8 +309,8 @@ regions.add_region_listener(changed=_on_region_changed, removed=_on_region_remov
 async def _on_channel_changed(frame: Frame, channel_changed: bool, stokes_changed: bool) -> None:
     """BEHAVIOUR.md §4.4 steps 3-7 (the frame has already sent the render histogram).
 
-    The image-plane streams use the plane already in memory and are sent before the
-    frame serves tiles; region work runs as jobs so tiles never wait for it.
+    Everything is started as jobs, in the reference's order, and the frame goes on to
+    its tiles at once; a newer channel change restarts the jobs of the older one.
     """
     state = existing_analytics(frame)
     if state is None:
@@ -317,11 +318,11 @@ async def _on_channel_changed(frame: Frame, channel_changed: bool, stokes_change
     if stokes_changed:
         spectral_streams.start_cursor_spectral(frame, state.cursor, only_current=True)
     if state.histograms.get(IMAGE_REGION_ID):
-        await send_image_histograms(frame)
+        _start_histograms(frame, IMAGE_REGION_ID, None)
     if state.stats.get(IMAGE_REGION_ID):
-        await send_image_stats(frame)
-    if channel_changed:
-        await spatial_streams.send_cursor_spatial(frame)
+        _start_stats(frame, IMAGE_REGION_ID, None)
+    if channel_changed and state.cursor is not None:
+        spatial_streams.start_cursor_spatial(frame)
     reg = regions.registry(frame.session)
     for rid in sorted(state.region_ids()):
         region = reg.get(rid)

@@ -425,10 +425,14 @@ async def test_stokes_change_resends_current_stokes_profiles_only(carta_url: str
         await final_spectral(client)
         await client.send(spectral(0, ("z", [ST.Sum]), ("Iz", [ST.Sum])))
         await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=3.0, y=4.0)))
+        await client.expect(pb.SpatialProfileData)
         await final_spectral(client)
         await final_spectral(client)
         await client.send(pb.SetImageChannels(file_id=0, channel=0, stokes=2))
-        received = [m for m in await quiet(client, 1.0) if isinstance(m, pb.SpectralProfileData) and m.progress >= 1.0]
+        everything = await quiet(client, 1.0)
+        received = [m for m in everything if isinstance(m, pb.SpectralProfileData) and m.progress >= 1.0]
+    # a Stokes-only change sends no spatial profile (the frontend re-sends requirements)
+    assert {type(m).__name__ for m in everything} == {"RegionHistogramData", "SpectralProfileData"}
     assert sorted((m.region_id, m.profiles[0].coordinate, m.stokes) for m in received) == [(0, "z", 2), (rid, "z", 2)]
     region = next(m for m in received if m.region_id == rid)
     assert_profile(ex.fp64(region.profiles[0]), region_profiles(stokes_cube[2], mask)[ST.Mean])
@@ -489,3 +493,26 @@ async def test_region_spectral_job_is_cancelled(carta_url: str, cube: np.ndarray
         received = await quiet(client, 1.2)  # 12 channels x 50 ms would have finished by now
         assert await client.ping() == "PONG"
     assert not [m for m in received if isinstance(m, pb.SpectralProfileData) and m.progress >= 1.0]
+
+
+async def test_statistics_and_histograms_of_computed_stokes_use_computed_pixels(carta_url: str, stokes_cube: np.ndarray) -> None:
+    mask = ex.rectangle_mask(SHAPE4[2:], 8.3, 6.4, 7.2, 5.0)
+    async with open_client(carta_url) as client:
+        await open_image(client, "iquv.fits")
+        rid = await set_region(client, RT.RECTANGLE, [(8.3, 6.4), (7.2, 5.0)])
+        await client.send(pb.SetStatsRequirements(file_id=0, region_id=rid, stats_configs=[
+            pb.SetStatsRequirements.StatsConfig(coordinate="Plinearz", stats_types=[ST.NumPixels, ST.Mean, ST.Max])]))
+        stats = (await client.expect(pb.RegionStatsData)).message
+        await client.send(pb.SetHistogramRequirements(file_id=0, region_id=-1, histograms=[
+            pb.HistogramConfig(coordinate="Panglez", channel=-1, num_bins=12)]))
+        histogram = (await client.expect(pb.RegionHistogramData)).message
+    plinear = ex.computed_pixels("Plinear", *stokes_cube[:, 0])
+    assert stats.stokes == 14
+    ex.assert_stats(stats, ex.stats(plinear[mask]), [ST.NumPixels, ST.Mean, ST.Max], rel=2e-6)
+    pangle = ex.computed_pixels("Pangle", *stokes_cube[:, 0]).astype(np.float32)
+    assert (histogram.stokes, histogram.channel) == (17, 0)
+    want = ex.histogram(pangle, 12)
+    assert histogram.histograms.num_bins == 12
+    assert sum(histogram.histograms.bins) == sum(want["bins"])
+    np.testing.assert_allclose(np.array(histogram.histograms.bins), want["bins"], atol=2)  # float32 atan2 at bin edges
+    assert histogram.histograms.mean == pytest.approx(want["mean"], rel=1e-5)
