@@ -22,9 +22,10 @@ Fixed parameters keep their initial values; a NaN initial offset becomes 0. A
 meant that, but its fallback is buggy: §8.2). Results are not normalised: pa is not
 wrapped and fwhm may come back negative. The solver and its stopping rules are
 :mod:`carta_trio.analysis.nonlinear_lsq` (§8.3); errors are the reference's analytic
-(Condon-style) estimates, the offset error the covariance one (§8.4); the log is the
-reference's text. :class:`GaussianFitter` runs stepwise so a caller can report
-progress ``(iter + 1)/(max_iter + 2)`` and stop between iterations.
+(Condon-style) estimates (:mod:`carta_trio.analysis.gaussian_errors`), the offset error
+the covariance one (§8.4); the log is the reference's text. :class:`GaussianFitter`
+runs stepwise so a caller can report progress ``(iter + 1)/(max_iter + 2)`` and stop
+between iterations.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .gaussian_errors import SQ_FWHM_TO_SIGMA, component_errors, integrated_fluxes
 from .nonlinear_lsq import LinearSolver, Stopped, TrustRegionLM
 
 __all__ = [
@@ -54,7 +56,6 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-SQ_FWHM_TO_SIGMA = 1.0 / 8.0 / math.log(2.0)
 PARAMS_PER_COMPONENT = 6
 MAX_ITER = 200
 #: CARTA.FittingSolverType -> GSL linear solver. Mcholesky is not mapped by the
@@ -316,86 +317,31 @@ class GaussianFitter:
         message = "exceeded max number of iterations" if lm.max_iter_exceeded else ""
         params = self._problem.full(lm.x)
         out = FitResult(True, message, iterations=lm.niter)
-        errors = self._errors(params)
-        for k in range(self.ncomp):
-            base = k * PARAMS_PER_COMPONENT
-            cx, cy, amp, fwhm_x, fwhm_y, pa = (float(v) for v in params[base:base + PARAMS_PER_COMPONENT])
+        fitted = [params[k * PARAMS_PER_COMPONENT:(k + 1) * PARAMS_PER_COMPONENT] for k in range(self.ncomp)]
+        for k, values in enumerate(fitted):
+            cx, cy, amp, fwhm_x, fwhm_y, pa = (float(v) for v in values)
             out.values.append(Component(cx + self.origin[0], cy + self.origin[1], amp, fwhm_x, fwhm_y, pa))
-            out.errors.append(Component(*(0.0 if self.fixed[base + i] else errors[k][i] for i in range(6))))
+            errors = component_errors(values, self.sigma, self.beam_size)
+            base = k * PARAMS_PER_COMPONENT
+            out.errors.append(Component(*(0.0 if self.fixed[base + i] else errors[i] for i in range(6))))
         out.offset = float(params[-1])
         if not self.fixed[-1]:
             j = self.free.index(self.initial.size - 1)
             dof = self.n_valid - len(self.free)
             scale = max(1.0, math.sqrt(lm.chisq / dof)) if dof > 0 else 1.0
             out.offset_error = float(scale * math.sqrt(max(float(lm.covariance()[j, j]), 0.0)))
-        out.integrated_flux, out.integrated_flux_errors = self._fluxes(params)
+        out.integrated_flux, out.integrated_flux_errors = integrated_fluxes(fitted, self.sigma, self.beam_size, self.unit)
         out.log = self._log(lm)
         if model or residual:
-            fitted = np.full(self.shape, np.nan, dtype=np.float64)
-            fitted[self._finite] = self._problem.data - self._problem.unweighted(lm.x)
+            rest = self._problem.unweighted(lm.x)
+            image = np.full(self.shape, np.nan, dtype=np.float64)
             if model:
-                out.model = fitted.astype(np.float32)
+                image[self._finite] = self._problem.data - rest
+                out.model = image.astype(np.float32)
             if residual:
-                rest = np.full(self.shape, np.nan, dtype=np.float64)
-                rest[self._finite] = self._problem.data - fitted[self._finite]
-                out.residual = rest.astype(np.float32)
+                image[self._finite] = rest
+                out.residual = image.astype(np.float32)
         return out
-
-    def _rho_squares(self, amp: float, fwhm_x: float, fwhm_y: float) -> tuple[float, float, float]:
-        """ρ1², ρ2², ρ3² of the reference's error estimates (one ρ² without a beam)."""
-        theta, sigma = self.beam_size, self.sigma
-        if theta > 0:
-            a = fwhm_x * fwhm_y / 4.0 / theta / theta * amp * amp / sigma / sigma
-            b = 1.0 + (theta / fwhm_x) ** 2
-            c = 1.0 + (theta / fwhm_y) ** 2
-            return a * b ** 1.5 * c ** 1.5, a * b ** 2.5 * c ** 0.5, a * b ** 0.5 * c ** 2.5
-        rho = math.pi * fwhm_x * fwhm_y * SQ_FWHM_TO_SIGMA * amp * amp / sigma / sigma
-        return rho, rho, rho
-
-    def _errors(self, params: np.ndarray) -> list[tuple[float, ...]]:
-        errors = []
-        with np.errstate(all="ignore"):
-            for k in range(self.ncomp):
-                base = k * PARAMS_PER_COMPONENT
-                _, _, amp, fwhm_x, fwhm_y, pa = (np.float64(v) for v in params[base:base + 6])
-                rho1, rho2, rho3 = (np.float64(v) for v in _guard(self._rho_squares, amp, fwhm_x, fwhm_y))
-                major2 = fwhm_x * fwhm_x * SQ_FWHM_TO_SIGMA * 2.0 / rho2
-                minor2 = fwhm_y * fwhm_y * SQ_FWHM_TO_SIGMA * 2.0 / rho3
-                sin2 = math.sin(math.radians(pa)) ** 2
-                cos2 = math.cos(math.radians(pa)) ** 2
-                t = fwhm_x * fwhm_y / (fwhm_x * fwhm_x - fwhm_y * fwhm_y)
-                errors.append(tuple(float(v) for v in (
-                    np.sqrt(major2 * sin2 + minor2 * cos2),
-                    np.sqrt(major2 * cos2 + minor2 * sin2),
-                    np.sqrt(amp * amp * 2.0 / rho1),
-                    np.sqrt(fwhm_x * fwhm_x * 2.0 / rho2),
-                    np.sqrt(fwhm_y * fwhm_y * 2.0 / rho3),
-                    np.sqrt(4.0 * t * t / rho3) * 180.0 / math.pi,
-                )))
-        return errors
-
-    def _fluxes(self, params: np.ndarray) -> tuple[list[float], list[float]]:
-        """Integrated flux and its error per component (§8.4); empty lists for other
-        units, zeros where the unit does not match the beam (Jy/pixel with a beam)."""
-        if self.unit not in ("Jy/beam", "Jy/pixel"):
-            return [], []
-        values, errors = [0.0] * self.ncomp, [0.0] * self.ncomp
-        theta = self.beam_size
-        with np.errstate(all="ignore"):
-            for k in range(self.ncomp):
-                base = k * PARAMS_PER_COMPONENT
-                amp, fwhm_x, fwhm_y = (np.float64(v) for v in params[base + 2:base + 5])
-                rho1, rho2, rho3 = (np.float64(v) for v in _guard(self._rho_squares, amp, fwhm_x, fwhm_y))
-                flux = 2.0 * math.pi * fwhm_x * fwhm_y * SQ_FWHM_TO_SIGMA * amp
-                if theta > 0 and self.unit == "Jy/beam":
-                    flux = flux / (math.pi * theta * theta / 4.0 / math.log(2.0))
-                    ratio = theta * theta / fwhm_x / fwhm_y
-                    values[k] = float(flux)
-                    errors[k] = float(np.sqrt(flux * flux * (2.0 / rho1 + ratio * (2.0 / rho2 + 2.0 / rho3))))
-                elif theta <= 0 and self.unit == "Jy/pixel":
-                    values[k] = float(flux)
-                    errors[k] = float(np.sqrt(flux * flux * 2.0 / rho1))
-        return values, errors
 
     def _log(self, lm: TrustRegionLM) -> str:
         """The reference's fitting log (``ImageFitter::GetLog``); costs are unweighted."""
@@ -420,12 +366,6 @@ class GaussianFitter:
             f"final cond(J)        = {cond:.12e}",
         ]
         return "\n".join(lines) + "\n"
-
-
-def _guard(fn, *args):  # type: ignore[no-untyped-def]
-    """Call ``fn`` with IEEE division semantics (x/0 -> inf/nan, as the C++ reference)."""
-    with np.errstate(all="ignore"):
-        return fn(*(np.float64(a) for a in args))
 
 
 def _noise_sigma(samples: np.ndarray) -> float:
