@@ -34,10 +34,17 @@ log = logging.getLogger(__name__)
 
 ChannelListener = Callable[["Frame", bool, bool], Awaitable[None]]
 
+#: Channel listeners ordered below this run before the image histogram.
+HISTOGRAM_ORDER = 30
+
 #: Encoded tiles kept per frame (a 4K plane has 256 full-resolution tiles).
 TILE_CACHE_SIZE = 1024
 #: Tiles encoded concurrently (one per core).
 TILE_BATCH = 2
+
+
+def _order(listener: ChannelListener) -> int:
+    return int(getattr(listener, "channel_order", HISTOGRAM_ORDER))
 
 
 def histogram_message(result: HistogramResult) -> pb.Histogram:
@@ -86,8 +93,13 @@ class Frame:
         self._wake = trio.Event()
         self._scope: trio.CancelScope | None = None
         self._plane_lock = trio.Lock()
-        #: Coroutines called as ``listener(frame, channel_changed, stokes_changed)``.
+        #: Coroutines called as ``listener(frame, channel_changed, stokes_changed)`` after a
+        #: channel change, ordered by their ``channel_order`` attribute: those below
+        #: :data:`HISTOGRAM_ORDER` (contours, vectors) before the image histogram, the
+        #: rest (region streams) after it (BEHAVIOUR.md §4.4).
         self.channel_listeners: list[ChannelListener] = []
+        #: Plain callables ``hook(frame)`` run when a channel change is queued.
+        self.channel_posted_hooks: list[Callable[[Frame], None]] = []
         #: Free slots for analytics modules (regions, contours, ...).
         self.state: dict[str, Any] = {}
 
@@ -119,8 +131,14 @@ class Frame:
     # ------------------------------------------------------------------ inbox
 
     def post_channels(self, request_id: int, message: pb.SetImageChannels) -> None:
-        """Queue a channel change; a newer one replaces one not yet started."""
+        """Queue a channel change; a newer one replaces one not yet started.
+
+        ``channel_posted_hooks`` run at once, so work for the outgoing channel
+        (a contour job, say) stops now rather than finishing first.
+        """
         self._pending_channels = (request_id, message)
+        for hook in list(self.channel_posted_hooks):
+            hook(self)
         self._wake.set()
 
     def post_tiles(self, message: pb.AddRequiredTiles, animation_id: int = 0) -> None:
@@ -218,9 +236,14 @@ class Frame:
         if channel_changed or stokes_changed:
             self.channel, self.stokes = channel, stokes
             await self.load_plane()
+            listeners = list(self.channel_listeners)
+            for listener in listeners:
+                if _order(listener) < HISTOGRAM_ORDER:
+                    await listener(self, channel_changed, stokes_changed)
             await self.send_image_histogram()
-            for listener in list(self.channel_listeners):
-                await listener(self, channel_changed, stokes_changed)
+            for listener in listeners:
+                if _order(listener) >= HISTOGRAM_ORDER:
+                    await listener(self, channel_changed, stokes_changed)
         return True
 
     async def _apply_step(self, step: AnimationStep) -> None:
@@ -238,6 +261,18 @@ class Frame:
             plane = await self.session.run_sync(self.reader.read_plane, self.channel, self.stokes)
             self._plane = np.ascontiguousarray(plane, dtype=np.float32)
             self._mips = {1: self._plane}
+
+    async def read_plane(self, channel: int, stokes: int) -> np.ndarray:
+        """Any plane of the image (the current one from memory), read off the event loop.
+
+        Serialised with the frame's own plane loads, so readers that are not
+        thread-safe (h5py, casacore) are never used from two threads at once.
+        """
+        if (channel, stokes) == (self.channel, self.stokes) and self._plane is not None:
+            return self._plane
+        async with self._plane_lock:
+            plane = await self.session.run_sync(self.reader.read_plane, channel, stokes)
+        return np.asarray(plane, dtype=np.float32)
 
     @property
     def plane(self) -> np.ndarray:

@@ -239,6 +239,9 @@ def with_installed_frontend(settings: Settings) -> Settings:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: parse, set up logging, run the server; returns the exit code."""
+    # One BLAS thread per call: our workers already use every core, and OpenBLAS's own
+    # threads made small reductions 100x slower under load. Must precede numpy's import.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
     from carta_trio import launch
 
     argv = sys.argv[1:] if argv is None else list(argv)

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
-import dataclasses
+import os
+
+# As the CLI does: one BLAS thread per call (set before numpy is imported).
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import dataclasses  # noqa: E402
 import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
