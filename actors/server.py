@@ -29,6 +29,8 @@ from carta_trio.settings import Settings
 # Handler modules register themselves with the dispatcher on import.
 from carta_trio.actors import animation, file_handlers, frame_handlers, session_handlers  # noqa: F401  isort: skip
 from carta_trio.actors import cursor, region_streams, regions  # noqa: F401  isort: skip
+from carta_trio.actors import moments  # noqa: F401  isort: skip
+from carta_trio.actors import pv  # noqa: F401  isort: skip
 from carta_trio.actors import contours, vector_overlay  # noqa: F401  isort: skip
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,131 @@
+"""PV_REQUEST → PV_PROGRESS… → (REGION_HISTOGRAM_DATA) → PV_RESPONSE; STOP_PV_CALC.
+
+ANALYTICS.md §7, BEHAVIOUR.md §4.3. A request with ``preview_settings`` goes to
+:mod:`carta_trio.actors.pv_preview`. Otherwise the LINE region is cut into boxes
+(:mod:`carta_trio.actors.pv_cut`) and every box's mean spectrum over the channel range
+at the current Stokes is read as a job (kind ``pv``, one per file); PV_PROGRESS
+(with the request's id, ``preview_id`` 0) reports the fraction of boxes done at most
+every half second and at completion. The result is an in-memory image
+``<stem>_pv[N]<ext>`` opened as frame ``(file_id + 1)·(−1000) − N``: N is 0 for the
+first PV of a file and for ``keep = false``, else the previous N + 1. Its histogram
+precedes PV_RESPONSE with ``open_file_ack``.
+
+STOP_PV_CALC (or CLOSE_FILE, or a newer PV_REQUEST for the file) cancels the job at
+once: PV_RESPONSE ``success = false``, ``cancel = true``, "PV image generator cancelled.".
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from carta_trio.actors import pv_preview
+from carta_trio.actors.dispatch import handles
+from carta_trio.actors.generated_frames import open_generated_frame
+from carta_trio.actors.jobs import Job, cancel_jobs, open_job
+from carta_trio.actors.pv_cut import Cut, PvError, box_groups, plan_cut, read_box_spectra, validate_request
+from carta_trio.analysis.pv import pv_matrix
+from carta_trio.io.generated_headers import copy_cards, pv_cards
+from carta_trio.io.generated_image import GeneratedImage
+from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
+    from carta_trio.actors.session import Session
+
+log = logging.getLogger(__name__)
+
+JOB_KIND = "pv"
+PV_ID_MULTIPLIER = -1000
+CANCELLED = "PV image generator cancelled."
+
+
+def pv_name(source_name: str, index: int, suffix: str = "_pv") -> str:
+    """``image.ext`` → ``image_pv[index].ext`` (index omitted when 0), as the reference."""
+    base = os.path.basename(source_name.rstrip("/"))
+    stem, ext = os.path.splitext(base)
+    return f"{stem}{suffix}{index if index > 0 else ''}{ext}"
+
+
+def pv_image(frame_name: str, source_cards: list, spectral_axis: int, has_stokes: bool, stokes: int,
+             spectra: np.ndarray, cut: Cut, z0: int, reverse: bool, name: str, beams: list,
+             spectral_rebin: int = 1) -> GeneratedImage:
+    """Blocking: the PV image of box spectra ``[nboxes, nchan]``."""
+    data = pv_matrix(spectra, reverse)
+    if has_stokes:
+        data = data[np.newaxis]
+    cards = pv_cards(copy_cards(source_cards), spectral_axis, z0, len(cut), cut.increment, cut.unit, reverse,
+                     stokes if has_stokes else None, spectral_rebin)
+    return GeneratedImage(name, data, cards, beams=beams[:1])
+
+
+async def compute_spectra(session: Session, job: Job, frame: Frame, cut: Cut, z0: int, z1: int,
+                          request_id: int) -> np.ndarray:
+    """Every box's spectrum, chunk by chunk, with PV_PROGRESS; cancelled with the job."""
+    spectra = np.full((len(cut), z1 - z0), np.nan, dtype=np.float32)
+    n = len(cut)
+    stokes = frame.stokes
+    for a, b in box_groups(cut, z1 - z0):
+        spectra[a:b] = await job.run_chunk(read_box_spectra, frame.reader, cut.masks[a:b], z0, z1, stokes)
+        fraction = b / n
+        await job.report(fraction, pb.PvProgress(file_id=frame.file_id, progress=fraction), request_id)
+    return spectra
+
+
+@handles(pb.EventType.PV_REQUEST, concurrent=True, response=pb.PvResponse)
+async def on_pv_request(session: Session, request_id: int, message: pb.PvRequest) -> None:
+    """A PV image, or a PV preview when ``preview_settings`` is present."""
+    file_id = message.file_id
+    frame = session.frames.get(file_id)
+    preview = message.HasField("preview_settings")
+    if preview:
+        pv_preview.stop_updates(session, message.preview_settings.preview_id)
+    if frame is None:
+        text = f"File id {file_id} not found"
+        await session.send_error(text, pb.ErrorSeverity.DEBUG, ["PV"])
+        await session.reply(request_id, _failure(message, text))
+        return
+    try:
+        region, z0, z1 = validate_request(session, frame, message)
+        if preview:
+            await pv_preview.preview_request(session, request_id, message, frame, region, z0, z1)
+            return
+        cut = await session.run_sync(plan_cut, frame.reader, region.points, message.width)
+    except PvError as exc:
+        log.info("PV_REQUEST for file %d refused: %s", file_id, exc)
+        await session.reply(request_id, _failure(message, str(exc)))
+        return
+    spectra = None
+    async with open_job(session, JOB_KIND, file_id, file_id=file_id) as job:
+        spectra = await compute_spectra(session, job, frame, cut, z0, z1, request_id)
+    if job.cancelled or spectra is None or session.frames.get(file_id) is not frame:
+        await session.reply(request_id, pb.PvResponse(success=False, cancel=True, message=CANCELLED))
+        return
+    indices: dict[int, int] = session.state.setdefault("pv_name_index", {})
+    index = indices[file_id] + 1 if message.keep and file_id in indices else 0
+    indices[file_id] = index
+    reader = frame.reader
+    image = await session.run_sync(
+        pv_image, frame.name, reader.header_cards(), reader.axes.spectral, reader.axes.stokes is not None,
+        frame.stokes, spectra, cut, z0, message.reverse, pv_name(frame.name, index), reader.beams(),
+    )
+    ack = await open_generated_frame(session, (file_id + 1) * PV_ID_MULTIPLIER - index, image)
+    await session.reply(request_id, pb.PvResponse(success=ack.success, message=ack.message, open_file_ack=ack))
+
+
+def _failure(message: pb.PvRequest, text: str) -> pb.PvResponse:
+    """``success = false`` with ``text``; previews also carry an empty preview_data."""
+    response = pb.PvResponse(success=False, message=text)
+    if message.HasField("preview_settings"):
+        response.preview_data.SetInParent()
+        response.preview_data.preview_id = message.preview_settings.preview_id
+    return response
+
+
+@handles(pb.EventType.STOP_PV_CALC)
+async def on_stop_pv_calc(session: Session, request_id: int, message: pb.StopPvCalc) -> None:
+    """Cancel the file's PV job now; its response follows with ``cancel = true``."""
+    cancel_jobs(session, JOB_KIND, file_id=message.file_id)
