@@ -9,10 +9,11 @@ it, and the work stops between two channel blocks.
   per config (stats type = its first requested one; ``stokes`` = the current Stokes).
   Channel blocks start at 10 and are resized once to take about 50 ms; a partial
   message (NaN where not read yet) goes out when more than 500 ms passed.
-* Regions: all ten per-channel statistics are computed in blocks resized after every
-  block to take about 50 ms, streamed every second with ``progress`` (NaN for channels
-  not yet done), then cached per (region state, Stokes); a config receives only the
-  stats types it has not received complete yet (ANALYTICS.md §4.1 "new_stats"). Values
+* Regions: the per-channel statistics configs wait for are computed in blocks resized
+  after every block to take about 50 ms (each block split over two worker threads),
+  streamed every second with ``progress`` (NaN for channels not yet done), then cached
+  per (region state, Stokes, statistic); a config receives only the stats types it has
+  not received complete yet (ANALYTICS.md §4.1 "new_stats"). Values
   are float64 in ``raw_values_fp64``; ``stokes`` is the resolved index (13-17 for
   computed polarizations, combined stat by stat from the I/Q/U/V profiles, §4.6).
   A region outside the image gets all-NaN profiles with progress 1.
@@ -54,6 +55,11 @@ TAG = "spectral"
 SLOT = "spectral"
 CURSOR_PARTIAL_S = spectral_profiles.TARGET_PARTIAL_CURSOR_TIME_MS / 1000
 REGION_PARTIAL_S = spectral_profiles.TARGET_PARTIAL_REGION_TIME_MS / 1000
+#: A block of channels is read and reduced by this many worker threads at once
+#: (page faults and numpy both run outside the GIL), in parts of at least
+#: MIN_PART_CHANNELS channels.
+PARALLEL_PARTS = 2
+MIN_PART_CHANNELS = 8
 
 
 def _resolved(frame: Frame, requirements: list[SpectralRequirement], only_current: bool) -> list[tuple[SpectralRequirement, int]]:
@@ -167,28 +173,33 @@ def start_region_spectral(frame: Frame, region: Region, only_current: bool = Fal
     start_job(frame.session, slot, "region spectral profile", _region_job, frame, region, region.version, work)
 
 
-def _component_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, flux) -> dict:  # type: ignore[no-untyped-def]
-    """The ten statistics for channels ``z0 .. z1-1`` of one (non-computed) Stokes."""
+def _component_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, flux, stats) -> dict:  # type: ignore[no-untyped-def]
+    """Per-channel statistics ``stats`` for channels ``z0 .. z1-1`` of one (non-computed) Stokes."""
     block = frame.reader.read_cube(mask.x0, mask.x1, mask.y0, mask.y1, z0, z1, stokes)
-    return spectral_profiles.region_spectral_profiles(
-        block, None if mask.is_full else mask.mask, SPECTRAL_STATS, flux, workers=1
-    )
+    return spectral_profiles.region_spectral_profiles(block, None if mask.is_full else mask.mask, stats, flux)
 
 
-def _chunk_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int) -> dict:  # type: ignore[no-untyped-def]
+def _chunk_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, stats) -> dict:  # type: ignore[no-untyped-def]
     flux = flux_of(frame)
     if not is_computed(stokes):
-        return _component_profiles(frame, mask, stokes, z0, z1, flux.flux_scales(z0, z1, stokes))
+        return _component_profiles(frame, mask, stokes, z0, z1, flux.flux_scales(z0, z1, stokes), stats)
     indices = region_data.component_indices(frame.reader)
     components = {}
     for name in polarization.required_components(stokes):
         index = indices[name]
         assert index is not None
-        components[name] = _component_profiles(frame, mask, index, z0, z1, flux.flux_scales(z0, z1, index))
-    return spectral_profiles.computed_region_profiles(stokes, components, SPECTRAL_STATS)
+        components[name] = _component_profiles(frame, mask, index, z0, z1, flux.flux_scales(z0, z1, index), stats)
+    return spectral_profiles.computed_region_profiles(stokes, components, stats)
 
 
 async def _region_job(frame: Frame, region: Region, version: int, work: list[tuple[str, int, list[int]]]) -> None:
+    """Stream the pending profiles of one region, one Stokes at a time.
+
+    Only the statistics some config is waiting for are computed (the reference computes
+    all ten at once; the numbers are the same); results are cached per (region state,
+    Stokes, statistic) so a config asking for more later computes only what is new.
+    Statistics the engine does not produce per channel (NanCount, positions) are NaN.
+    """
     state = analytics(frame)
     session = frame.session
     by_stokes: dict[int, list[tuple[str, list[int]]]] = defaultdict(list)
@@ -199,36 +210,58 @@ async def _region_job(frame: Frame, region: Region, version: int, work: list[tup
         mask = await session.run_sync(region.compute_mask, frame)
     for stokes, configs in by_stokes.items():
         key = (region.region_id, version, stokes)
-        profiles = state.spectral_cache.get(key)
-        if profiles is None:
+        profiles = state.spectral_cache.setdefault(key, {})
+        wanted = {st for _, pending in configs for st in pending}
+        missing = [st for st in SPECTRAL_STATS if st in wanted and st not in profiles]
+        if missing:
             if mask is None:
-                profiles = {st: np.full(frame.depth, np.nan) for st in SPECTRAL_STATS}
+                profiles.update({st: np.full(frame.depth, np.nan) for st in missing})
             else:
-                profiles = await _compute_region(frame, region, mask, stokes, configs)
-            state.spectral_cache[key] = profiles
+                profiles.update(await _compute_region(frame, region, mask, stokes, configs, missing, profiles))
         await _send_region(frame, region.region_id, stokes, configs, profiles, 1.0)
         sent = state.spectral_sent.setdefault(region.region_id, {})
         for coordinate, pending in configs:
             sent.setdefault(coordinate, set()).update(pending)
 
 
-async def _compute_region(frame: Frame, region: Region, mask, stokes: int, configs) -> dict:  # type: ignore[no-untyped-def]
+async def _block_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, stats) -> dict:  # type: ignore[no-untyped-def]
+    """The statistics of channels ``z0 .. z1-1``, split over :data:`PARALLEL_PARTS` worker threads."""
+    parts = min(PARALLEL_PARTS, max(1, (z1 - z0) // MIN_PART_CHANNELS))
+    run = frame.session.run_sync
+    if parts == 1:
+        return await run(_chunk_profiles, frame, mask, stokes, z0, z1, stats)
+    edges = np.linspace(z0, z1, parts + 1).astype(int)
+    results: list[dict] = [{} for _ in range(parts)]
+
+    async def part(index: int) -> None:
+        results[index] = await run(_chunk_profiles, frame, mask, stokes, edges[index], edges[index + 1], stats)
+
+    async with trio.open_nursery() as nursery:
+        for index in range(parts):
+            nursery.start_soon(part, index)
+    return {st: np.concatenate([r[st] for r in results]) for st in results[0]}
+
+
+async def _compute_region(frame: Frame, region: Region, mask, stokes: int, configs, stats, known: dict) -> dict:  # type: ignore[no-untyped-def]
+    """Statistics ``stats`` over all channels in adaptive blocks, with partial messages
+    (which also carry the ``known`` statistics) every second."""
     depth = frame.depth
-    accumulator = spectral_profiles.ProfileAccumulator(depth, SPECTRAL_STATS)
+    accumulator = spectral_profiles.ProfileAccumulator(depth, stats)
     delta = spectral_profiles.INIT_DELTA_Z
     z = 0
     last = trio.current_time()
     while z < depth:
         z1 = min(depth, z + delta)
         started = trio.current_time()
-        chunk = await frame.session.run_sync(_chunk_profiles, frame, mask, stokes, z, z1)
+        chunk = await _block_profiles(frame, mask, stokes, z, z1, stats)
         elapsed_ms = (trio.current_time() - started) * 1000.0
         accumulator.add(z, chunk)
         delta = spectral_profiles.next_region_delta(z1 - z, elapsed_ms, depth)
         z = z1
         if z < depth and trio.current_time() - last > REGION_PARTIAL_S:
             last = trio.current_time()
-            await _send_region(frame, region.region_id, stokes, configs, accumulator.profiles, accumulator.progress)
+            partial = {**known, **accumulator.profiles}
+            await _send_region(frame, region.region_id, stokes, configs, partial, accumulator.progress)
     return accumulator.profiles
 
 
