@@ -39,8 +39,9 @@ HISTOGRAM_ORDER = 30
 
 #: Encoded tiles kept per frame (a 4K plane has 256 full-resolution tiles).
 TILE_CACHE_SIZE = 1024
-#: Tiles encoded concurrently (one per core).
-TILE_BATCH = 2
+#: Tiles taken from a request at a time: enough to keep the cores and the socket
+#: busy together, few enough that a newer request waits only a few milliseconds.
+TILE_BATCH = 8
 
 
 def _order(listener: ChannelListener) -> int:
@@ -326,18 +327,26 @@ class Frame:
         stale = (request.channel, request.stokes) != (self.channel, self.stokes)
         codes = request.take(TILE_BATCH) if not stale else request.take(len(request.codes))
         if codes and not stale:
-            encoded: list[tuple[int, Any]] = []
+            # Encode the whole batch concurrently (the CPU limiter runs one per core) and
+            # send each tile, in request order, as soon as it and those before it are
+            # ready: sending overlaps with the encoding of the next tiles.
+            results: list[raster_tiles.EncodedTile | None] = [None] * len(codes)
+            ready = [trio.Event() for _ in codes]
 
-            async def encode(code: int) -> None:
-                encoded.append((code, await self._encode_tile(code, request)))
+            async def encode(index: int, code: int) -> None:
+                try:
+                    results[index] = await self._encode_tile(code, request)
+                finally:
+                    ready[index].set()
 
             async with trio.open_nursery() as nursery:
-                for code in codes:
-                    nursery.start_soon(encode, code)
-            order = {code: i for i, code in enumerate(codes)}
-            for code, tile in sorted(encoded, key=lambda item: order[item[0]]):
-                if tile is not None:
-                    await self.session.send_stream(self._tile_message(request, code, tile))
+                for index, code in enumerate(codes):
+                    nursery.start_soon(encode, index, code)
+                for index, code in enumerate(codes):
+                    await ready[index].wait()
+                    tile = results[index]
+                    if tile is not None:
+                        await self.session.send_stream(self._tile_message(request, code, tile))
         if request.done:
             self._queue.discard(request)
             await self.session.send_stream(request.sync_message(self.file_id, end=True))

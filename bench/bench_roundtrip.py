@@ -45,7 +45,7 @@ async def echo_server(request: trio_websocket.WebSocketRequest) -> None:
 
 async def measure(url: str, frame: bytes, count: int) -> tuple[float, float]:
     """Median round trip (ms) one at a time, and messages/s with 16 in flight."""
-    async with trio_websocket.open_websocket_url(url, max_message_size=2**28) as ws:
+    async with trio_websocket.open_websocket_url(url, max_message_size=2**28, receive_buffer_size=None) as ws:
         for _ in range(20):
             await ws.send_message(frame)
             await ws.get_message()
@@ -96,7 +96,10 @@ async def main(count: int) -> None:
     big = framing.pack_frame(pb.EventType.STOP_FILE_LIST, 1, unknown_field_payload(BIG))
     async with trio.open_nursery() as nursery:
         server = await nursery.start(
-            functools.partial(trio_websocket.serve_websocket, echo_server, "127.0.0.1", 0, None, max_message_size=2**28)
+            functools.partial(
+                trio_websocket.serve_websocket, echo_server, "127.0.0.1", 0, None,
+                max_message_size=2**28, receive_buffer_size=None,
+            )
         )
         plain_url = f"ws://127.0.0.1:{server.port}/"
         rows = []

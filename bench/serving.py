@@ -32,3 +32,43 @@ async def running_server(top: Path, **overrides: object) -> AsyncIterator[str]:
                 yield f"ws://127.0.0.1:{handle.port}/?token={TOKEN}"
             finally:
                 handle.shutdown.set()
+
+
+@contextlib.asynccontextmanager
+async def server_process(top: Path, *extra: str) -> AsyncIterator[str]:
+    """Run ``python3 -m carta_trio`` in its own process (so the benchmark client does
+    not share the server's GIL); yield its WebSocket URL; stop it with SIGINT."""
+    import os
+    import re
+    import signal
+    import subprocess
+    import sys
+
+    env = dict(os.environ, CARTA_AUTH_TOKEN=TOKEN)
+    with tempfile.TemporaryDirectory() as home:
+        env["HOME"] = home
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "carta_trio", "--no_browser", "--no_frontend", "--host", "127.0.0.1",
+             "--port", "0", "--top_level_folder", str(top), "--no_log", *extra],
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+        )
+        try:
+            port = None
+            assert proc.stdout is not None
+            while port is None:
+                line = await trio.to_thread.run_sync(proc.stdout.readline)
+                if not line:
+                    raise RuntimeError("server exited before listening")
+                match = re.search(r"Listening on port (\d+)", line)
+                if match:
+                    port = int(match.group(1))
+            await trio.sleep(1.0)  # the heavy imports run after the port is announced
+            yield f"ws://127.0.0.1:{port}/?token={TOKEN}"
+        finally:
+            proc.send_signal(signal.SIGINT)
+            try:
+                await trio.to_thread.run_sync(proc.wait, 10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+            if proc.stdout is not None:
+                proc.stdout.close()

@@ -275,6 +275,9 @@ async def open_client(
                         host_header,
                         resource,
                         max_message_size=max_message_size,
+                        # Read whatever has arrived: the library's 4 KiB default makes a
+                        # stream of 256x256 tiles cost one wsproto pass per 4 KiB.
+                        receive_buffer_size=None,
                     )
                 client = CartaClient(ws)
                 nursery.start_soon(client._read_loop)
