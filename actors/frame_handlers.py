@@ -61,9 +61,12 @@ def beam_table(reader: ImageReader) -> list[pb.Beam]:
     return table
 
 
-@handles(pb.EventType.OPEN_FILE, response=pb.OpenFileAck)
-async def on_open_file(session: Session, request_id: int, message: pb.OpenFile) -> None:
-    """OPEN_FILE_ACK, then the default image histogram (region -1) of channel 0."""
+async def open_frame(session: Session, message: pb.OpenFile) -> tuple[pb.OpenFileAck, Frame | None]:
+    """Open an image as a new Frame actor under ``message.file_id`` (replacing one).
+
+    Returns the OPEN_FILE_ACK to send and the frame (None on failure). Sends nothing
+    itself, so RESUME_SESSION can open files silently.
+    """
     ack = pb.OpenFileAck(file_id=message.file_id)
     try:
         info, extended, reader = await session.run_sync(_open, session, message)
@@ -71,11 +74,10 @@ async def on_open_file(session: Session, request_id: int, message: pb.OpenFile) 
         ack.success = False
         ack.message = str(exc)
         log.error("%s", exc)
-        await session.reply(request_id, ack)
-        return
+        return ack, None
     old = session.frames.pop(message.file_id, None)
     if old is not None:
-        old.close()
+        close_frame(session, old)
     frame = Frame(session, message.file_id, reader, message.file)
     try:
         assert session.nursery is not None
@@ -89,24 +91,45 @@ async def on_open_file(session: Session, request_id: int, message: pb.OpenFile) 
     ack.file_info_extended.CopyFrom(extended)
     ack.file_feature_flags = reader.feature_flags
     ack.beam_table.extend(beam_table(reader))
-    await session.reply(request_id, ack)
-    await frame.send_image_histogram()
     for hook in session.state.get("frame_opened_hooks", ()):
         await hook(frame)
+    return ack, frame
+
+
+@handles(pb.EventType.OPEN_FILE, response=pb.OpenFileAck)
+async def on_open_file(session: Session, request_id: int, message: pb.OpenFile) -> None:
+    """OPEN_FILE_ACK, then the default image histogram (region -1) of channel 0."""
+    ack, frame = await open_frame(session, message)
+    await session.reply(request_id, ack)
+    if frame is not None:
+        await frame.send_image_histogram()
+
+
+def close_frame(session: Session, frame: Frame) -> None:
+    """Stop a frame, its jobs and everything hooked to it (its regions go too)."""
+    cancel_file_jobs(session, frame.file_id)
+    frame.close()
+    for hook in session.state.get("frame_closed_hooks", ()):
+        hook(frame)
+
+
+def close_all_frames(session: Session) -> None:
+    """CLOSE_FILE -1: every frame of the session."""
+    cancel_animation(session)
+    for file_id in list(session.frames):
+        close_frame(session, session.frames.pop(file_id))
 
 
 @handles(pb.EventType.CLOSE_FILE)
 async def on_close_file(session: Session, request_id: int, message: pb.CloseFile) -> None:
     """Close one frame or all (-1); unknown ids are ignored, as the reference does."""
+    if message.file_id == ALL_FILES:
+        close_all_frames(session)
+        return
     cancel_animation(session)
-    ids = list(session.frames) if message.file_id == ALL_FILES else [message.file_id]
-    for file_id in ids:
-        frame = session.frames.pop(file_id, None)
-        if frame is not None:
-            cancel_file_jobs(session, file_id)
-            frame.close()
-            for hook in session.state.get("frame_closed_hooks", ()):
-                hook(frame)
+    frame = session.frames.pop(message.file_id, None)
+    if frame is not None:
+        close_frame(session, frame)
 
 
 @handles(pb.EventType.SET_IMAGE_CHANNELS)

@@ -282,9 +282,9 @@ async def on_set_region(session: Session, request_id: int, message: pb.SetRegion
         return
     reg = registry(session)
     region_id = reg.assign_id(message.region_id)
-    info = message.region_info
     try:
-        region = reg.set(region_id, file_id, info.region_type, _points_of(message), info.rotation)
+        region = reg.set(region_id, file_id, message.region_info.region_type, _points_of(message),
+                         message.region_info.rotation)
     except RegionError as exc:
         log.info("SET_REGION %d on file %d refused: %s", region_id, file_id, exc)
         if not preview:
@@ -300,8 +300,22 @@ async def on_set_region(session: Session, request_id: int, message: pb.SetRegion
     if preview:
         return
     await session.reply(request_id, pb.SetRegionAck(success=True, region_id=region_id))
+    await region_changed(session, region)
+
+
+async def region_changed(session: Session, region: Region) -> None:
+    """Run the change listeners (data streams, PV previews) of a created or updated region."""
     for listener in list(_changed_listeners):
         await listener(session, region)
+
+
+async def restore_region(session: Session, region_id: int, file_id: int, info: pb.RegionInfo) -> Region:
+    """SET_REGION without an ack, keeping ``region_id`` (RESUME_SESSION); raises RegionError."""
+    reg = registry(session)
+    points = [(float(p.x), float(p.y)) for p in info.control_points]
+    region = reg.set(reg.assign_id(region_id), file_id, info.region_type, points, info.rotation)
+    await region_changed(session, region)
+    return region
 
 
 @handles(pb.EventType.REMOVE_REGION)

@@ -1,0 +1,83 @@
+"""RESUME_SESSION: rebuild a reconnected viewer's state (BEHAVIOUR.md §3.6).
+
+The frontend re-sends what it shows: images (with channel, Stokes, regions and
+contour settings) and catalogs. Everything running is cancelled and every file
+closed first; images are then opened silently (no OPEN_FILE_ACK, but the image
+histogram is sent), moved to their channel, and their regions restored under
+their ids without SET_REGION_ACK. Failures are collected into the ack's message
+in the reference's words.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from carta_trio.actors import contours, cursor, regions
+from carta_trio.actors.dispatch import handles
+from carta_trio.actors.frame_handlers import close_all_frames, open_frame
+from carta_trio.actors.jobs import cancel_jobs
+from carta_trio.analysis.region_geometry import RegionError
+from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.session import Session
+
+log = logging.getLogger(__name__)
+
+CURSOR_KEY = 0
+
+
+@handles(pb.EventType.RESUME_SESSION, response=pb.ResumeSessionAck)
+async def on_resume_session(session: Session, request_id: int, message: pb.ResumeSession) -> None:
+    cancel_jobs(session)
+    close_all_frames(session)
+    failed_files: list[int] = []
+    failed_regions: list[int] = []
+    for image in message.images:
+        if len(image.stokes_files) > 1:
+            log.warning("Resume: Stokes concatenation of file %d is not supported", image.file_id)
+            failed_files.append(image.file_id)
+            continue
+        request = pb.OpenFile(
+            directory=image.directory, file=image.file, hdu=image.hdu, file_id=image.file_id,
+            lel_expr=image.lel_expr, support_aips_beam=image.support_aips_beam,
+        )
+        try:
+            ack, frame = await open_frame(session, request)
+        except Exception:  # noqa: BLE001 - one bad file must not stop the others
+            log.exception("Resume: opening file %d failed", image.file_id)
+            ack, frame = None, None
+        if frame is None:
+            if ack is not None:
+                log.error("Resume: %s", ack.message)
+            failed_files.append(image.file_id)
+            continue
+        await frame.send_image_histogram()
+        if (image.channel, image.stokes) != (0, 0):
+            frame.post_channels(0, pb.SetImageChannels(file_id=image.file_id, channel=image.channel, stokes=image.stokes))
+        for region_id, info in image.regions.items():
+            if region_id == CURSOR_KEY:
+                if info.control_points:
+                    # Quirk kept from the reference: the restored cursor always goes to file 0.
+                    point = info.control_points[0]
+                    await cursor.on_set_cursor(session, 0, pb.SetCursor(file_id=0, point=point))
+                continue
+            try:
+                await regions.restore_region(session, region_id, image.file_id, info)
+            except RegionError as exc:
+                log.error("Resume: region %d failed: %s", region_id, exc)
+                failed_regions.append(region_id)
+        if image.HasField("contour_settings") and image.contour_settings.levels:
+            contours.restore_contour_settings(frame, image.contour_settings)
+    if message.catalog_files:
+        log.warning("Resume: %d catalog files not restored (catalogs are not supported yet)", len(message.catalog_files))
+    ack = pb.ResumeSessionAck(success=not failed_files and not failed_regions)
+    if not ack.success:
+        text = ""
+        if failed_files:
+            text += "Problem loading files: " + "".join(f"{file_id} " for file_id in failed_files)
+        if failed_regions:
+            text += "Problem loading regions: " + "".join(f"{region_id} " for region_id in failed_regions)
+        ack.message = text
+    await session.reply(request_id, ack)
