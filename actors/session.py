@@ -156,6 +156,13 @@ class Session:
             await self.send_error(f"Event type {name} is not handled", pb.ErrorSeverity.WARNING, ["protocol"])
             return
         self.request_icd_version = envelope.icd_version
+        if not self.registered and envelope.event_type != pb.EventType.REGISTER_VIEWER:
+            # The reference serves such messages; we do too, and say so once.
+            self.registered = True
+            await self.send_error(
+                f"{name} received before REGISTER_VIEWER; it is served, but a client should register first",
+                pb.ErrorSeverity.DEBUG, ["protocol"],
+            )
         if self.settings.log_protocol_messages:
             log.debug("[protocol] <== %s", name)
         if handler.concurrent:

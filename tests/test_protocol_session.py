@@ -113,11 +113,12 @@ async def test_failing_handler_is_reported_and_session_keeps_serving(carta_url: 
             assert await client.ping() == "PONG"
     with dispatch.replaced_handler(pb.EventType.STOP_FILE_LIST, broken, concurrent=True):
         async with open_client(carta_url) as client:
+            assert (await client.register()).success
             await client.send(pb.StopFileList())
             error = (await client.expect(pb.ErrorData)).message
             assert "injected failure" in error.message
             assert error.severity == pb.ErrorSeverity.ERROR
-            assert (await client.register()).success
+            assert await client.ping() == "PONG"
 
 
 async def test_wrong_token_is_refused(carta_server) -> None:
@@ -200,3 +201,15 @@ async def test_slow_reader_keeps_memory_bounded(start_server) -> None:
                     await ws.get_message()
     assert held_back < total
     assert produced == total
+
+
+async def test_request_before_register_is_served_with_a_debug_notice(carta_url: str) -> None:
+    async with open_client(carta_url) as client:
+        assert await client.ping() == "PONG"
+        response = await client.request(pb.FileListRequest(directory=""))
+        assert response.success
+        notice = (await client.expect(pb.ErrorData)).message
+        assert notice.severity == pb.ErrorSeverity.DEBUG and "before REGISTER_VIEWER" in notice.message
+        assert (await client.register()).success
+        await client.request(pb.FileListRequest(directory=""))
+        assert not [e for e in client.buffered if e.event_type == pb.EventType.ERROR_DATA]
