@@ -18,6 +18,7 @@ import dataclasses
 
 import logging
 import os
+import signal
 import sys
 import uuid
 from collections.abc import Mapping, Sequence
@@ -237,6 +238,10 @@ def with_installed_frontend(settings: Settings) -> Settings:
     return dataclasses.replace(settings, frontend_folder=found)
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Console entry point: parse, set up logging, run the server; returns the exit code."""
     # One BLAS thread per call: our workers already use every core, and OpenBLAS's own
@@ -275,6 +280,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", exc.strerror)
         return 1
     port = sock.getsockname()[1]
+    # Until the server's own signal handling is up, SIGTERM ends start-up like Ctrl-C.
+    signal.signal(signal.SIGTERM, _interrupt)
     # Announce before the heavy imports: launchers read the URL from stdout early.
     log.info("%s", launch.listening_message(settings, port))
     launch.announce(settings, port)
