@@ -111,12 +111,13 @@ class MomentPlan:
 
 
 def moment_workers(session: Session) -> int:
-    """Chunks computed at once: ``--omp_threads`` if set, else all cores but one (so
-    tiles and cursor requests always find a free worker)."""
+    """Chunks computed at once: ``--omp_threads`` if set, else one per core. Chunks are
+    short (tens of ms) and the CPU limiter is first come, first served, so a tile or
+    cursor request waits at most for one chunk to finish."""
     configured = int(getattr(session.settings, "omp_threads", -1) or -1)
     if configured > 0:
         return configured
-    return max(1, (os.cpu_count() or 1) - 1)
+    return max(1, os.cpu_count() or 1)
 
 
 # --------------------------------------------------------------------- planning

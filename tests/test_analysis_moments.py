@@ -255,3 +255,38 @@ def test_large_block_uses_several_tiles_and_matches_float64_sums() -> None:
     s1 = np.einsum("zyx,z->yx", data, coords.values)
     np.testing.assert_allclose(planes[M.INTEGRATED_OF_THE_SPECTRUM], (s0 * coords.scale).astype(F32), rtol=1e-7)
     np.testing.assert_allclose(planes[M.INTENSITY_WEIGHTED_COORD], (s1 / s0).astype(F32), rtol=1e-7)
+
+
+@pytest.mark.parametrize("pattern", ["primary_beam", "first_tile_only", "sparse", "inf_columns"])
+def test_non_finite_patterns_take_every_path_and_agree_with_numpy(pattern: str) -> None:
+    rng = np.random.default_rng(11)
+    block = rng.normal(1.0, 2.0, size=(1200, 30, 40)).astype(F32)  # several tiles of 437 planes
+    if pattern == "primary_beam":
+        block[:, :, :9] = np.nan  # 22 % of the spectra, in every tile: the tile-wide path
+        block[500:520, 3, 20] = np.nan
+    elif pattern == "first_tile_only":
+        block[:300, :, :12] = np.nan  # tile-wide path, then back to the fast path
+    elif pattern == "sparse":
+        block.reshape(-1)[rng.integers(0, block.size, 40)] = np.nan  # a few spectra per tile
+    else:
+        block[:, 2:12, 5] = np.inf
+        block[700, 7, 7] = -np.inf
+    coords = moment_coordinates(spectral_axis_from_header(HEADERS["freq_rest"], 2, 1200), 0, 1200)
+    moments = [M.MEAN_OF_THE_SPECTRUM, M.INTEGRATED_OF_THE_SPECTRUM, M.INTENSITY_WEIGHTED_COORD,
+               M.RMS_OF_THE_SPECTRUM]
+    result = moment_block(block, coords, moments)
+    valid = np.isfinite(block)
+    data = np.where(valid, block, 0).astype(np.float64)
+    n = valid.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        s0 = data.sum(axis=0)
+        want = {
+            M.MEAN_OF_THE_SPECTRUM: s0 / n,
+            M.INTEGRATED_OF_THE_SPECTRUM: s0 * coords.scale,
+            M.INTENSITY_WEIGHTED_COORD: np.einsum("zyx,z->yx", data, coords.values) / s0,
+            M.RMS_OF_THE_SPECTRUM: np.sqrt((data * data).sum(axis=0) / n),
+        }
+    assert result.selected == int(n.sum())
+    for moment in moments:
+        expected = np.where(n > 0, want[moment], np.nan).astype(F32)
+        np.testing.assert_allclose(result.planes[moment], expected, rtol=2e-6, equal_nan=True, err_msg=moment.name)
