@@ -23,6 +23,7 @@ from hypercorn.trio import serve as hypercorn_serve
 from carta_trio.actors.connection import serve_connection
 from carta_trio.actors.http_app import build_asgi_app
 from carta_trio.actors.listen_socket import PortUnavailable, bind_listening_socket
+from carta_trio.actors.scripting import scripting_handler
 from carta_trio.actors.session_manager import SessionManager
 from carta_trio.settings import Settings
 
@@ -105,7 +106,11 @@ async def serve(
     shutdown = trio.Event()
     async with trio.open_nursery() as nursery:
         manager = SessionManager(settings, nursery, shutdown)
-        app = build_asgi_app(settings, functools.partial(serve_connection, manager=manager))
+        app = build_asgi_app(
+            settings,
+            functools.partial(serve_connection, manager=manager),
+            scripting_handler(manager) if settings.enable_scripting else None,
+        )
         await nursery.start(functools.partial(hypercorn_serve, app, config, shutdown_trigger=trio.sleep_forever))
         if on_listening is not None:
             on_listening(port)
