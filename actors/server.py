@@ -34,6 +34,7 @@ from carta_trio.actors import moments  # noqa: F401  isort: skip
 from carta_trio.actors import pv  # noqa: F401  isort: skip
 from carta_trio.actors import contours, vector_overlay  # noqa: F401  isort: skip
 from carta_trio.actors import resume  # noqa: F401  isort: skip
+from carta_trio.actors import fitting  # noqa: F401  isort: skip
 
 log = logging.getLogger(__name__)
 
