@@ -3,9 +3,10 @@
 The fit (ANALYTICS.md §8, :mod:`carta_trio.analysis.gaussian_fit`) runs as the job
 ``("fitting", file_id)`` in the request's own task: iterations run in worker threads
 in chunks of about :data:`CHUNK_SECONDS` (a cancelled chunk stops at its next function
-evaluation and is waited for, so no orphan computation outlives the job), FITTING_PROGRESS ``(iter + 1)/202`` goes out
-between chunks at the job cadence (with the request's id, as the reference sends it),
-then ``201/202`` once the solver is done, then the response. Data: the current plane
+evaluation and is waited for, so no computation outlives the job). FITTING_PROGRESS
+``(iter + 1)/202`` goes out between chunks at the job cadence (with the request's id,
+as the reference sends it), then ``201/202`` once the solver is done, then the
+response. Data: the current plane
 (region -1), the field of view ``fov_info`` (region 0) or a closed region (> 0); pixels
 outside the region are NaN in its bounding box.
 
@@ -57,7 +58,7 @@ T = TypeVar("T")
 KIND = "fitting"
 IMAGE_REGION_ID = -1
 FOV_REGION_ID = 0
-#: Seconds of solver work per worker-thread chunk (a STOP waits at most this long).
+#: Seconds of solver work per worker-thread chunk, between progress checks.
 CHUNK_SECONDS = 0.25
 OUTSIDE = "region is outside image or is not closed"
 _ARCSEC_PER = {"deg": 3600.0, "degree": 3600.0, "degrees": 3600.0, "": 3600.0, "arcmin": 60.0,
