@@ -42,6 +42,12 @@ TILE_CACHE_SIZE = 1024
 #: Tiles taken from a request at a time: enough to keep the cores and the socket
 #: busy together, few enough that a newer request waits only a few milliseconds.
 TILE_BATCH = 8
+#: Tiles encoded per worker-thread call.
+TILE_GROUP = 4
+
+
+def _encode_blocks(blocks: list[np.ndarray], compression_type: int, precision: int) -> list[raster_tiles.EncodedTile]:
+    return [raster_tiles.encode_tile(block, compression_type, precision) for block in blocks]
 
 
 def _order(listener: ChannelListener) -> int:
@@ -87,6 +93,7 @@ class Frame:
         self.stokes = 0
         self._plane: np.ndarray | None = None
         self._mips: dict[int, np.ndarray] = {}
+        self._mips_pending: dict[int, trio.Event] = {}
         self._tiles: dict[tuple[Any, ...], raster_tiles.EncodedTile] = {}
         self._pending_channels: tuple[int, pb.SetImageChannels] | None = None
         self._pending_steps: list[AnimationStep] = []
@@ -282,12 +289,25 @@ class Frame:
         return self._plane
 
     async def mip_plane(self, mip: int) -> np.ndarray:
-        """The current plane block-averaged by ``mip``, computed once per channel."""
-        cached = self._mips.get(mip)
-        if cached is not None:
-            return cached
+        """The current plane block-averaged by ``mip``, computed once per channel.
+
+        Concurrent callers (the tiles of one batch) wait for the one computation.
+        """
+        while True:
+            cached = self._mips.get(mip)
+            if cached is not None:
+                return cached
+            pending = self._mips_pending.get(mip)
+            if pending is None:
+                break
+            await pending.wait()
         channel, stokes = self.channel, self.stokes
-        data = await self.session.run_sync(self._downsample, mip, channel, stokes)
+        done = self._mips_pending[mip] = trio.Event()
+        try:
+            data = await self.session.run_sync(self._downsample, mip, channel, stokes)
+        finally:
+            del self._mips_pending[mip]
+            done.set()
         if (channel, stokes) == (self.channel, self.stokes):
             self._mips[mip] = data
         return data
@@ -327,51 +347,62 @@ class Frame:
         stale = (request.channel, request.stokes) != (self.channel, self.stokes)
         codes = request.take(TILE_BATCH) if not stale else request.take(len(request.codes))
         if codes and not stale:
-            # Encode the whole batch concurrently (the CPU limiter runs one per core) and
-            # send each tile, in request order, as soon as it and those before it are
-            # ready: sending overlaps with the encoding of the next tiles.
-            results: list[raster_tiles.EncodedTile | None] = [None] * len(codes)
-            ready = [trio.Event() for _ in codes]
+            # Groups of tiles are encoded concurrently (the CPU limiter runs one per
+            # core), one worker-thread call per group to keep hand-over costs low; each
+            # group is sent, in request order, as soon as it is ready, so sending
+            # overlaps with the encoding of the groups after it.
+            groups = [codes[i : i + TILE_GROUP] for i in range(0, len(codes), TILE_GROUP)]
+            results: list[list[raster_tiles.EncodedTile | None]] = [[] for _ in groups]
+            ready = [trio.Event() for _ in groups]
 
-            async def encode(index: int, code: int) -> None:
+            async def encode(index: int, group: list[int]) -> None:
                 try:
-                    results[index] = await self._encode_tile(code, request)
+                    results[index] = await self._encode_tiles(group, request)
                 finally:
                     ready[index].set()
 
             async with trio.open_nursery() as nursery:
-                for index, code in enumerate(codes):
-                    nursery.start_soon(encode, index, code)
-                for index, code in enumerate(codes):
+                for index, group in enumerate(groups):
+                    nursery.start_soon(encode, index, group)
+                for index, group in enumerate(groups):
                     await ready[index].wait()
-                    tile = results[index]
-                    if tile is not None:
-                        await self.session.send_stream(self._tile_message(request, code, tile))
+                    for code, tile in zip(group, results[index]):
+                        if tile is not None:
+                            await self.session.send_stream(self._tile_message(request, code, tile))
         if request.done:
             self._queue.discard(request)
             await self.session.send_stream(request.sync_message(self.file_id, end=True))
 
-    async def _encode_tile(self, code: int, request: TileRequest) -> raster_tiles.EncodedTile | None:
-        coord = tile_geometry.decode_tile_code(code)
-        try:
-            bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, self.width, self.height)
-        except ValueError as exc:
-            await self.session.send_error(f"Invalid tile {code}: {exc}", pb.ErrorSeverity.WARNING, ["tiles"])
-            return None
-        key = (self.channel, self.stokes, code, request.compression_type, request.precision)
-        cached = self._tiles.get(key)
-        if cached is not None:
-            return cached
-        source = await self.mip_plane(bounds.mip)
-        m = bounds.mip
-        block = source[bounds.y_min // m : bounds.y_min // m + bounds.height, bounds.x_min // m : bounds.x_min // m + bounds.width]
-        tile = await self.session.run_sync(
-            raster_tiles.encode_tile, block, request.compression_type, request.precision
-        )
-        if len(self._tiles) >= TILE_CACHE_SIZE:
-            self._tiles.pop(next(iter(self._tiles)))
-        self._tiles[key] = tile
-        return tile
+    async def _encode_tiles(self, codes: list[int], request: TileRequest) -> list[raster_tiles.EncodedTile | None]:
+        """Encoded tiles for ``codes`` (None for impossible ones, reported), from the cache
+        where possible and otherwise in one worker-thread call."""
+        out: list[raster_tiles.EncodedTile | None] = [None] * len(codes)
+        todo: list[tuple[int, tuple[Any, ...], np.ndarray]] = []
+        for index, code in enumerate(codes):
+            coord = tile_geometry.decode_tile_code(code)
+            try:
+                bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, self.width, self.height)
+            except ValueError as exc:
+                await self.session.send_error(f"Invalid tile {code}: {exc}", pb.ErrorSeverity.WARNING, ["tiles"])
+                continue
+            key = (self.channel, self.stokes, code, request.compression_type, request.precision)
+            cached = self._tiles.get(key)
+            if cached is not None:
+                out[index] = cached
+                continue
+            source = await self.mip_plane(bounds.mip)
+            m = bounds.mip
+            y0, x0 = bounds.y_min // m, bounds.x_min // m
+            todo.append((index, key, source[y0 : y0 + bounds.height, x0 : x0 + bounds.width]))
+        if todo:
+            encoded = await self.session.run_sync(
+                _encode_blocks, [block for _, _, block in todo], request.compression_type, request.precision
+            )
+            for (index, key, _), tile in zip(todo, encoded):
+                if len(self._tiles) >= TILE_CACHE_SIZE:
+                    self._tiles.pop(next(iter(self._tiles)))
+                self._tiles[key] = out[index] = tile
+        return out
 
     def _tile_message(self, request: TileRequest, code: int, tile: raster_tiles.EncodedTile) -> pb.RasterTileData:
         coord = tile_geometry.decode_tile_code(code)

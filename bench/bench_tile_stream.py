@@ -72,16 +72,20 @@ async def tiles_until_end(client: CartaClient) -> tuple[int, int]:
             return count, size
 
 
-async def first_screen(url: str, size: int) -> float:
+async def first_screen(url: str, size: int) -> tuple[float, float, float]:
+    """Seconds to the OPEN_FILE_ACK, to the image histogram, and to the last tile."""
     async with open_client(url) as client:
         await client.register()
         start = time.perf_counter()
         ack = await client.request(pb.OpenFile(file="big.fits", file_id=0, hdu=""))
+        acked = time.perf_counter() - start
         assert ack.success, ack.message
         codes = view_codes(size, size)
         await client.send(pb.AddRequiredTiles(file_id=0, tiles=codes, compression_type=ZFP, compression_quality=11))
+        await client.expect(pb.RegionHistogramData, timeout=60)
+        histogram = time.perf_counter() - start
         await tiles_until_end(client)
-        return time.perf_counter() - start
+        return acked, histogram, time.perf_counter() - start
 
 
 async def sustained(url: str, size: int, plane: np.ndarray) -> None:
@@ -141,10 +145,13 @@ async def main(size: int, cube: tuple[int, int, int]) -> None:
         write_fits(folder / "cube.fits", cube_shape, seed=1)
         plane = np.memmap(folder / "big.fits", dtype=">f4", mode="r", offset=2880, shape=(size, size)).astype(np.float32)
         async with server_process(folder) as url:
-            times = [await first_screen(url, size) for _ in range(3)]
-            print(f"(a) first screen {size}x{size}, 1920x1080 view: best {min(times) * 1e3:.0f} ms, "
-                  f"median {statistics.median(times) * 1e3:.0f} ms (open + histogram + tiles)")
-            await sustained(url, size, plane)
+            runs = [await first_screen(url, size) for _ in range(5)]
+            best = min(runs, key=lambda r: r[2])
+            print(f"(a) first screen {size}x{size}, 1920x1080 view: best {best[2] * 1e3:.0f} ms "
+                  f"(ack {best[0] * 1e3:.0f}, histogram {best[1] * 1e3:.0f}), "
+                  f"median {statistics.median(r[2] for r in runs) * 1e3:.0f} ms")
+            for _ in range(3):  # a busy machine shows as spread between the repeats
+                await sustained(url, size, plane)
             await channel_switch(url, folder / "cube.fits", cube_shape)
 
 
