@@ -10,8 +10,9 @@ every half second and at completion. The result is an in-memory image
 first PV of a file and for ``keep = false``, else the previous N + 1. Its histogram
 precedes PV_RESPONSE with ``open_file_ack``.
 
-STOP_PV_CALC (or CLOSE_FILE, or a newer PV_REQUEST for the file) cancels the job at
-once: PV_RESPONSE ``success = false``, ``cancel = true``, "PV image generator cancelled.".
+STOP_PV_CALC, CLOSE_FILE, a newer PV_REQUEST for the file or moving the cut cancels
+the job at once: PV_RESPONSE ``success = false``, ``cancel = true``, "PV image
+generator cancelled.".
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from carta_trio.actors.dispatch import handles
 from carta_trio.actors.generated_frames import open_generated_frame
 from carta_trio.actors.jobs import Job, cancel_jobs, open_job
 from carta_trio.actors.pv_cut import Cut, PvError, box_groups, plan_cut, read_box_spectra, validate_request
+from carta_trio.actors.regions import Region, add_region_listener
 from carta_trio.analysis.pv import pv_matrix
 from carta_trio.io.generated_headers import copy_cards, pv_cards
 from carta_trio.io.generated_image import GeneratedImage
@@ -99,7 +101,9 @@ async def on_pv_request(session: Session, request_id: int, message: pb.PvRequest
         await session.reply(request_id, _failure(message, str(exc)))
         return
     spectra = None
+    cuts: dict[int, int] = session.state.setdefault("pv_cut_regions", {})
     async with open_job(session, JOB_KIND, file_id, file_id=file_id) as job:
+        cuts[file_id] = region.region_id
         spectra = await compute_spectra(session, job, frame, cut, z0, z1, request_id)
     if job.cancelled or spectra is None or session.frames.get(file_id) is not frame:
         await session.reply(request_id, pb.PvResponse(success=False, cancel=True, message=CANCELLED))
@@ -123,6 +127,16 @@ def _failure(message: pb.PvRequest, text: str) -> pb.PvResponse:
         response.preview_data.SetInParent()
         response.preview_data.preview_id = message.preview_settings.preview_id
     return response
+
+
+async def _cut_moved(session: Session, region: Region) -> None:
+    """Moving a cut cancels the PV image being computed from it (as the reference)."""
+    for file_id, region_id in list(session.state.get("pv_cut_regions", {}).items()):
+        if region_id == region.region_id:
+            cancel_jobs(session, JOB_KIND, file_id=file_id)
+
+
+add_region_listener(changed=_cut_moved)
 
 
 @handles(pb.EventType.STOP_PV_CALC)

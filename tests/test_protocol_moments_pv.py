@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import numpy as np
 import pytest
 import trio
 
+from carta_trio.actors import workers
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import CartaClient, open_client
 from tests import analytics_expect as ex
@@ -24,6 +26,27 @@ RT = pb.RegionType
 C_KMS = 299792.458
 SHAPE = (8, 24, 32)  # channels, height, width
 REST = 230.538e9  # wcs_header's FREQ axis: 230.538 GHz + k MHz, RESTFRQ 230.538 GHz
+
+
+@pytest.fixture
+async def settled_workers() -> AsyncIterator[None]:
+    """After the test (and its server), wait for worker threads of cancelled chunks.
+
+    trio releases a thread's CPU-limiter token only when the thread ends *within the
+    same trio.run*; the limiter is process-wide, so a thread abandoned by a cancelled
+    job at the very end of a test would otherwise hold its token for every later test
+    (pytest-trio ignores autouse async fixtures, hence the explicit ``url`` fixture).
+    """
+    yield
+    with trio.move_on_after(30):
+        while workers.cpu_limiter().borrowed_tokens:
+            await trio.sleep(0.02)
+
+
+@pytest.fixture
+async def url(settled_workers: None, carta_url: str) -> str:
+    """The test server's URL; its teardown waits for abandoned worker threads."""
+    return carta_url
 
 
 @pytest.fixture
@@ -120,9 +143,9 @@ SUFFIX = ["average", "integrated", "weighted_coord", "weighted_dispersion_coord"
 # ------------------------------------------------------------------ moments
 
 
-async def test_all_moments_open_as_frames_whose_tiles_match_numpy(carta_url: str, cube: np.ndarray) -> None:
+async def test_all_moments_open_as_frames_whose_tiles_match_numpy(url: str, cube: np.ndarray) -> None:
     lo, hi = 0.5, 1e6
-    async with open_client(carta_url) as client:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "cube.fits")
         request_id = await client.send(moment_request(list(range(13)), z=(1, 6), mask=1, pixels=(hi, lo)))
@@ -154,10 +177,10 @@ async def test_all_moments_open_as_frames_whose_tiles_match_numpy(carta_url: str
         assert await client.ping()
 
 
-async def test_region_keep_stokes_and_names(carta_url: str, data_dir: Path) -> None:
+async def test_region_keep_stokes_and_names(url: str, data_dir: Path) -> None:
     data = make_cube((2, *SHAPE), seed=9)
     write_fits(data_dir / "iquv.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
-    async with open_client(carta_url) as client:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "iquv.fits", file_id=2)
         await client.send(pb.SetImageChannels(file_id=2, channel=0, stokes=1))
@@ -190,9 +213,29 @@ async def test_region_keep_stokes_and_names(carta_url: str, data_dir: Path) -> N
         np.testing.assert_allclose(got[~np.isnan(want)], want[~np.isnan(want)], rtol=2e-6)
 
 
-async def test_stop_moment_calc_and_close_file_cancel_quickly(carta_url: str, data_dir: Path) -> None:
+async def test_moments_along_the_stokes_axis_keep_the_channels(url: str, data_dir: Path) -> None:
+    data = make_cube((2, 5, 12, 14), seed=2, nans=False)
+    write_fits(data_dir / "s.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
+    async with open_client(url) as client:
+        await client.register()
+        await open_file(client, "s.fits")
+        await client.send(pb.MomentRequest(file_id=0, moments=[0, 9], axis=pb.MomentAxis.STOKES, region_id=-1,
+                                           spectral_range=pb.IntBounds(min=1, max=3)))
+        response = (await until(client, pb.MomentResponse))[-1].message
+        assert response.success, response.message
+        info = response.open_file_acks[0].file_info_extended
+        assert (info.width, info.height, info.depth, info.stokes) == (14, 12, 3, 1)
+        header = {e.name: e for e in info.header_entries}
+        assert header["CRVAL3"].numeric_value == 230.538e9 + 1e6  # channel 1 is the first plane
+        np.testing.assert_array_equal(await tile_of(client, 1000), data[0, 1])  # one sample: its value
+        await client.send(pb.SetImageChannels(file_id=1009, channel=2, stokes=0))
+        await client.expect(pb.RegionHistogramData)
+        np.testing.assert_array_equal(await tile_of(client, 1009), data[0, 3])
+
+
+async def test_stop_moment_calc_and_close_file_cancel_quickly(url: str, data_dir: Path) -> None:
     write_big_cube(data_dir)
-    async with open_client(carta_url) as client:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "big.fits")
         await client.send(moment_request([4, 5, 8], z=(0, 95), mask=2, pixels=(-0.1, 0.1)))
@@ -217,9 +260,9 @@ async def test_stop_moment_calc_and_close_file_cancel_quickly(carta_url: str, da
         assert await client.ping()
 
 
-async def test_cursor_and_tiles_are_served_while_moments_run(carta_url: str, data_dir: Path) -> None:
+async def test_cursor_and_tiles_are_served_while_moments_run(url: str, data_dir: Path) -> None:
     write_big_cube(data_dir)
-    async with open_client(carta_url) as client:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "big.fits")
         await client.send(moment_request([4, 6], z=(0, 95), mask=1, pixels=(-10, 10)))
@@ -234,9 +277,9 @@ async def test_cursor_and_tiles_are_served_while_moments_run(carta_url: str, dat
         assert seen[-1].message.success
 
 
-async def test_moment_bad_input_gets_a_clear_answer(carta_url: str, cube: np.ndarray, data_dir: Path) -> None:
+async def test_moment_bad_input_gets_a_clear_answer(url: str, cube: np.ndarray, data_dir: Path) -> None:
     write_fits(data_dir / "flat.fits", cube[0], wcs_header(("RA---SIN", "DEC--SIN")))
-    async with open_client(carta_url) as client:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "cube.fits")
         await open_file(client, "flat.fits", file_id=1)
@@ -272,8 +315,8 @@ def cut_spectra(data: np.ndarray, xs: range, y: int, width: int) -> np.ndarray:
                      for x in xs])
 
 
-async def test_pv_images_values_headers_and_names(carta_url: str, quad: np.ndarray) -> None:
-    async with open_client(carta_url) as client:
+async def test_pv_images_values_headers_and_names(url: str, quad: np.ndarray) -> None:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "quad.fits")
         cut = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=line([(30, 20), (10, 20)])))
@@ -308,9 +351,9 @@ async def test_pv_images_values_headers_and_names(carta_url: str, quad: np.ndarr
         assert response.open_file_ack.file_id == -1000 and response.open_file_ack.file_info.name == "quad_pv.fits"
 
 
-async def test_stop_pv_calc(carta_url: str, data_dir: Path) -> None:
+async def test_stop_pv_calc(url: str, data_dir: Path) -> None:
     write_big_cube(data_dir, (256, 400, 400))
-    async with open_client(carta_url) as client:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "big.fits")
         cut = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=line([(5, 5), (395, 390)])))
@@ -320,11 +363,19 @@ async def test_stop_pv_calc(carta_url: str, data_dir: Path) -> None:
         await client.send(pb.StopPvCalc(file_id=0))
         response = (await until(client, pb.PvResponse, timeout=10))[-1].message
         assert not response.success and response.cancel and response.message == "PV image generator cancelled."
+        # Moving the cut cancels the PV image being computed from it.
+        await client.send(pb.PvRequest(file_id=0, region_id=cut.region_id, width=20))
+        await client.expect(pb.PvProgress, timeout=60)
+        moved = await client.request(pb.SetRegion(file_id=0, region_id=cut.region_id,
+                                                  region_info=line([(6, 5), (395, 390)])))
+        assert moved.success
+        response = (await until(client, pb.PvResponse, timeout=10))[-1].message
+        assert response.cancel and response.message == "PV image generator cancelled."
 
 
-async def test_pv_bad_input_gets_a_clear_answer(carta_url: str, quad: np.ndarray, data_dir: Path) -> None:
+async def test_pv_bad_input_gets_a_clear_answer(url: str, quad: np.ndarray, data_dir: Path) -> None:
     write_fits(data_dir / "flat.fits", quad[0], wcs_header(("RA---SIN", "DEC--SIN")))
-    async with open_client(carta_url) as client:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "quad.fits")
         await open_file(client, "flat.fits", file_id=1)
@@ -352,10 +403,10 @@ async def test_pv_bad_input_gets_a_clear_answer(carta_url: str, quad: np.ndarray
         assert await client.ping()
 
 
-async def test_pv_preview_follows_the_cut_until_closed(carta_url: str, quad: np.ndarray) -> None:
+async def test_pv_preview_follows_the_cut_until_closed(url: str, quad: np.ndarray) -> None:
     settings = pb.PvPreviewSettings(preview_id=0, region_id=-1, rebin_xy=1, rebin_z=1, compression_type=ZFP,
                                     image_compression_quality=28, animation_compression_quality=9)
-    async with open_client(carta_url) as client:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "quad.fits")
         cut = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=line([(30, 20), (10, 20)])))
@@ -393,10 +444,10 @@ async def test_pv_preview_follows_the_cut_until_closed(carta_url: str, quad: np.
             raise AssertionError(f"preview data after CLOSE_PV_PREVIEW: {late}")
 
 
-async def test_pv_preview_rebinned_and_uncompressed(carta_url: str, quad: np.ndarray) -> None:
+async def test_pv_preview_rebinned_and_uncompressed(url: str, quad: np.ndarray) -> None:
     settings = pb.PvPreviewSettings(preview_id=3, region_id=-1, rebin_xy=2, rebin_z=2, compression_type=NONE,
                                     image_compression_quality=11, animation_compression_quality=9)
-    async with open_client(carta_url) as client:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "quad.fits")
         cut = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=line([(40, 20), (8, 20)])))
@@ -411,11 +462,11 @@ async def test_pv_preview_rebinned_and_uncompressed(carta_url: str, quad: np.nda
         assert np.isnan(got[1]).all()
 
 
-async def test_stop_pv_preview_cancels_loading(carta_url: str, data_dir: Path) -> None:
+async def test_stop_pv_preview_cancels_loading(url: str, data_dir: Path) -> None:
     write_big_cube(data_dir, (192, 512, 512))
     settings = pb.PvPreviewSettings(preview_id=1, region_id=-1, rebin_xy=4, rebin_z=1, compression_type=ZFP,
                                     image_compression_quality=11, animation_compression_quality=9)
-    async with open_client(carta_url) as client:
+    async with open_client(url) as client:
         await client.register()
         await open_file(client, "big.fits")
         cut = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=line([(5, 5), (300, 200)])))
