@@ -6,6 +6,7 @@ computed here with numpy from ANALYTICS.md §6-7, never with carta_trio.analysis
 from __future__ import annotations
 
 import math
+import time
 import warnings
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -14,6 +15,9 @@ import numpy as np
 import pytest
 import trio
 
+from carta_trio.actors import moments as moments_actor
+from carta_trio.actors import pv as pv_actor
+from carta_trio.actors import pv_preview as pv_preview_actor
 from carta_trio.actors import workers
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import CartaClient, open_client
@@ -64,6 +68,17 @@ def quad(data_dir: Path) -> np.ndarray:
     cards = [c for c in wcs_header(("RA---SIN", "DEC--SIN", "FREQ")) if c[0] not in ("CDELT1", "CDELT2")]
     write_fits(data_dir / "quad.fits", data, cards + [("CDELT1", -1 / 3600, ""), ("CDELT2", 1 / 3600, "")])
     return data
+
+
+def slow_down(monkeypatch: pytest.MonkeyPatch, module: object, name: str, seconds: float = 0.05) -> None:
+    """Make one chunk of a job take at least ``seconds``, so a STOP always lands mid-job."""
+    original = getattr(module, name)
+
+    def slow(*args: object) -> object:
+        time.sleep(seconds)
+        return original(*args)
+
+    monkeypatch.setattr(module, name, slow)
 
 
 def write_big_cube(data_dir: Path, shape: tuple[int, int, int] = (96, 512, 512)) -> None:
@@ -233,8 +248,10 @@ async def test_moments_along_the_stokes_axis_keep_the_channels(url: str, data_di
         np.testing.assert_array_equal(await tile_of(client, 1009), data[0, 3])
 
 
-async def test_stop_moment_calc_and_close_file_cancel_quickly(url: str, data_dir: Path) -> None:
-    write_big_cube(data_dir)
+async def test_stop_moment_calc_and_close_file_cancel_quickly(url: str, data_dir: Path,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    write_big_cube(data_dir, (96, 128, 128))
+    slow_down(monkeypatch, moments_actor, "compute_chunk", 0.15)
     async with open_client(url) as client:
         await client.register()
         await open_file(client, "big.fits")
@@ -260,8 +277,10 @@ async def test_stop_moment_calc_and_close_file_cancel_quickly(url: str, data_dir
         assert await client.ping()
 
 
-async def test_cursor_and_tiles_are_served_while_moments_run(url: str, data_dir: Path) -> None:
-    write_big_cube(data_dir)
+async def test_cursor_and_tiles_are_served_while_moments_run(url: str, data_dir: Path,
+                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    write_big_cube(data_dir, (96, 300, 300))
+    slow_down(monkeypatch, moments_actor, "compute_chunk", 0.2)
     async with open_client(url) as client:
         await client.register()
         await open_file(client, "big.fits")
@@ -351,8 +370,9 @@ async def test_pv_images_values_headers_and_names(url: str, quad: np.ndarray) ->
         assert response.open_file_ack.file_id == -1000 and response.open_file_ack.file_info.name == "quad_pv.fits"
 
 
-async def test_stop_pv_calc(url: str, data_dir: Path) -> None:
-    write_big_cube(data_dir, (256, 400, 400))
+async def test_stop_pv_calc(url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_big_cube(data_dir, (16, 400, 400))
+    slow_down(monkeypatch, pv_actor, "read_box_spectra")
     async with open_client(url) as client:
         await client.register()
         await open_file(client, "big.fits")
@@ -462,8 +482,9 @@ async def test_pv_preview_rebinned_and_uncompressed(url: str, quad: np.ndarray) 
         assert np.isnan(got[1]).all()
 
 
-async def test_stop_pv_preview_cancels_loading(url: str, data_dir: Path) -> None:
-    write_big_cube(data_dir, (192, 512, 512))
+async def test_stop_pv_preview_cancels_loading(url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    write_big_cube(data_dir, (64, 256, 256))
+    slow_down(monkeypatch, pv_preview_actor, "_load_groups", 0.5)
     settings = pb.PvPreviewSettings(preview_id=1, region_id=-1, rebin_xy=4, rebin_z=1, compression_type=ZFP,
                                     image_compression_quality=11, animation_compression_quality=9)
     async with open_client(url) as client:
