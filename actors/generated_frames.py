@@ -12,9 +12,9 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from carta_trio.actors import frame_handlers
 from carta_trio.actors.frame import Frame
 from carta_trio.actors.frame_handlers import beam_table
-from carta_trio.actors.jobs import cancel_file_jobs
 from carta_trio.io.generated_image import GeneratedImage, generated_file_info
 from carta_trio.messages import schema as pb
 
@@ -31,10 +31,7 @@ def close_frame(session: Session, file_id: int) -> bool:
     frame = session.frames.pop(file_id, None)
     if frame is None:
         return False
-    cancel_file_jobs(session, file_id)
-    frame.close()
-    for hook in session.state.get("frame_closed_hooks", ()):
-        hook(frame)
+    frame_handlers.close_frame(session, frame)
     return True
 
 
