@@ -94,7 +94,7 @@ class MomentPlan:
     coordinates: MomentCoordinates
     mask: np.ndarray | None  # [y1 - y0, x1 - x0] region mask, None = every pixel
     region_text: str = ""
-    chunks: list[tuple[int, int, int, int, int]] = field(default_factory=list)  # plane, z0, z1, ya, yb
+    chunks: list[tuple[int, int, int, int, int, int, int]] = field(default_factory=list)  # plane, z, y, x ranges
 
     @property
     def width(self) -> int:
@@ -137,18 +137,19 @@ def _region_mask(session: Session, frame: Frame, region_id: int) -> tuple[Region
     return mask, f"Region: {region.region_type} [{points}, {region.rotation:.4f}deg]"
 
 
-def _chunks(plan: MomentPlan, depth_bytes: int) -> list[tuple[int, int, int, int, int]]:
-    """(plane, z0, z1, row0, row1) work items of about :data:`CHUNK_BYTES`."""
-    row_bytes = max(plan.width * depth_bytes, 1)
-    rows = max(1, CHUNK_BYTES // row_bytes)
-    planes = plan.planes
-    if planes == 1:
+def _chunks(plan: MomentPlan, depth_bytes: int) -> list[tuple[int, int, int, int, int, int, int]]:
+    """(plane, z0, z1, row0, row1, col0, col1) work items of about :data:`CHUNK_BYTES`
+    (whole rows, or pieces of a row when one row of spectra is larger than that)."""
+    cols = max(1, min(plan.width, CHUNK_BYTES // max(depth_bytes, 1)))
+    rows = max(1, CHUNK_BYTES // max(cols * depth_bytes, 1)) if cols == plan.width else 1
+    if plan.planes == 1:
         rows = min(rows, max(1, math.ceil(plan.height / MIN_CHUNKS)))
     out = []
-    for plane in range(planes):
+    for plane in range(plan.planes):
         z0, z1 = (plan.z0 + plane, plan.z0 + plane + 1) if plan.along_stokes else (plan.z0, plan.z1)
         for ya in range(0, plan.height, rows):
-            out.append((plane, z0, z1, ya, min(plan.height, ya + rows)))
+            for xa in range(0, plan.width, cols):
+                out.append((plane, z0, z1, ya, min(plan.height, ya + rows), xa, min(plan.width, xa + cols)))
     return out
 
 
@@ -199,11 +200,13 @@ def build_plan(session: Session, frame: Frame, message: pb.MomentRequest) -> Mom
 # ------------------------------------------------------------------ computing
 
 
-def compute_chunk(plan: MomentPlan, z0: int, z1: int, ya: int, yb: int) -> tuple[dict[Moment, np.ndarray], int]:
-    """Blocking: the moment planes of rows ``ya:yb`` of the sub-image (one work item)."""
+def compute_chunk(plan: MomentPlan, z0: int, z1: int, ya: int, yb: int, xa: int,
+                  xb: int) -> tuple[dict[Moment, np.ndarray], int]:
+    """Blocking: the moment planes of rows ``ya:yb``, columns ``xa:xb`` of the sub-image."""
     reader = plan.frame.reader
-    block = region_data.read_block(reader, plan.x0, plan.x1, plan.y0 + ya, plan.y0 + yb, z0, z1, plan.stokes)
-    mask = None if plan.mask is None else plan.mask[ya:yb]
+    block = region_data.read_block(reader, plan.x0 + xa, plan.x0 + xb, plan.y0 + ya, plan.y0 + yb, z0, z1,
+                                   plan.stokes)
+    mask = None if plan.mask is None else plan.mask[ya:yb, xa:xb]
     result = moment_block(block, plan.coordinates, plan.moments, plan.prange, mask)
     return result.planes, result.selected
 
@@ -225,10 +228,10 @@ async def compute_moments(session: Session, job: Job, plan: MomentPlan, request_
 
     async def worker() -> None:
         nonlocal done, selected, last_sent
-        for plane, z0, z1, ya, yb in pending:
-            planes, count = await job.run_chunk(compute_chunk, plan, z0, z1, ya, yb)
+        for plane, z0, z1, ya, yb, xa, xb in pending:
+            planes, count = await job.run_chunk(compute_chunk, plan, z0, z1, ya, yb, xa, xb)
             for moment, values in planes.items():
-                results[moment][plane, ya:yb] = values
+                results[moment][plane, ya:yb, xa:xb] = values
             selected += count
             done += 1
             fraction = done / total
