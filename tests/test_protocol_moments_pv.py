@@ -480,6 +480,16 @@ async def test_pv_preview_rebinned_and_uncompressed(url: str, quad: np.ndarray) 
         got = np.frombuffer(data.image_data, "<f4").reshape(2, 17)
         np.testing.assert_allclose(got[0], want[0], rtol=1e-6)
         assert np.isnan(got[1]).all()
+        # A preview region: its bounding box (x 10-50, y 15-35) is the preview cube.
+        box = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=pb.RegionInfo(
+            region_type=RT.RECTANGLE, control_points=[pb.Point(x=30, y=25), pb.Point(x=41, y=21)])))
+        settings.region_id, settings.rebin_xy, settings.rebin_z, settings.preview_id = box.region_id, 1, 1, 4
+        await client.send(pb.PvRequest(file_id=0, region_id=cut.region_id, width=1, preview_settings=settings))
+        data = (await until(client, pb.PvResponse))[-1].message.preview_data
+        got = np.frombuffer(data.image_data, "<f4").reshape(data.height, data.width)
+        assert (data.width, data.height) == (33, 3)  # boxes at preview x = -2 ... 30, row 5
+        assert np.isnan(got[:, 0]).all()
+        np.testing.assert_array_equal(got[:, 2:], quad[:, 20, 10:41])
 
 
 async def test_stop_pv_preview_cancels_loading(url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
