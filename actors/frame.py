@@ -13,6 +13,7 @@ doing; :meth:`close` also releases the reader.
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -22,18 +23,20 @@ import trio
 
 from carta_trio.actors.tile_queue import TileQueue, TileRequest
 from carta_trio.analysis import histograms
+from carta_trio.analysis.histograms import HistogramResult
 from carta_trio.codecs import downsample, raster_tiles, tile_geometry
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
     from carta_trio.actors.session import Session
-    from carta_trio.analysis.histograms import HistogramResult
     from carta_trio.io.image_reader import ImageReader
 
 log = logging.getLogger(__name__)
 
 ChannelListener = Callable[["Frame", bool, bool], Awaitable[None]]
 
+#: Pieces an image histogram is split into (one per core).
+HISTOGRAM_PARTS = 2
 #: Channel listeners ordered below this run before the image histogram.
 HISTOGRAM_ORDER = 30
 
@@ -322,9 +325,7 @@ class Frame:
 
     async def send_image_histogram(self) -> None:
         """REGION_HISTOGRAM_DATA for region -1 with the default render config."""
-        plane = self.plane
-        num_bins = histograms.auto_bin_count(self.width, self.height)
-        result = await self.session.run_sync(histograms.histogram, plane, num_bins)
+        result = await self._plane_histogram(self.plane, histograms.auto_bin_count(self.width, self.height))
         await self.session.send_stream(
             pb.RegionHistogramData(
                 file_id=self.file_id,
@@ -335,6 +336,40 @@ class Frame:
                 config=pb.HistogramConfig(num_bins=-1),
                 histograms=histogram_message(result),
             )
+        )
+
+    async def _plane_histogram(self, plane: np.ndarray, num_bins: int) -> HistogramResult:
+        """The automatic-bounds histogram of a plane, both passes split over the cores."""
+        parts = [part for part in np.array_split(plane, HISTOGRAM_PARTS) if part.size]
+        stats_parts: list[histograms.BasicStats] = [histograms.BasicStats()] * len(parts)
+        count_parts: list[np.ndarray] = [np.zeros(0)] * len(parts)
+
+        async def stats_of(index: int) -> None:
+            stats_parts[index] = await self.session.run_sync(histograms.basic_stats, parts[index])
+
+        async with trio.open_nursery() as nursery:
+            for index in range(len(parts)):
+                nursery.start_soon(stats_of, index)
+        stats = histograms.BasicStats()
+        for part_stats in stats_parts:
+            stats = stats.join(part_stats)
+        if not stats.num_pixels:
+            bins = histograms.histogram_bins(histograms.FLT_MAX, -histograms.FLT_MAX, num_bins)
+            counts = np.zeros(1, dtype=np.int64)
+        else:
+            bins = histograms.histogram_bins(stats.min, stats.max, num_bins)
+
+            async def counts_of(index: int) -> None:
+                count_parts[index] = await self.session.run_sync(
+                    functools.partial(histograms.bin_counts, parts[index], bins, within_bounds=True)
+                )
+
+            async with trio.open_nursery() as nursery:
+                for index in range(len(parts)):
+                    nursery.start_soon(counts_of, index)
+            counts = np.sum(count_parts, axis=0)
+        return histograms.HistogramResult(
+            bins.num_bins, bins.bin_width, bins.first_bin_center, counts, stats.mean, stats.std_dev
         )
 
     # ------------------------------------------------------------------ tiles
