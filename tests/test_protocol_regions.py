@@ -1,8 +1,7 @@
-"""Regions through the real server: SET_REGION / REMOVE_REGION, region statistics and
-histograms, what a region change or a channel change re-sends, and bad input.
-
-Every number is checked against an independent numpy computation in
-:mod:`tests.analytics_expect` on a cube the test writes.
+"""Regions through the real server: SET_REGION ids and acks for every type, invalid
+control points, REMOVE_REGION, regions going with their file, what a region change
+or a channel change re-sends (exactly), bad requirements and coordinates, and regions
+applied to another file. Numbers are checked against :mod:`tests.analytics_expect`.
 """
 
 from __future__ import annotations
@@ -15,17 +14,14 @@ import pytest
 import trio
 
 from carta_trio.messages import schema as pb
-from carta_trio.messages.client import CartaClient, open_client
+from carta_trio.messages.client import open_client
 from tests import analytics_expect as ex
 from tests.image_factory import make_cube, wcs_header, write_fits
+from tests.region_client import expect_error, open_image, set_region, stats_of
 
 RT = pb.RegionType
 ST = pb.StatsType
 SHAPE = (4, 48, 64)  # channels, height, width
-PIXEL_ARCSEC = 1.8  # CDELT 0.0005 deg
-BEAM = (9.0, 5.4)  # arcsec (BMAJ 0.0025, BMIN 0.0015 deg)
-FLUX = 1.0 / ex.beam_area_pixels(BEAM[0], BEAM[1], PIXEL_ARCSEC)
-ALL_STATS = [*ex.FRONTEND_STATS, ST.NanCount, ST.Blc, ST.Trc, ST.MinPos, ST.MaxPos]
 
 
 @pytest.fixture
@@ -37,42 +33,10 @@ def cube(data_dir: Path) -> np.ndarray:
     return data
 
 
-async def open_cube(client: CartaClient, name: str = "cube.fits", file_id: int = 0) -> None:
-    await client.register()
-    ack = await client.request(pb.OpenFile(directory="", file=name, file_id=file_id))
-    assert ack.success, ack.message
-    await client.expect(pb.RegionHistogramData)
-
-
-def region_info(region_type: int, points: list[tuple[float, float]], rotation: float = 0.0) -> pb.RegionInfo:
-    return pb.RegionInfo(region_type=region_type, control_points=[pb.Point(x=x, y=y) for x, y in points], rotation=rotation)
-
-
-async def set_region(client: CartaClient, region_type: int, points: list[tuple[float, float]], rotation: float = 0.0,
-                     region_id: int = -1, file_id: int = 0) -> pb.SetRegionAck:
-    return await client.request(pb.SetRegion(file_id=file_id, region_id=region_id,
-                                             region_info=region_info(region_type, points, rotation)))
-
-
-async def stats_of(client: CartaClient, region_id: int, types: list[int], coordinate: str = "z") -> pb.RegionStatsData:
-    await client.send(pb.SetStatsRequirements(file_id=0, region_id=region_id, stats_configs=[
-        pb.SetStatsRequirements.StatsConfig(coordinate=coordinate, stats_types=types)]))
-    return (await client.expect(pb.RegionStatsData)).message
-
-
-async def expect_error(client: CartaClient, fragment: str) -> pb.ErrorData:
-    error = (await client.expect(pb.ErrorData)).message
-    assert fragment in error.message, error.message
-    return error
-
-
-# ------------------------------------------------------------------ SET_REGION
-
-
 async def test_region_ids_follow_the_reference(carta_url: str, cube: np.ndarray) -> None:
     rect = [(10.0, 10.0), (4.0, 4.0)]
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         first = await set_region(client, RT.RECTANGLE, rect)
         second = await set_region(client, RT.ELLIPSE, [(20.0, 20.0), (3.0, 2.0)])
         update = await set_region(client, RT.RECTANGLE, [(12.0, 10.0), (4.0, 4.0)], region_id=1)
@@ -106,7 +70,7 @@ async def test_region_ids_follow_the_reference(carta_url: str, cube: np.ndarray)
 async def test_every_region_type_is_acknowledged(carta_url: str, cube: np.ndarray, region_type: int,
                                                  points: list[tuple[float, float]], rotation: float) -> None:
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         ack = await set_region(client, region_type, points, rotation)
         moved = await set_region(client, region_type, [(x + 1, y) if i == 0 else (x, y) for i, (x, y) in enumerate(points)],
                                  rotation, region_id=ack.region_id)
@@ -128,7 +92,7 @@ async def test_every_region_type_is_acknowledged(carta_url: str, cube: np.ndarra
 async def test_invalid_control_points_fail_with_a_message(carta_url: str, cube: np.ndarray, region_type: int,
                                                           points: list[tuple[float, float]], fragment: str) -> None:
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         ack = await set_region(client, region_type, points)
         good = await set_region(client, RT.RECTANGLE, [(10.0, 10.0), (2.0, 2.0)])
     assert not ack.success
@@ -138,7 +102,7 @@ async def test_invalid_control_points_fail_with_a_message(carta_url: str, cube: 
 
 async def test_set_region_on_unknown_file_and_nan_rotation(carta_url: str, cube: np.ndarray) -> None:
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         unknown = await set_region(client, RT.RECTANGLE, [(10.0, 10.0), (2.0, 2.0)], file_id=5)
         rotated = await set_region(client, RT.RECTANGLE, [(10.0, 10.0), (2.0, 2.0)], rotation=math.nan)
     assert (unknown.success, unknown.message) == (False, "Cannot set region, file id 5 not found")
@@ -148,7 +112,7 @@ async def test_set_region_on_unknown_file_and_nan_rotation(carta_url: str, cube:
 async def test_invalid_update_keeps_the_previous_region(carta_url: str, cube: np.ndarray) -> None:
     plane = cube[0]
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         await set_region(client, RT.RECTANGLE, [(20.2, 30.3), (5.2, 3.2)])
         before = await stats_of(client, 1, [ST.NumPixels, ST.Sum])
         bad = await set_region(client, RT.RECTANGLE, [(40.0, 30.0), (0.0, 3.0)], region_id=1)
@@ -174,161 +138,10 @@ REGIONS = [
 ]
 
 
-def expected_mask(region_type: int, points: list[tuple[float, float]], rotation: float, shape: tuple[int, int]) -> np.ndarray:
-    if region_type == RT.RECTANGLE:
-        (cx, cy), (w, h) = points
-        return ex.rectangle_mask(shape, cx, cy, w, h, rotation)
-    if region_type == RT.ELLIPSE:
-        (cx, cy), (a, b) = points
-        return ex.ellipse_mask(shape, cx, cy, a, b, rotation)
-    return ex.polygon_mask(shape, points)
-
-
-@pytest.mark.parametrize("name, region_type, points, rotation", REGIONS, ids=[r[0] for r in REGIONS])
-async def test_region_statistics_match_numpy(carta_url: str, cube: np.ndarray, name: str, region_type: int,
-                                             points: list[tuple[float, float]], rotation: float) -> None:
-    plane = cube[0]
-    mask = expected_mask(region_type, points, rotation, plane.shape)
-    async with open_client(carta_url) as client:
-        await open_cube(client)
-        await set_region(client, region_type, points, rotation)
-        message = await stats_of(client, 1, ALL_STATS)
-    assert (message.file_id, message.region_id, message.channel, message.stokes) == (0, 1, 0, 0)
-    want = ex.stats(plane[mask], FLUX)
-    x0, x1, _, _ = ex.bounding_box(mask)
-    values = plane.astype(np.float64)
-    want[ST.Blc], want[ST.Trc] = float(x0), float(x1 - 1)
-    masked = np.where(mask & ~np.isnan(plane), values, np.nan)
-    want[ST.MinPos] = float(np.unravel_index(np.nanargmin(masked), masked.shape)[1])
-    want[ST.MaxPos] = float(np.unravel_index(np.nanargmax(masked), masked.shape)[1])
-    if name == "rotated ellipse":  # casacore's box: int(c - R + 1 - eps) .. int(c + R + eps), R = max radius
-        want[ST.Blc], want[ST.Trc] = 22.0, 38.0
-    ex.assert_stats(message, want, ALL_STATS)
-
-
-@pytest.mark.parametrize("points, expected_pixels", [
-    ([(100.3, 100.2), (5.0, 5.0)], 0),  # entirely outside
-    ([(12.3, 12.3), (0.4, 0.4)], 0),  # contains no pixel centre
-    ([(31.0, 21.0), (0.5, 0.5)], 0),  # one pixel, NaN
-    ([(5.0, 7.0), (1.0, 1.0)], 1),  # a single pixel
-])
-async def test_degenerate_regions(carta_url: str, cube: np.ndarray, points: list[tuple[float, float]],
-                                  expected_pixels: int) -> None:
-    plane = cube[0]
-    types = [ST.NumPixels, ST.Sum, ST.Mean, ST.Sigma, ST.RMS, ST.Min, ST.Max, ST.NanCount, ST.MinPos]
-    async with open_client(carta_url) as client:
-        await open_cube(client)
-        await set_region(client, RT.RECTANGLE, points)
-        message = await stats_of(client, 1, types)
-    values = {s.stats_type: s.value for s in message.statistics}
-    assert values[ST.NumPixels] == expected_pixels
-    assert math.isnan(values[ST.NanCount])
-    if expected_pixels == 0:
-        assert all(math.isnan(values[t]) for t in types if t != ST.NumPixels)
-    else:
-        v = float(plane[7, 5])
-        assert (values[ST.Sum], values[ST.Mean], values[ST.Min], values[ST.Max]) == pytest.approx((v, v, v, v))
-        assert (values[ST.Sigma], values[ST.RMS], values[ST.MinPos]) == (0.0, pytest.approx(abs(v)), 5.0)
-
-
-async def test_image_statistics_and_channel_follow(carta_url: str, cube: np.ndarray) -> None:
-    async with open_client(carta_url) as client:
-        await open_cube(client)
-        first = await stats_of(client, -1, ex.FRONTEND_STATS)
-        await client.send(pb.SetImageChannels(file_id=0, channel=2, stokes=0))
-        second = (await client.expect(pb.RegionStatsData)).message
-    ex.assert_stats(first, ex.stats(cube[0], FLUX), ex.FRONTEND_STATS)
-    assert (second.region_id, second.channel) == (-1, 2)
-    ex.assert_stats(second, ex.stats(cube[2], FLUX), ex.FRONTEND_STATS)
-
-
-@pytest.mark.parametrize("bunit, beam, factor", [
-    ("Jy/beam", True, FLUX),
-    ("mJy/beam", True, FLUX),
-    ("K", False, PIXEL_ARCSEC**2),
-    ("Jy/pixel", True, math.nan),
-    ("Jy/beam", False, math.nan),
-])
-async def test_flux_density_by_unit_and_beam(carta_url: str, data_dir: Path, bunit: str, beam: bool, factor: float) -> None:
-    data = np.ones((16, 16), dtype=np.float32)
-    header = wcs_header(("RA---SIN", "DEC--SIN"), bunit=bunit, beam=(0.0025, 0.0015, 0.0) if beam else None)
-    write_fits(data_dir / "flat.fits", data, header)
-    async with open_client(carta_url) as client:
-        await open_cube(client, "flat.fits")
-        image = await stats_of(client, -1, [ST.Sum, ST.FluxDensity])
-        await set_region(client, RT.RECTANGLE, [(7.0, 7.0), (4.6, 4.6)])
-        box = await stats_of(client, 1, [ST.Sum, ST.FluxDensity])
-    ex.assert_stats(image, {ST.Sum: 256.0, ST.FluxDensity: 256.0 * factor}, [ST.Sum, ST.FluxDensity], rel=1e-6)
-    ex.assert_stats(box, {ST.Sum: 25.0, ST.FluxDensity: 25.0 * factor}, [ST.Sum, ST.FluxDensity], rel=1e-6)
-
-
-async def test_infinite_pixels_are_counted_by_statistics(carta_url: str, data_dir: Path) -> None:
-    data = (np.arange(256, dtype=np.float32)).reshape(16, 16)
-    data[5, 5] = data[5, 6] = np.nan
-    data[6, 5] = np.inf
-    write_fits(data_dir / "inf.fits", data, wcs_header(("RA---SIN", "DEC--SIN")))
-    async with open_client(carta_url) as client:
-        await open_cube(client, "inf.fits")
-        image = await stats_of(client, -1, [ST.NumPixels, ST.Sum, ST.Min, ST.Sigma])
-    values = [s.value for s in image.statistics]
-    assert values[0] == 254 and values[1] == math.inf and values[2] == 0.0 and math.isnan(values[3])
-
-
-# ------------------------------------------------------------------ histograms
-
-
-async def test_region_histograms_auto_fixed_bins_and_bounds(carta_url: str, cube: np.ndarray) -> None:
-    plane = cube[0]
-    points, rotation = [(30.3, 20.6), (8.3, 5.2)], 20.0
-    mask = ex.ellipse_mask(plane.shape, 30.3, 20.6, 8.3, 5.2, rotation)
-    # casacore's box of a rotated ellipse uses the larger radius R on both axes:
-    # int(c - R + 1 - eps) .. int(c + R + eps), eps = 10^(int(log10(2R)) - 5)
-    eps = 10.0 ** (int(math.log10(2 * 8.3)) - 5)
-    x0, x1 = int(30.3 - 8.3 + 1 - eps), int(30.3 + 8.3 + eps) + 1
-    y0, y1 = int(20.6 - 8.3 + 1 - eps), int(20.6 + 8.3 + eps) + 1
-    configs = [
-        pb.HistogramConfig(coordinate="z", channel=-1, num_bins=-1),
-        pb.HistogramConfig(coordinate="z", channel=-1, fixed_num_bins=True, num_bins=7),
-        pb.HistogramConfig(coordinate="z", channel=-1, num_bins=5, fixed_bounds=True, bounds=pb.DoubleBounds(min=-1.5, max=2.25)),
-    ]
-    async with open_client(carta_url) as client:
-        await open_cube(client)
-        await set_region(client, RT.ELLIPSE, points, rotation)
-        await client.send(pb.SetHistogramRequirements(file_id=0, region_id=1, histograms=configs))
-        messages = [(await client.expect(pb.RegionHistogramData)).message for _ in configs]
-    values = plane[mask]
-    auto = int(max(math.sqrt((x1 - x0) * (y1 - y0)), 2))
-    wants = [ex.histogram(values, auto), ex.histogram(values, 7), ex.histogram(values, 5, (-1.5, 2.25))]
-    for message, config, want in zip(messages, configs, wants):
-        assert (message.region_id, message.channel, message.stokes, message.progress) == (1, 0, 0, 1.0)
-        assert (message.config.num_bins, message.config.fixed_bounds) == (config.num_bins, config.fixed_bounds)
-        ex.assert_histogram(message.histograms, want)
-
-
-async def test_image_histogram_requirements_with_fixed_channel(carta_url: str, cube: np.ndarray) -> None:
-    configs = [pb.HistogramConfig(coordinate="z", channel=3, num_bins=20),
-               pb.HistogramConfig(coordinate="z", channel=-1, num_bins=-1),
-               pb.HistogramConfig(coordinate="z", channel=-2, num_bins=-1)]
-    async with open_client(carta_url) as client:
-        await open_cube(client)
-        await client.send(pb.SetHistogramRequirements(file_id=0, region_id=-1, histograms=configs))
-        fixed = (await client.expect(pb.RegionHistogramData)).message
-        current = (await client.expect(pb.RegionHistogramData)).message
-        with pytest.raises(trio.TooSlowError):
-            await client.expect(pb.RegionHistogramData, timeout=0.5)
-    assert (fixed.region_id, fixed.channel, fixed.config.num_bins) == (-1, 3, 20)
-    ex.assert_histogram(fixed.histograms, ex.histogram(cube[3], 20))
-    assert (current.channel, current.config.num_bins) == (0, -1)
-    ex.assert_histogram(current.histograms, ex.histogram(cube[0], int(math.sqrt(48 * 64))))
-
-
-# --------------------------------------------------- what changes re-send
-
-
 async def test_moving_a_region_resends_its_analytics(carta_url: str, cube: np.ndarray) -> None:
     plane = cube[0]
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         await set_region(client, RT.RECTANGLE, [(20.3, 21.4), (9.2, 7.0)])
         await stats_of(client, 1, [ST.NumPixels, ST.Mean])
         await client.send(pb.SetHistogramRequirements(file_id=0, region_id=1, histograms=[
@@ -348,7 +161,7 @@ async def test_moving_a_region_resends_its_analytics(carta_url: str, cube: np.nd
 
 async def test_channel_change_resends_exactly_the_configured_streams(carta_url: str, cube: np.ndarray) -> None:
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         await set_region(client, RT.RECTANGLE, [(20.3, 21.4), (9.2, 7.0)])
         await set_region(client, RT.RECTANGLE, [(40.3, 21.4), (9.2, 7.0)])  # region 2: no requirements
         await stats_of(client, 1, [ST.Mean])
@@ -373,12 +186,9 @@ async def test_channel_change_resends_exactly_the_configured_streams(carta_url: 
     ex.assert_histogram(by_kind[("RegionHistogramData", 1)].histograms, ex.histogram(values, 10))
 
 
-# ------------------------------------------------------- removal and errors
-
-
 async def test_remove_region_and_unknown_ids(carta_url: str, cube: np.ndarray) -> None:
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         await set_region(client, RT.RECTANGLE, [(20.3, 21.4), (9.2, 7.0)])
         await stats_of(client, 1, [ST.Mean])
         await client.send(pb.RemoveRegion(region_id=1))
@@ -410,7 +220,7 @@ async def test_remove_region_and_unknown_ids(carta_url: str, cube: np.ndarray) -
 
 async def test_requirements_for_unsupported_region_types(carta_url: str, cube: np.ndarray) -> None:
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         await set_region(client, RT.LINE, [(1.0, 1.0), (20.0, 9.0)])
         await set_region(client, RT.ANNRECTANGLE, [(20.0, 20.0), (6.0, 3.0)])
         await client.send(pb.SetStatsRequirements(file_id=0, region_id=1, stats_configs=[
@@ -426,7 +236,7 @@ async def test_requirements_for_unsupported_region_types(carta_url: str, cube: n
 
 async def test_bad_coordinates_are_refused_and_other_configs_served(carta_url: str, cube: np.ndarray) -> None:
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         await client.send(pb.SetStatsRequirements(file_id=0, region_id=-1, stats_configs=[
             pb.SetStatsRequirements.StatsConfig(coordinate="Wz", stats_types=[ST.Mean]),
             pb.SetStatsRequirements.StatsConfig(coordinate="bogus", stats_types=[ST.Mean]),
@@ -440,7 +250,7 @@ async def test_bad_coordinates_are_refused_and_other_configs_served(carta_url: s
 
 async def test_requirements_for_closed_or_unknown_files(carta_url: str, cube: np.ndarray) -> None:
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         await set_region(client, RT.RECTANGLE, [(20.3, 21.4), (9.2, 7.0)])
         await client.send(pb.CloseFile(file_id=0))
         for message, tag in [
@@ -470,7 +280,7 @@ async def test_region_applied_to_another_file(carta_url: str, cube: np.ndarray, 
     shifted = [c for c in shifted if c[0] != "CRPIX1" or c[1] == 40.0]
     write_fits(data_dir / "shifted.fits", other, shifted)
     async with open_client(carta_url) as client:
-        await open_cube(client)
+        await open_image(client, "cube.fits")
         for file_id, name in ((1, "twin.fits"), (2, "shifted.fits")):
             ack = await client.request(pb.OpenFile(directory="", file=name, file_id=file_id))
             assert ack.success
