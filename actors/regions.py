@@ -7,10 +7,11 @@ created with that id (RESUME_SESSION uses this); ``-100`` asks for a temporary r
 which gets the next free id below -100. Every region type is stored, annotation
 types included; annotations never produce analytics.
 
-SET_REGION answers SET_REGION_ACK ``{region_id, success, message}`` (not for
-``preview_region``), then starts the region's data streams for every file with
-requirements on it (:mod:`carta_trio.actors.region_streams` listens through
-:func:`add_region_listener`). Invalid control points fail with
+SET_REGION answers SET_REGION_ACK ``{region_id, success, message}``, then starts the
+region's data streams for every file with requirements on it
+(:mod:`carta_trio.actors.region_streams` listens through :func:`add_region_listener`).
+A ``preview_region`` update (a PV cut being dragged) changes the region without an
+ack or data streams and only tells the preview listeners. Invalid control points fail with
 ``Region <id> parameters for file <f> failed: <reason>`` and leave an existing region
 unchanged. REMOVE_REGION cancels the region's work and forgets its requirements.
 Closing a file removes the regions drawn on it.
@@ -47,20 +48,27 @@ Point = tuple[float, float]
 ChangedListener = Callable[["Session", "Region"], Awaitable[None]]
 RemovedListener = Callable[["Session", int], None]
 
+PreviewListener = Callable[["Session", "Region"], None]
+
 _changed_listeners: list[ChangedListener] = []
 _removed_listeners: list[RemovedListener] = []
+_preview_listeners: list[PreviewListener] = []
 
 
-def add_region_listener(changed: ChangedListener | None = None, removed: RemovedListener | None = None) -> None:
-    """Be told about region changes (awaited after the ack) and removals (called at once).
+def add_region_listener(
+    changed: ChangedListener | None = None,
+    removed: RemovedListener | None = None,
+    preview: PreviewListener | None = None,
+) -> None:
+    """Be told about region changes (awaited after the ack), removals (called at once)
+    and ``preview_region`` updates (called at once; no ack, no data streams follow).
 
     Listeners are process-wide (handler modules register them on import) and get the
     session the region belongs to.
     """
-    if changed is not None and changed not in _changed_listeners:
-        _changed_listeners.append(changed)
-    if removed is not None and removed not in _removed_listeners:
-        _removed_listeners.append(removed)
+    for listener, table in ((changed, _changed_listeners), (removed, _removed_listeners), (preview, _preview_listeners)):
+        if listener is not None and listener not in table:
+            table.append(listener)  # type: ignore[arg-type]
 
 
 @dataclass
@@ -298,6 +306,8 @@ async def on_set_region(session: Session, request_id: int, message: pb.SetRegion
             )
         return
     if preview:
+        for listener in list(_preview_listeners):
+            listener(session, region)
         return
     await session.reply(request_id, pb.SetRegionAck(success=True, region_id=region_id))
     await region_changed(session, region)
