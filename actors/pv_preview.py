@@ -11,7 +11,8 @@ histogram bounds, histogram, and the preview image's FileInfoExtended).
 While the preview lives, every change of its cut region sends PV_PREVIEW_DATA (request
 id 0) computed on the cached cube; changes arriving while one is computed are
 coalesced to the latest. A quick update (SET_REGION with ``preview_region``, while
-dragging) uses the animation quality and omits the histogram. STOP_PV_PREVIEW
+dragging) uses the animation quality and omits the histogram; such moves raise no
+region change event, so the updater notices them by looking at the cut region. STOP_PV_PREVIEW
 cancels loading the cube ("PV image preview cancelled."); CLOSE_PV_PREVIEW (and
 closing the source file) drops the preview and stops its updates; a new PV_REQUEST
 for the preview first clears pending updates.
@@ -54,6 +55,10 @@ LOAD_PROGRESS_INTERVAL = 1.0
 CHUNK_BYTES = 16 << 20
 IMAGE_REGION_ID = -1
 SUPPORTED_COMPRESSION = (pb.CompressionType.NONE, pb.CompressionType.ZFP)
+#: Seconds between looks at a preview's cut for preview-only (dragging) moves.
+DRAG_POLL = 0.05
+#: Grace for a region change event after a move is seen, so it is not sent twice.
+DRAG_SETTLE = 0.005
 
 
 @dataclass(eq=False)
@@ -76,6 +81,8 @@ class Preview:
     source_has_stokes: bool
     stokes: int
     pending: tuple[tuple[tuple[float, float], ...], bool] | None = None
+    #: The cut of the last preview computed or queued (moves are detected against it).
+    shown: tuple[tuple[float, float], ...] = ()
     wake: trio.Event = field(default_factory=trio.Event)
     updater: trio.CancelScope | None = None
 
@@ -208,6 +215,7 @@ async def preview_request(session: Session, request_id: int, message: pb.PvReque
                       settings.animation_compression_quality, key, cube, (box[0], box[2]), rebin_xy, frame.name,
                       frame.reader.axes.stokes is not None, frame.stokes)
     data_message = await session.run_sync(preview_data, preview, region.points, False)
+    preview.shown = tuple(region.points)
     _replace(session, preview)
     await session.reply(request_id, pb.PvResponse(success=True, preview_data=data_message))
 
@@ -244,15 +252,29 @@ def _replace(session: Session, preview: Preview) -> None:
 
 
 async def _updates(session: Session, preview: Preview, scope: trio.CancelScope) -> None:
-    """Send PV_PREVIEW_DATA for the latest queued cut until the preview is dropped."""
+    """Send PV_PREVIEW_DATA for the latest queued cut until the preview is dropped.
+
+    A region change event queues a full update. SET_REGION with ``preview_region``
+    (the cut being dragged) raises no change event, so the cut region is also looked at
+    every :data:`DRAG_POLL` seconds: a move found that way gets a quick update.
+    """
     with scope:
         while True:
-            await preview.wake.wait()
+            with trio.move_on_after(DRAG_POLL):
+                await preview.wake.wait()
             preview.wake = trio.Event()
+            if preview.pending is None:
+                region = registry(session).get(preview.cut_region_id)
+                if region is not None and region.region_type == pb.RegionType.LINE and region.points != preview.shown:
+                    # A SET_REGION being handled now may still announce the move (full update).
+                    await trio.sleep(DRAG_SETTLE)
+                    if preview.pending is None:
+                        preview.pending = (tuple(region.points), True)
             pending, preview.pending = preview.pending, None
             if pending is None:
                 continue
             points, quick = pending
+            preview.shown = points
             try:
                 data = await session.run_sync(preview_data, preview, points, quick)
             except PvError as exc:
@@ -267,6 +289,7 @@ def region_moved(session: Session, region: Region, quick: bool = False) -> None:
     for preview in previews(session).values():
         if preview.cut_region_id == region.region_id and preview.file_id == region.file_id:
             preview.pending = (tuple(region.points), quick)
+            preview.shown = tuple(region.points)
             preview.wake.set()
 
 

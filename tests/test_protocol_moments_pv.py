@@ -457,6 +457,14 @@ async def test_pv_preview_follows_the_cut_until_closed(url: str, quad: np.ndarra
                                     nan_encodings=update.message.nan_encodings), ZFP, update.message.compression_quality)
         assert values[0, 0] == pytest.approx(90600, rel=1e-5) and values[0, -1] == pytest.approx(10600, rel=1e-5)
 
+        # Dragging (preview_region, no ack): quick updates at the animation quality, no histogram.
+        await client.send(pb.SetRegion(file_id=0, region_id=cut.region_id, preview_region=True,
+                                       region_info=line([(30, 22), (10, 22)])))
+        quick = (await client.expect(pb.PvPreviewData, timeout=20)).message
+        assert not quick.HasField("histogram") and quick.compression_quality == 9
+        assert (quick.width, quick.height) == (21, 3) and quick.histogram_bounds.min == pytest.approx(
+            cut_spectra(quad, range(10, 31), 22, 5).min(), rel=1e-6)
+
         await client.send(pb.ClosePvPreview(preview_id=0))
         await client.request(pb.SetRegion(file_id=0, region_id=cut.region_id, region_info=line([(30, 21), (10, 21)])))
         with trio.move_on_after(1.0):
