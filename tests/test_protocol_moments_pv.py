@@ -370,6 +370,28 @@ async def test_pv_images_values_headers_and_names(url: str, quad: np.ndarray) ->
         assert response.open_file_ack.file_id == -1000 and response.open_file_ack.file_info.name == "quad_pv.fits"
 
 
+async def test_pv_of_a_stokes_cube_uses_the_current_stokes(url: str, data_dir: Path) -> None:
+    data = make_cube((2, 4, 30, 40), seed=4, nans=False)
+    cards = [c for c in wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")) if c[0] not in ("CDELT1", "CDELT2")]
+    write_fits(data_dir / "iquv.fits", data, cards + [("CDELT1", -1 / 3600, ""), ("CDELT2", 1 / 3600, "")])
+    async with open_client(url) as client:
+        await client.register()
+        await open_file(client, "iquv.fits")
+        await client.send(pb.SetImageChannels(file_id=0, channel=0, stokes=1))
+        await client.expect(pb.RegionHistogramData)
+        cut = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=line([(25, 12), (5, 12)])))
+        await client.send(pb.PvRequest(file_id=0, region_id=cut.region_id, width=3))
+        ack = (await until(client, pb.PvResponse))[-1].message.open_file_ack
+        info = ack.file_info_extended
+        assert (info.dimensions, info.width, info.height, info.stokes) == (3, 21, 4, 1)
+        assert info.axes_numbers.spatial_x == 1 and info.axes_numbers.spectral == 2 and info.axes_numbers.stokes == 3
+        header = {e.name: e for e in info.header_entries}
+        assert header["CTYPE3"].value == "STOKES"
+        assert header["CRVAL3"].numeric_value == 1  # the Stokes index used as a code, as the reference
+        np.testing.assert_allclose(await tile_of(client, ack.file_id), cut_spectra(data[1], range(5, 26), 12, 3).T,
+                                   rtol=1e-6)
+
+
 async def test_stop_pv_calc(url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     write_big_cube(data_dir, (16, 400, 400))
     slow_down(monkeypatch, pv_actor, "read_box_spectra")
