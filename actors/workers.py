@@ -16,15 +16,19 @@ import trio
 
 T = TypeVar("T")
 
-_limiter: trio.CapacityLimiter | None = None
+# One limiter per trio run: a thread abandoned by cancellation keeps its token until
+# it finishes, which must not outlive the run it belongs to (tests run many).
+_limiter: trio.lowlevel.RunVar[trio.CapacityLimiter] = trio.lowlevel.RunVar("cpu_limiter")
 
 
 def cpu_limiter() -> trio.CapacityLimiter:
-    """The process-wide limiter for CPU work (one token per core)."""
-    global _limiter
-    if _limiter is None:
-        _limiter = trio.CapacityLimiter(max(1, os.cpu_count() or 1))
-    return _limiter
+    """The limiter for CPU work of this trio run (one token per core)."""
+    try:
+        return _limiter.get()
+    except LookupError:
+        limiter = trio.CapacityLimiter(max(1, os.cpu_count() or 1))
+        _limiter.set(limiter)
+        return limiter
 
 
 async def run_sync(fn: Callable[..., T], *args: object) -> T:

@@ -98,6 +98,7 @@ async def test_aips_history_beam_notice_precedes_response(data_dir: Path, carta_
     h.add_history("AIPS   CLEAN BMAJ=  1.3889E-03 BMIN=  1.3889E-03 BPA=   0.00")
     fits.PrimaryHDU(np.zeros((4, 4), dtype=np.float32), h).writeto(data_dir / "aips.fits")
     async with open_client(carta_url) as client:
+        await client.register()
         request_id = await client.send(pb.FileInfoRequest(file="aips.fits", support_aips_beam=True))
         messages = await client.collect_until(lambda e: e.request_id == request_id)
     assert [m.event_type for m in messages] == [pb.EventType.ERROR_DATA, pb.EventType.FILE_INFO_RESPONSE]
