@@ -54,8 +54,11 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: After contours (10) and vector overlays (20).
+#: After contours (10) and vector overlays (20), and the frame's render histogram.
 CHANNEL_ORDER = 30
+#: More bins than this is refused (the reference would try to allocate them and die).
+#: Values <= 0 mean automatic (the reference crashes on 0 and -3; -1 is automatic).
+MAX_HISTOGRAM_BINS = 1 << 20
 
 
 def follow_frame(frame: Frame) -> None:
@@ -226,7 +229,12 @@ def _start_stats(frame: Frame, region_id: int, region: Region | None) -> None:
 
 @handles(pb.EventType.SET_HISTOGRAM_REQUIREMENTS)
 async def on_set_histogram_requirements(session: Session, request_id: int, message: pb.SetHistogramRequirements) -> None:
-    """Image (-1), cube (-2) or closed-region histograms; an empty list cancels."""
+    """Image (-1), cube (-2) or closed-region histograms; an empty list cancels.
+
+    An empty list for the cube cancels its job (INFO ``Histogram cancelled``); for the
+    image or a region it forgets the configs (the reference keeps them by accident and
+    would go on sending histograms of a closed widget).
+    """
     frame = await require_frame(session, message.file_id, "histogram")
     if frame is None:
         return
@@ -246,7 +254,16 @@ async def on_set_histogram_requirements(session: Session, request_id: int, messa
                                  pb.ErrorSeverity.ERROR, ["histogram"])
         return
     coordinates = await _coordinates(frame, [c.coordinate for c in configs], (None, "z"), "histogram", "Histogram", region_id)
-    requirements = [requirement_from_config(c, coord) for c, coord in zip(configs, coordinates) if coord is not None]
+    requirements = []
+    for config, coordinate in zip(configs, coordinates):
+        if coordinate is None:
+            continue
+        if config.num_bins > MAX_HISTOGRAM_BINS:
+            await session.send_error(
+                f"Histogram requirements not valid for region id {region_id}: {config.num_bins} bins "
+                f"(at most {MAX_HISTOGRAM_BINS})", pb.ErrorSeverity.ERROR, ["histogram"])
+            continue
+        requirements.append(requirement_from_config(config, coordinate))
     follow_frame(frame)
     if region_id == CUBE_REGION_ID:
         cube_histogram.start_cube_histograms(frame, requirements)

@@ -191,3 +191,27 @@ async def test_image_histogram_requirements_with_fixed_channel(carta_url: str, c
     ex.assert_histogram(fixed.histograms, ex.histogram(cube[3], 20))
     assert (current.channel, current.config.num_bins) == (0, -1)
     ex.assert_histogram(current.histograms, ex.histogram(cube[0], int(math.sqrt(48 * 64))))
+
+
+async def test_odd_bin_counts_and_huge_or_far_regions(carta_url: str, cube: np.ndarray) -> None:
+    plane = cube[0]
+    auto = int(math.sqrt(48 * 64))
+    async with open_client(carta_url) as client:
+        await open_image(client, "cube.fits")
+        await client.send(pb.SetHistogramRequirements(file_id=0, region_id=-1, histograms=[
+            pb.HistogramConfig(coordinate="z", channel=-1, num_bins=0),
+            pb.HistogramConfig(coordinate="z", channel=-1, num_bins=-3),
+            pb.HistogramConfig(coordinate="z", channel=-1, num_bins=2_000_000_000)]))
+        error = (await client.expect(pb.ErrorData)).message
+        zero = (await client.expect(pb.RegionHistogramData)).message
+        minus = (await client.expect(pb.RegionHistogramData)).message
+        huge = await set_region(client, RT.RECTANGLE, [(10.0, 10.0), (1e9, 1e9)], rotation=10.0)
+        everything = await stats_of(client, huge.region_id, [ST.NumPixels, ST.Sum])
+        far = await set_region(client, RT.ELLIPSE, [(1e20, -1e20), (3.0, 1e18)])
+        nothing = await stats_of(client, far.region_id, [ST.NumPixels, ST.Sum])
+    assert "2000000000 bins" in error.message
+    for message in (zero, minus):
+        ex.assert_histogram(message.histograms, ex.histogram(plane, auto))
+    assert (zero.config.num_bins, minus.config.num_bins) == (0, -3)
+    ex.assert_stats(everything, ex.stats(plane), [ST.NumPixels, ST.Sum])
+    assert nothing.statistics[0].value == 0 and math.isnan(nothing.statistics[1].value)
