@@ -222,3 +222,19 @@ async def test_cursor_burst_serves_the_newest_and_cancels_stale_work(carta_url: 
     assert (spatial_messages[-1].x, spatial_messages[-1].y) == (last_x, last_y)
     assert 1 <= len(finals) < len(positions)  # stale profiles were cancelled
     assert np.array_equal(ex.fp32(finals[-1].profiles[0]), cube[:, int(last_y), int(last_x)], equal_nan=True)
+
+
+async def test_channel_change_resends_the_cursor_value_and_profiles(carta_url: str, cube: np.ndarray) -> None:
+    async with open_client(carta_url) as client:
+        await open_image(client, "cube.fits")
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=7.0, y=9.0)))
+        await client.expect(pb.SpatialProfileData)
+        await client.send(pb.SetImageChannels(file_id=0, channel=5, stokes=0))
+        bare = (await client.expect(pb.SpatialProfileData)).message
+        await client.send(spatial(0, ("y", 0, 0, 0)))
+        await client.expect(pb.SpatialProfileData)
+        await client.send(pb.SetImageChannels(file_id=0, channel=6, stokes=0))
+        with_profile = (await client.expect(pb.SpatialProfileData)).message
+    assert (bare.channel, bare.value, len(bare.profiles)) == (5, cube[5, 9, 7], 0)
+    assert (with_profile.channel, with_profile.value) == (6, cube[6, 9, 7])
+    assert np.array_equal(ex.fp32(with_profile.profiles[0]), cube[6, :, 7], equal_nan=True)
