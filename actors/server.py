@@ -28,13 +28,10 @@ from carta_trio.actors.session_manager import SessionManager
 from carta_trio.settings import Settings
 
 # Handler modules register themselves with the dispatcher on import.
-from carta_trio.actors import animation, file_handlers, frame_handlers, session_handlers  # noqa: F401  isort: skip
-from carta_trio.actors import cursor, region_streams, regions  # noqa: F401  isort: skip
-from carta_trio.actors import moments  # noqa: F401  isort: skip
-from carta_trio.actors import pv  # noqa: F401  isort: skip
-from carta_trio.actors import contours, vector_overlay  # noqa: F401  isort: skip
-from carta_trio.actors import resume  # noqa: F401  isort: skip
-from carta_trio.actors import fitting  # noqa: F401  isort: skip
+from carta_trio.actors import (  # noqa: F401  isort: skip
+    animation, contours, cursor, file_handlers, fitting, frame_handlers, moments, pv, region_streams, regions,
+    resume, session_handlers, vector_overlay,
+)
 
 log = logging.getLogger(__name__)
 
