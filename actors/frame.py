@@ -22,7 +22,8 @@ import numpy as np
 import trio
 
 from carta_trio.actors.tile_queue import TileQueue, TileRequest
-from carta_trio.analysis import histograms
+from carta_trio.actors import region_data
+from carta_trio.analysis import histograms, polarization
 from carta_trio.analysis.histograms import HistogramResult
 from carta_trio.codecs import downsample, raster_tiles, tile_geometry
 from carta_trio.messages import schema as pb
@@ -226,7 +227,14 @@ class Frame:
     # --------------------------------------------------------------- channels
 
     def valid_channel(self, channel: int, stokes: int) -> bool:
-        return 0 <= channel < self.depth and 0 <= stokes < self.num_stokes
+        """Channel in the image; Stokes an index of the image, or a computed polarization
+        (13-17) whose components the image has."""
+        if not 0 <= channel < self.depth:
+            return False
+        if polarization.is_computed(stokes):
+            present = region_data.component_indices(self.reader)
+            return all(present.get(name) is not None for name in polarization.required_components(stokes))
+        return 0 <= stokes < self.num_stokes
 
     async def _apply_channels(self, message: pb.SetImageChannels) -> None:
         if await self._switch_to(message.channel, message.stokes, "channels"):
@@ -245,8 +253,7 @@ class Frame:
             return False
         channel_changed, stokes_changed = channel != self.channel, stokes != self.stokes
         if channel_changed or stokes_changed:
-            self.channel, self.stokes = channel, stokes
-            await self.load_plane()
+            await self.load_plane(channel, stokes)
             listeners = list(self.channel_listeners)
             for listener in listeners:
                 if _order(listener) < HISTOGRAM_ORDER:
@@ -266,12 +273,19 @@ class Frame:
         while not request.done or not request.started:
             await self._serve_tile_batch(request)
 
-    async def load_plane(self) -> None:
-        """Read the current plane into memory and forget the old pyramid."""
+    async def load_plane(self, channel: int | None = None, stokes: int | None = None) -> None:
+        """Make (channel, stokes) current (default: reload the current one).
+
+        The plane is read first and only then do ``channel``/``stokes`` change, so
+        nothing ever pairs the new channel number with the old plane.
+        """
+        channel = self.channel if channel is None else channel
+        stokes = self.stokes if stokes is None else stokes
         async with self._plane_lock:
-            plane = await self.session.run_sync(self.reader.read_plane, self.channel, self.stokes)
+            plane = await self.session.run_sync(region_data.read_plane, self.reader, channel, stokes)
             self._plane = np.ascontiguousarray(plane, dtype=np.float32)
             self._mips = {1: self._plane}
+            self.channel, self.stokes = channel, stokes
 
     async def read_plane(self, channel: int, stokes: int) -> np.ndarray:
         """Any plane of the image (the current one from memory), read off the event loop.
@@ -282,7 +296,7 @@ class Frame:
         if (channel, stokes) == (self.channel, self.stokes) and self._plane is not None:
             return self._plane
         async with self._plane_lock:
-            plane = await self.session.run_sync(self.reader.read_plane, channel, stokes)
+            plane = await self.session.run_sync(region_data.read_plane, self.reader, channel, stokes)
         return np.asarray(plane, dtype=np.float32)
 
     @property
@@ -316,7 +330,8 @@ class Frame:
         return data
 
     def _downsample(self, mip: int, channel: int, stokes: int) -> np.ndarray:
-        precomputed = self.reader.mipmap(mip, channel, stokes)
+        # Precomputed (HDF5) mipmaps exist only for the stored Stokes planes.
+        precomputed = None if polarization.is_computed(stokes) else self.reader.mipmap(mip, channel, stokes)
         if precomputed is not None:
             return np.asarray(precomputed, dtype=np.float32)
         return downsample.block_mean(self.plane, mip)

@@ -311,3 +311,19 @@ async def test_open_failures_and_close(carta_url: str, cube: np.ndarray, data_di
         assert await client.ping() == "PONG"
         syncs = [e for e in client.buffered if e.event_type == pb.EventType.RASTER_TILE_SYNC and e.message.file_id == 1]
         assert syncs == []
+
+
+async def test_computed_stokes_plane(carta_url: str, data_dir: Path) -> None:
+    data = make_cube((4, 2, 40, 60), seed=6)  # Stokes I, Q, U, V
+    write_fits(data_dir / "iquv.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
+    plinear = np.hypot(data[1, 1].astype(np.float64), data[2, 1].astype(np.float64)).astype(np.float32)
+    async with open_client(carta_url) as client:
+        await client.register()
+        await open_image(client, "iquv.fits")
+        await client.expect(pb.RegionHistogramData)
+        tiles = pb.AddRequiredTiles(file_id=0, tiles=[code(0, 0, 0)], compression_type=NONE)
+        await client.send(pb.SetImageChannels(file_id=0, channel=1, stokes=pb.PolarizationType.Plinear, required_tiles=tiles))
+        histogram = (await client.expect(pb.RegionHistogramData)).message
+        assert (histogram.channel, histogram.stokes) == (1, pb.PolarizationType.Plinear)
+        _, received, _ = await collect_tiles(client, 0)
+    check_tiles(plinear, received, NONE, 1e-5)
