@@ -1,8 +1,9 @@
 """The e2e driver's own wire decoding (tests/e2e/carta_e2e.js), checked against our encoder.
 
-The e2e test trusts the driver to read the 8-byte header and the acks' scalar fields
+The e2e test trusts the driver to read the 8-byte header and the scalar fields it waits on
 out of the frames Chromium reports; here those decoders get frames packed by
-``carta_trio.messages.framing.pack_frame`` and must read back what was packed.
+``carta_trio.messages.framing.pack_frame`` and must read back what was packed. (The e2e
+assertions themselves decode the logged frames in Python with the real schema.)
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from carta_trio.messages import schema as pb
@@ -86,3 +88,39 @@ def test_driver_decodes_acks_packed_by_our_framing() -> None:
     assert decoded[3]["reply"] == {"severity": 3, "tags": ["file", "x"], "message": "bad", "data": ""}
     # proto3 defaults when every field is absent.
     assert decoded[4]["reply"] == {"session_id": 0, "success": False, "message": "", "session_type": 0}
+
+
+def test_driver_decodes_stream_fields_it_waits_on() -> None:
+    """sfixed32 ids (negative too), float/double progress, counts and bools of the cube steps' messages."""
+    frames = [
+        pack_frame(pb.EventType.REGION_HISTOGRAM_DATA, 0, pb.RegionHistogramData(
+            file_id=3, region_id=-1, channel=5, stokes=1, progress=0.75,
+        )),
+        pack_frame(pb.EventType.RASTER_TILE_SYNC, 0, pb.RasterTileSync(
+            file_id=1, channel=7, sync_id=12, animation_id=4, tile_count=2, end_sync=True,
+        )),
+        pack_frame(pb.EventType.CONTOUR_IMAGE_DATA, 0, pb.ContourImageData(
+            file_id=2, channel=6, progress=0.1 + 0.2, contour_sets=[pb.ContourSet(level=0.3), pb.ContourSet(level=0.6)],
+        )),
+        pack_frame(pb.EventType.SPATIAL_PROFILE_DATA, 0, pb.SpatialProfileData(
+            file_id=1001, x=75, y=64, channel=3, value=-1.5e-3,
+        )),
+        pack_frame(pb.EventType.START_ANIMATION_ACK, 9, pb.StartAnimationAck(success=True, animation_id=-2)),
+        pack_frame(pb.EventType.MOMENT_RESPONSE, 4, pb.MomentResponse(
+            success=True, open_file_acks=[pb.OpenFileAck(file_id=1001)],
+        )),
+        pack_frame(pb.EventType.SET_IMAGE_CHANNELS, 7, pb.SetImageChannels(file_id=1, channel=3)),
+    ]
+    decoded = [d["reply"] for d in decode_in_node(frames)]
+    assert decoded[0] == {"file_id": 3, "region_id": -1, "channel": 5, "stokes": 1, "progress": 0.75}
+    assert decoded[1] == {
+        "file_id": 1, "channel": 7, "stokes": 0, "sync_id": 12, "animation_id": 4, "tile_count": 2, "end_sync": True,
+    }
+    assert decoded[2] == {"file_id": 2, "channel": 6, "stokes": 0, "contour_sets": 2, "progress": 0.1 + 0.2}
+    assert decoded[3]["value"] == float(np.float32(-1.5e-3))
+    assert {k: decoded[3][k] for k in ("file_id", "region_id", "x", "y", "channel", "profiles")} == {
+        "file_id": 1001, "region_id": 0, "x": 75, "y": 64, "channel": 3, "profiles": 0,
+    }
+    assert decoded[4] == {"success": True, "message": "", "animation_id": -2}
+    assert decoded[5] == {"success": True, "message": "", "open_file_acks": 1, "cancel": False}
+    assert decoded[6] == {"file_id": 1, "channel": 3, "stokes": 0}

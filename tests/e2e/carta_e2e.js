@@ -12,13 +12,24 @@
 //             {"step": "list_folder", "folder": "sub"},
 //             {"step": "file_header", "folder": "sub", "file": "a.fits"},
 //             {"step": "open_image", "folder": "sub", "file": "a.fits"},
+//             {"step": "open_image", "name": "open_cube", "via": "api", "folder": "sub", "file": "c.fits"},
+//             {"step": "change_channel", "channel": 3},
+//             {"step": "animation", "min_frames": 5, "settle_ms": 1500},
+//             {"step": "contours", "levels": [0.3, 0.6], "smoothing_mode": 0, "smoothing_factor": 1},
+//             {"step": "cursor", "pixel": [75, 64]},
+//             {"step": "region_stats", "center": [60, 60], "size": [21, 21]},
+//             {"step": "moment", "region_id": -1},
+//             {"step": "close_floating_widgets"},
 //             {"step": "evaluate", "expression": "app.activeFrame.frameInfo.fileId"},
 //             {"step": "console", "always": true}]   // "always": runs after a failure too
-// }
+// }                                           // "name": the step's key in the results (default: "step")
 //
 // Each step returns a JSON-able object; the results file holds
-// {"steps": [{step, ok, ms, data | error}], "console": [...], "websocket": [...],
+// {"steps": [{step, kind, ok, ms, data | error, error_data}], "console": [...], "websocket": [...],
 //  "blocked": [...], "page_errors": [...], "finished": bool}.
+// The cube steps return `wire`: the binary frames of the event types they concern, each with
+// the scalar fields the driver decoded (`msg`) and the whole frame as base64 (`b64`), which the
+// pytest side decodes with the real schema (tests/e2e_wire.py).
 // After the first failing step the rest are recorded as skipped. The process exits 0
 // when every step passed, 1 when one failed, 2 on a usage/launch error: the pytest
 // side reads the results file either way and asserts on each step's data.
@@ -39,154 +50,7 @@ const CHROMIUM_ARGS = [
 ];
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-// ICD event types the driver names in its websocket log (wire_numbers.tsv).
-const EVENT = {
-  REGISTER_VIEWER: 1, FILE_LIST_REQUEST: 2, FILE_INFO_REQUEST: 3, OPEN_FILE: 4,
-  CLOSE_FILE: 13, REGISTER_VIEWER_ACK: 18, FILE_LIST_RESPONSE: 19, FILE_INFO_RESPONSE: 20,
-  OPEN_FILE_ACK: 21, REGION_HISTOGRAM_DATA: 23, ERROR_DATA: 28, ADD_REQUIRED_TILES: 30,
-  RASTER_TILE_DATA: 32, RASTER_TILE_SYNC: 49,
-};
-const EVENT_NAME = Object.fromEntries(Object.entries(EVENT).map(([k, v]) => [v, k]));
-
-// ---------------------------------------------------------------- wire decoding
-
-/** 8-byte header: u16 LE event type, u16 LE ICD version, u32 LE request id. */
-function decodeHeader(buf) {
-  if (buf.length < 8) return null;
-  return { type: buf.readUInt16LE(0), icd: buf.readUInt16LE(2), req: buf.readUInt32LE(4) };
-}
-
-/** Minimal protobuf reader: {fieldNumber: [values]} (varints as Number, bytes as Buffer). */
-function decodeProto(buf) {
-  const fields = {};
-  let i = 0;
-  const varint = () => {
-    let result = 0n, shift = 0n;
-    for (;;) {
-      if (i >= buf.length) throw new Error('truncated varint');
-      const b = buf[i++];
-      result |= BigInt(b & 0x7f) << shift;
-      if (!(b & 0x80)) return result;
-      shift += 7n;
-    }
-  };
-  while (i < buf.length) {
-    const key = Number(varint());
-    const no = key >>> 3, wire = key & 7;
-    let value;
-    if (wire === 0) value = Number(varint());
-    else if (wire === 1) { value = buf.readBigUInt64LE(i); i += 8; }
-    else if (wire === 2) { const n = Number(varint()); value = buf.subarray(i, i + n); i += n; }
-    else if (wire === 5) { value = buf.readUInt32LE(i); i += 4; }
-    else throw new Error(`unsupported wire type ${wire}`);
-    (fields[no] = fields[no] || []).push(value);
-  }
-  return fields;
-}
-
-// Scalar fields of the replies the driver reads: {event type: {field number: [name, kind]}}.
-const REPLY_FIELDS = {
-  18: { 1: ['session_id', 'uint'], 2: ['success', 'bool'], 3: ['message', 'string'], 4: ['session_type', 'uint'] },
-  19: { 1: ['success', 'bool'], 2: ['message', 'string'], 3: ['directory', 'string'], 4: ['parent', 'string'],
-        5: ['files', 'count'], 6: ['subdirectories', 'count'] },
-  20: { 1: ['success', 'bool'], 2: ['message', 'string'] },
-  21: { 1: ['success', 'bool'], 2: ['file_id', 'int32'], 3: ['message', 'string'] },
-  28: { 1: ['severity', 'uint'], 2: ['tags', 'strings'], 3: ['message', 'string'], 4: ['data', 'string'] },
-};
-
-/** Decode the scalar fields of a reply listed in REPLY_FIELDS (proto3 defaults when absent). */
-function decodeReply(type, body) {
-  const spec = REPLY_FIELDS[type];
-  if (!spec) return null;
-  const f = decodeProto(body);
-  const out = {};
-  for (const [no, [name, kind]] of Object.entries(spec)) {
-    const values = f[no] || [];
-    const last = values[values.length - 1];
-    if (kind === 'bool') out[name] = Boolean(last || 0);
-    else if (kind === 'uint') out[name] = last || 0;
-    else if (kind === 'int32') out[name] = (last || 0) | 0;
-    else if (kind === 'string') out[name] = last ? last.toString('utf8') : '';
-    else if (kind === 'strings') out[name] = values.map((v) => v.toString('utf8'));
-    else if (kind === 'count') out[name] = values.length;
-  }
-  return out;
-}
-
-// ---------------------------------------------------------------- recorder
-
-/** Collects console lines, page errors, blocked requests and websocket frames. */
-class Recorder {
-  constructor() {
-    this.console = [];
-    this.pageErrors = [];
-    this.blocked = [];
-    this.frames = [];
-    this.t0 = Date.now();
-  }
-
-  now() { return Date.now() - this.t0; }
-
-  attach(page) {
-    page.on('console', (msg) => {
-      const loc = msg.location() || {};
-      this.console.push({ t: this.now(), type: msg.type(), text: msg.text(), url: loc.url || '' });
-    });
-    page.on('pageerror', (err) => this.pageErrors.push({ t: this.now(), text: String(err && err.stack || err) }));
-    page.on('websocket', (ws) => {
-      const url = ws.url();
-      const record = (dir) => ({ payload }) => {
-        const entry = { t: this.now(), dir, url };
-        if (typeof payload === 'string') {
-          entry.text = payload.slice(0, 64);
-        } else {
-          const buf = Buffer.from(payload);
-          const h = decodeHeader(buf);
-          Object.assign(entry, h || {}, { len: buf.length });
-          if (h) {
-            entry.name = EVENT_NAME[h.type] || String(h.type);
-            const body = buf.subarray(8);
-            try {
-              const reply = decodeReply(h.type, body);
-              if (reply) entry.ack = reply;
-            } catch (e) {
-              entry.decode_error = String(e);
-            }
-          }
-        }
-        this.frames.push(entry);
-      };
-      ws.on('framesent', record('sent'));
-      ws.on('framereceived', record('recv'));
-      ws.on('close', () => this.frames.push({ t: this.now(), dir: 'close', url }));
-      ws.on('socketerror', (err) => this.frames.push({ t: this.now(), dir: 'error', url, text: String(err) }));
-    });
-  }
-
-  binary(dir, type) { return this.frames.filter((f) => f.dir === dir && f.type === type); }
-
-  /** Wait until predicate(frames) is truthy (polling; frames arrive via events). */
-  async waitFrames(predicate, timeoutMs, what) {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const found = predicate(this.frames);
-      if (found) return found;
-      if (Date.now() > end) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-  }
-
-  /** Websocket log without the bulk of tile frames, for the results file. */
-  summary() {
-    const out = [];
-    let tiles = 0;
-    for (const f of this.frames) {
-      if (f.type === EVENT.RASTER_TILE_DATA) { tiles += 1; continue; }
-      out.push(f);
-    }
-    return { frames: out.slice(0, 500), raster_tile_data_count: tiles };
-  }
-}
+const { EVENT, decodeHeader, decodeProto, decodeReply, Recorder } = require('./recorder');
 
 // ---------------------------------------------------------------- page helpers
 
@@ -254,7 +118,7 @@ async function browseTo(page, recorder, folder, timeout) {
   const sameDir = (d) => String(d || '').replace(/^\.?\/+|\/+$/g, '').replace(/^\.$/, '') === relative;
   await recorder.waitFrames(
     (fr) => fr.filter((f) => f.dir === 'recv' && f.type === EVENT.FILE_LIST_RESPONSE).slice(before)
-      .find((f) => f.ack && (sameDir(f.ack.directory) || !f.ack.success)),
+      .find((f) => f.msg && (sameDir(f.msg.directory) || !f.msg.success)),
     timeout, `FILE_LIST_RESPONSE for ${target}`);
   await waitFileListIdle(page, timeout);
   return dialog;
@@ -280,7 +144,7 @@ async function selectFile(page, recorder, folder, file, timeout) {
   const resp = await recorder.waitFrames(
     (fr) => fr.filter((f) => f.dir === 'recv' && f.type === EVENT.FILE_INFO_RESPONSE)[before],
     timeout, `FILE_INFO_RESPONSE for ${file}`);
-  return { dialog, fileInfoAck: resp.ack || null };
+  return { dialog, fileInfoAck: resp.msg || null };
 }
 
 function footerButton(dialog, label) {
@@ -309,7 +173,9 @@ async function readInfoTab(page, dialog, title, timeout) {
  */
 async function canvasStats(page) {
   return page.evaluate(() => {
-    const canvas = document.querySelector('canvas.raster-canvas');
+    // With several images open the view has one panel per image; read the active one's.
+    const canvas = document.querySelector('.image-panel-div.active canvas.raster-canvas')
+      || document.querySelector('canvas.raster-canvas');
     if (!canvas) return { found: false };
     const { width, height } = canvas;
     const out = { found: true, width, height };
@@ -319,6 +185,9 @@ async function canvasStats(page) {
     let n = 0, sum = 0, sum2 = 0, max = -1;
     let x0 = width, x1 = -1, y0 = height, y1 = -1;
     const colours = new Set();
+    let hash = 0x811c9dc5; // FNV-1a over RGBA: equal hashes = the same picture
+    for (let i = 0; i < data.length; i += 1) hash = Math.imul(hash ^ data[i], 0x01000193) >>> 0;
+    out.hash = hash;
     for (let p = 0, i = 0; i < data.length; p += 1, i += 4) {
       if (data[i + 3] === 0) continue;
       const y = 0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2];
@@ -461,7 +330,7 @@ const STEPS = {
     return {
       ...state,
       register_viewer: { req: pair.sent.req, icd: pair.sent.icd },
-      register_viewer_ack: { req: pair.ack.req, icd: pair.ack.icd, ...pair.ack.ack },
+      register_viewer_ack: { req: pair.ack.req, icd: pair.ack.icd, ...pair.ack.msg },
       console_connected: recorder.console.some((m) => /^Connected with session ID \d+/.test(m.text)),
       websocket_url: pair.sent.url,
     };
@@ -471,7 +340,7 @@ const STEPS = {
   async list_folder(ctx, step) {
     const dialog = await browseTo(ctx.page, ctx.recorder, step.folder || '', ctx.timeout);
     const list = ctx.recorder.binary('recv', EVENT.FILE_LIST_RESPONSE).slice(-1)[0];
-    return { ...(await listedEntries(dialog)), file_list_ack: list ? list.ack : null, alerts: await alertTexts(ctx.page) };
+    return { ...(await listedEntries(dialog)), file_list_ack: list ? list.msg : null, alerts: await alertTexts(ctx.page) };
   },
 
   /** Select `file` in `folder`; read the File Information and Header tabs; Load enabled? */
@@ -508,10 +377,10 @@ const STEPS = {
     }
     const ack = await recorder.waitFrames(
       (fr) => fr.filter((f) => f.dir === 'recv' && f.type === EVENT.OPEN_FILE_ACK)[acksBefore], timeout, 'OPEN_FILE_ACK');
-    const result = { open_file_ack: ack.ack || null };
-    if (!ack.ack || !ack.ack.success) {
+    const result = { open_file_ack: ack.msg || null };
+    if (!ack.msg || !ack.msg.success) {
       result.alerts = await alertTexts(page);
-      throw Object.assign(new Error(`OPEN_FILE_ACK failed: ${JSON.stringify(ack.ack)}`), { data: result });
+      throw Object.assign(new Error(`OPEN_FILE_ACK failed: ${JSON.stringify(ack.msg)}`), { data: result });
     }
     let stats;
     try {
@@ -545,12 +414,17 @@ const STEPS = {
       page_errors: ctx.recorder.pageErrors,
       warnings: ctx.recorder.console.filter((m) => m.type === 'warning').map((m) => m.text),
       blocked_hosts: [...new Set(ctx.recorder.blocked.map((b) => new URL(b.url).host))],
-      error_data: ctx.recorder.binary('recv', EVENT.ERROR_DATA).map((f) => f.ack),
+      error_data: ctx.recorder.binary('recv', EVENT.ERROR_DATA).map((f) => f.msg),
       connection_status: state.connectionStatus,
       connection_dropped: state.connectionDropped,
     };
   },
 };
+
+// The cube steps (channel change, animation, contours, cursor, region statistics, moments).
+Object.assign(STEPS, require('./analysis_steps').analysisSteps({
+  EVENT, canvasStats, waitForImage, activeFrameInfo, alertTexts,
+}));
 
 // ---------------------------------------------------------------- runner
 
@@ -602,7 +476,8 @@ async function main() {
 
     let failed = false;
     for (const [index, step] of plan.steps.entries()) {
-      const entry = { step: step.step, args: step, ok: false };
+      // `name` tells apart two runs of the same step (e.g. open_image for two files).
+      const entry = { step: step.name || step.step, kind: step.step, args: step, ok: false };
       results.steps.push(entry);
       if (failed && !step.always) { entry.skipped = true; continue; }
       const start = Date.now();
@@ -617,12 +492,12 @@ async function main() {
         exitCode = 1;
         entry.error = String(err && err.stack || err);
         if (err && err.data) entry.data = err.data;
-        // What the backend said while the step ran: usually the reason it failed.
-        entry.error_data = recorder.frames.slice(framesBefore)
-          .filter((f) => f.dir === 'recv' && f.type === EVENT.ERROR_DATA).map((f) => f.ack);
       }
+      // What the backend reported while the step ran (on a failure usually the reason).
+      entry.error_data = recorder.frames.slice(framesBefore)
+        .filter((f) => f.dir === 'recv' && f.type === EVENT.ERROR_DATA).map((f) => f.msg);
       entry.ms = Date.now() - start;
-      const shot = path.join(artifacts, `${String(index).padStart(2, '0')}-${step.step}.png`);
+      const shot = path.join(artifacts, `${String(index).padStart(2, '0')}-${entry.step}.png`);
       try {
         await page.screenshot({ path: shot, timeout: 10000 });
         entry.screenshot = shot;
@@ -643,6 +518,6 @@ async function main() {
   process.exit(exitCode);
 }
 
-module.exports = { decodeHeader, decodeProto, decodeReply, isLoopback, STEPS };
+module.exports = { decodeHeader, decodeProto, decodeReply, isLoopback, Recorder, STEPS, CHROMIUM_ARGS, CHROMIUM };
 
 if (require.main === module) main();
