@@ -2,7 +2,7 @@
 
 A rotating disc with a Gaussian line profile in a RA/DEC/FREQ cube with a beam,
 written as BITPIX 16 with BSCALE so it stays small. Regenerate with
-``python3 -m carta_trio.io.sample_cube carta_trio/sample/sample_cube.fits``.
+``python3 -m carta_trio.io.sample_cube program/sample/sample_cube.fits``.
 """
 
 from __future__ import annotations

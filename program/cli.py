@@ -243,7 +243,25 @@ def _interrupt(signum: int, frame: object) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Console entry point: parse, set up logging, run the server; returns the exit code."""
+    """Console entry point: parse, set up logging, run the server; returns the exit code.
+
+    SIGINT and SIGTERM end the process cleanly (exit 0, ``Exiting backend.``) at any
+    point of start-up; once the server runs, it handles them itself.
+    """
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:
+        log.info("Exiting backend.")
+        return 0
+    except BaseExceptionGroup as group:
+        if group.subgroup(lambda exc: not isinstance(exc, KeyboardInterrupt)) is not None:
+            raise
+        log.info("Exiting backend.")
+        return 0
+
+
+def _main(argv: Sequence[str] | None) -> int:
     # One BLAS thread per call: our workers already use every core, and OpenBLAS's own
     # threads made small reductions 100x slower under load. Must precede numpy's import.
     os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
@@ -280,8 +298,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", exc.strerror)
         return 1
     port = sock.getsockname()[1]
-    # Until the server's own signal handling is up, SIGTERM ends start-up like Ctrl-C.
-    signal.signal(signal.SIGTERM, _interrupt)
     # Announce before the heavy imports: launchers read the URL from stdout early.
     log.info("%s", launch.listening_message(settings, port))
     launch.announce(settings, port)
@@ -289,9 +305,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         from carta_trio.actors.server import run
 
         return run(settings, sock=sock)
-    except KeyboardInterrupt:
-        log.info("Exiting backend.")
-        return 0
     except Exception as exc:  # noqa: BLE001 - the reference logs any escaping exception and exits 1
         log.critical("%s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
         return 1
