@@ -23,7 +23,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Callable, Iterator
 
-from carta_trio.io.file_list import ListProgress, ProgressCadence, item_count
+from carta_trio.io.file_list import ListingPace, ListProgress, final_item, item_count
 from carta_trio.io.file_types import magic_bytes
 from carta_trio.io.paths import FORBIDDEN, PathError, resolve_inside
 from carta_trio.messages import schema as pb
@@ -110,8 +110,7 @@ def iter_catalog_list(
         yield response
         return
     total = sum(1 for e in entries if _safe(e.is_file) or _safe(e.is_dir))
-    cadence = ProgressCadence(clock)
-    last_yield = clock()
+    pace = ListingPace(total, clock, checkpoint)
     checked = 0
     for entry in entries:
         real = os.path.realpath(entry.path)
@@ -135,12 +134,9 @@ def iter_catalog_list(
                 pb.CatalogFileInfo(name=entry.name, type=kind, file_size=st.st_size, date=int(st.st_mtime))
             )
         checked += 1
-        if cadence.due():
-            last_yield = clock()
-            yield ListProgress(checked, total, report=True)
-        elif clock() - last_yield >= checkpoint:
-            last_yield = clock()
-            yield ListProgress(checked, total)
+        progress = pace.tick(checked)
+        if progress is not None:
+            yield progress
     response.success = True
     yield response
 
@@ -154,12 +150,7 @@ def _safe(test: Callable[[], bool]) -> bool:
 
 def catalog_list(top: str | Path, starting: str | Path | None, directory: str, filter_mode: int) -> pb.CatalogListResponse:
     """The whole catalog listing at once."""
-    result = None
-    for item in iter_catalog_list(top, starting, directory, filter_mode):
-        if isinstance(item, pb.CatalogListResponse):
-            result = item
-    assert result is not None
-    return result
+    return final_item(iter_catalog_list(top, starting, directory, filter_mode), pb.CatalogListResponse)
 
 
 class _TableHeader:

@@ -24,11 +24,13 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from carta_trio.io.file_types import folder_image_type, guess_image_type, guess_region_type
 from carta_trio.io.paths import FORBIDDEN, PathError, parent_of, resolve_directory
 from carta_trio.messages import schema as pb
+
+T = TypeVar("T")
 
 __all__ = [
     "FIRST_PROGRESS_AFTER_SECS",
@@ -76,6 +78,38 @@ def progress_message(progress: ListProgress, list_type: int = pb.FileListType.Im
         checked_count=progress.checked,
         percentage=progress.percentage,
     )
+
+
+class ListingPace:
+    """When a listing yields progress: the reference's report rule, plus a plain
+    checkpoint every ``checkpoint`` seconds so a STOP can interrupt it."""
+
+    def __init__(self, total: int, clock: Callable[[], float] = time.monotonic, checkpoint: float = 0.2) -> None:
+        self.total = total
+        self._clock = clock
+        self._checkpoint = checkpoint
+        self._cadence = ProgressCadence(clock)
+        self._last = clock()
+
+    def tick(self, checked: int) -> ListProgress | None:
+        """The progress to yield after ``checked`` entries, or None."""
+        if self._cadence.due():
+            self._last = self._clock()
+            return ListProgress(checked, self.total, report=True)
+        if self._clock() - self._last >= self._checkpoint:
+            self._last = self._clock()
+            return ListProgress(checked, self.total)
+        return None
+
+
+def final_item(items: Iterable[object], kind: type[T]) -> T:
+    """Run a listing generator to its end and return its response (of type ``kind``)."""
+    result: T | None = None
+    for item in items:
+        if isinstance(item, kind):
+            result = item
+    assert result is not None, "a listing always ends with its response"
+    return result
 
 
 class ProgressCadence:
@@ -232,21 +266,16 @@ def iter_file_list(
         response.message = str(exc.strerror or exc)
         yield response
         return
-    cadence = ProgressCadence(clock)
-    total = len(entries)
-    last_yield = clock()
+    pace = ListingPace(len(entries), clock, checkpoint)
     for checked, entry in enumerate(entries, start=1):
         if not entry.name.startswith("."):
             try:
                 _list_entry(response, entry, top_real, filter_mode, region)
             except OSError as exc:
                 log.debug("skipping %s: %s", entry.path, exc)
-        if cadence.due():
-            last_yield = clock()
-            yield ListProgress(checked, total, report=True)
-        elif clock() - last_yield >= checkpoint:
-            last_yield = clock()
-            yield ListProgress(checked, total)
+        progress = pace.tick(checked)
+        if progress is not None:
+            yield progress
     response.success = True
     yield response
 
@@ -260,9 +289,4 @@ def file_list(
     region: bool = False,
 ) -> pb.FileListResponse:
     """The whole listing at once (no progress)."""
-    result: pb.FileListResponse | None = None
-    for item in iter_file_list(top, starting, directory, filter_mode, region=region):
-        if isinstance(item, pb.FileListResponse):
-            result = item
-    assert result is not None
-    return result
+    return final_item(iter_file_list(top, starting, directory, filter_mode, region=region), pb.FileListResponse)

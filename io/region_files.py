@@ -17,7 +17,7 @@ import os
 from pathlib import Path
 from typing import Callable, Iterator
 
-from carta_trio.io.file_list import ListProgress, iter_file_list
+from carta_trio.io.file_list import ListProgress, final_item, iter_file_list
 from carta_trio.io.file_types import guess_region_type
 from carta_trio.io.paths import PathError, resolve_file
 from carta_trio.messages import schema as pb
@@ -55,12 +55,7 @@ def iter_region_list(
 
 def region_list(top: str | Path, starting: str | Path | None, directory: str, filter_mode: int) -> pb.RegionListResponse:
     """The whole region listing at once."""
-    result = None
-    for item in iter_region_list(top, starting, directory, filter_mode):
-        if isinstance(item, pb.RegionListResponse):
-            result = item
-    assert result is not None
-    return result
+    return final_item(iter_region_list(top, starting, directory, filter_mode), pb.RegionListResponse)
 
 
 def region_file_lines(path: str | Path) -> list[str]:
