@@ -21,14 +21,19 @@ from __future__ import annotations
 
 import logging
 import math
+import warnings
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_jobs import watch_frame_close
 from carta_trio.analysis.region_geometry import RegionError, RegionMask, RegionType, is_annotation, validate_control_points
+from carta_trio.analysis.matched_regions import matched_region_mask
 from carta_trio.analysis.region_masks import region_mask
+from carta_trio.io.sky_coordinates import SkyCoordinates, sky_coordinates
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -116,9 +121,17 @@ class Region:
         key = (frame.file_id, frame.width, frame.height)
         if key in self._masks:
             return self._masks[key]
-        self.check_applicable(frame)
-        scale = pixel_scale_of(frame)
-        mask = region_mask(self.region_type, self.points, self.rotation, frame.width, frame.height, scale)
+        reference = frame if frame.file_id == self.file_id else frame.session.frames.get(self.file_id)
+        if reference is None:
+            raise RegionError(f"region {self.region_id} is drawn on file {self.file_id}, which is not open")
+        if reference is frame or same_grid(reference, frame):
+            mask = region_mask(self.region_type, self.points, self.rotation, frame.width, frame.height,
+                               pixel_scale_of(frame))
+        else:
+            # A region on another grid goes through world coordinates (ANALYTICS.md §1.5).
+            mask = matched_region_mask(self.region_type, self.points, self.rotation,
+                                       sky_converter(reference, frame), frame.width, frame.height,
+                                       pixel_scale_of(reference), pixel_scale_of(frame))
         self._masks[key] = mask
         return mask
 
@@ -159,6 +172,31 @@ def _grid_signature(frame: Frame) -> tuple[object, ...]:
             values += [cards.get(f"CD{n}_{m}") for m in (axes.x + 1, axes.y + 1)]
         signature = frame.state["grid_signature"] = tuple(values)
     return signature
+
+
+def _sky(frame: Frame) -> SkyCoordinates:
+    sky = frame.state.get("sky_coordinates")
+    if sky is None:
+        sky = sky_coordinates(frame.reader)
+        if sky is None:
+            raise RegionError(f"file {frame.file_id} has no direction coordinate on its image axes")
+        frame.state["sky_coordinates"] = sky
+    return sky
+
+
+def sky_converter(reference: Frame, target: Frame) -> Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]:
+    """Render pixels of ``reference`` to render pixels of ``target`` through the sky
+    (celestial frames converted by astropy, e.g. FK5 to galactic)."""
+    source, destination = _sky(reference).celestial, _sky(target).celestial
+
+    def convert(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            positions = source.pixel_to_world(xs, ys)
+            tx, ty = destination.world_to_pixel(positions)
+        return np.asarray(tx, dtype=np.float64), np.asarray(ty, dtype=np.float64)
+
+    return convert
 
 
 def same_grid(a: Frame, b: Frame) -> bool:

@@ -290,12 +290,15 @@ async def test_region_applied_to_another_file(carta_url: str, cube: np.ndarray, 
             pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[ST.NumPixels, ST.Mean])]))
         twin = (await client.expect(pb.RegionStatsData)).message
         await client.send(pb.SetStatsRequirements(file_id=2, region_id=1, stats_configs=[
-            pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[ST.Mean])]))
-        error = await expect_error(client, "Statistics calculation for region 1 failed")
+            pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[ST.NumPixels, ST.Mean])]))
+        moved = (await client.expect(pb.RegionStatsData)).message
     assert twin.file_id == 1
     ex.assert_stats(twin, ex.stats(other[0][ex.rectangle_mask(other.shape[1:], 20.3, 21.4, 9.2, 7.0)]),
                     [ST.NumPixels, ST.Mean])
-    assert "pixel grid differs" in error.message
+    # shifted.fits has the same sky 23 pixels further right: the region follows the sky
+    assert moved.file_id == 2
+    ex.assert_stats(moved, ex.stats(other[0][ex.rectangle_mask(other.shape[1:], 20.3 + 23, 21.4, 9.2, 7.0)]),
+                    [ST.NumPixels, ST.Mean])
 
 
 async def test_preview_region_updates_without_ack_or_streams(carta_url: str, cube: np.ndarray) -> None:
@@ -314,3 +317,48 @@ async def test_preview_region_updates_without_ack_or_streams(carta_url: str, cub
     assert nothing == []  # no ack, no streams, and the -1 preview created nothing
     ex.assert_stats(moved, ex.stats(plane[ex.rectangle_mask(plane.shape, 40.3, 30.4, 5.0, 5.0)]), [ST.NumPixels, ST.Sum])
     assert second.region_id == 2
+
+
+def sky_valued_image(header: list, shape: tuple[int, int]) -> np.ndarray:
+    """A plane whose pixel value is the declination (deg) of the pixel: region means then
+    compare the same patch of sky on different grids."""
+    import warnings
+
+    from astropy.io import fits
+    from astropy.wcs import WCS
+
+    h = fits.Header()
+    for key, value, _ in header:
+        if key.endswith("3") or key in ("BMAJ", "BMIN", "BPA", "BUNIT", "RESTFRQ", "SPECSYS"):
+            continue
+        h[key] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        wcs = WCS(h, naxis=2)
+        ys, xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+        _, dec = wcs.all_pix2world(xs, ys, 0)
+    return dec.astype(np.float32)
+
+
+async def test_region_on_a_finer_grid_follows_the_sky(carta_url: str, data_dir: Path) -> None:
+    coarse = wcs_header(("RA---SIN", "DEC--SIN"))
+    fine = [(k, v * 0.5 if k in ("CDELT1", "CDELT2") else v, c) for k, v, c in coarse]
+    fine = [(k, 2 * v - 0.5 if k in ("CRPIX1", "CRPIX2") else v, c) for k, v, c in fine]
+    write_fits(data_dir / "coarse.fits", sky_valued_image(coarse, (48, 64)), coarse)
+    write_fits(data_dir / "fine.fits", sky_valued_image(fine, (96, 128)), fine)
+    async with open_client(carta_url) as client:
+        await open_image(client, "coarse.fits")
+        ack = await client.request(pb.OpenFile(directory="", file="fine.fits", file_id=1))
+        assert ack.success
+        await set_region(client, RT.ELLIPSE, [(30.0, 20.0), (8.0, 5.0)], rotation=30.0)
+        values = []
+        for file_id in (0, 1):
+            await client.send(pb.SetStatsRequirements(file_id=file_id, region_id=1, stats_configs=[
+                pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[ST.NumPixels, ST.Mean])]))
+            stats = (await client.expect(pb.RegionStatsData)).message
+            assert stats.file_id == file_id
+            values.append({s.stats_type: s.value for s in stats.statistics})
+    coarse_stats, fine_stats = values
+    # four times the pixels (half the spacing), the same mean declination
+    assert fine_stats[ST.NumPixels] == pytest.approx(4 * coarse_stats[ST.NumPixels], rel=0.08)
+    assert fine_stats[ST.Mean] == pytest.approx(coarse_stats[ST.Mean], abs=0.05 * 0.0005)
