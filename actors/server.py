@@ -14,6 +14,7 @@ import functools
 import logging
 import signal
 import socket
+import threading
 from collections.abc import Callable
 
 import trio
@@ -119,22 +120,39 @@ async def serve(
         nursery.cancel_scope.cancel()
 
 
-async def _main(settings: Settings, sock: socket.socket | None, on_listening: Callable[[int], None] | None) -> int:
-    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
-        async with trio.open_nursery() as nursery:
-            handle: ServerHandle = await nursery.start(
-                functools.partial(serve, settings, sock=sock, on_listening=on_listening)
-            )
+async def _main(
+    settings: Settings,
+    sock: socket.socket | None,
+    on_listening: Callable[[int], None] | None,
+    stop_requested: threading.Event | None,
+) -> int:
+    async with trio.open_nursery() as nursery:
+        handle: ServerHandle = await nursery.start(
+            functools.partial(serve, settings, sock=sock, on_listening=on_listening)
+        )
+        token = trio.lowlevel.current_trio_token()
 
-            async def watch_signals() -> None:
-                async for _ in signals:
-                    log.info("Exiting backend.")
-                    handle.shutdown.set()
-                    return
+        def request_shutdown() -> None:
+            if not handle.shutdown.is_set():
+                log.info("Exiting backend.")
+                handle.shutdown.set()
 
-            nursery.start_soon(watch_signals)
+        def on_signal(signum: int, frame: object) -> None:
+            # Plain handlers, not trio's signal receiver: nothing is re-delivered when the
+            # run ends, so a clean shutdown never turns into death by signal.
+            token.run_sync_soon(request_shutdown)
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        if stop_requested is not None and stop_requested.is_set():
+            request_shutdown()  # a signal arrived while the process was still starting
+        try:
             await handle.shutdown.wait()
-            nursery.cancel_scope.cancel()
+        finally:
+            # The run is ending: later signals have nothing left to stop.
+            signal.signal(signal.SIGINT, signal.SIG_IGN)
+            signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        nursery.cancel_scope.cancel()
     return 0
 
 
@@ -143,14 +161,16 @@ def run(
     on_listening: Callable[[int], None] | None = None,
     *,
     sock: socket.socket | None = None,
+    stop_requested: threading.Event | None = None,
 ) -> int:
-    """Run the server in this process until shutdown; returns the exit code.
+    """Run the server in this process until SIGINT/SIGTERM; returns the exit code.
 
     ``on_listening(port)`` is called once the port is served (not when ``sock`` is
-    given: its owner has announced it already).
+    given: its owner has announced it already). ``stop_requested`` carries a signal
+    that arrived before the server could handle signals itself.
     """
     try:
-        return trio.run(_main, settings, sock, on_listening)
+        return trio.run(_main, settings, sock, on_listening, stop_requested)
     except PortUnavailable as exc:
         log.error("%s", exc.strerror)
         return 1

@@ -4,6 +4,6 @@ try:
     from carta_trio.cli import main
 
     code = main()
-except KeyboardInterrupt:  # Ctrl-C outside the server's own handling: nothing left to clean up
+except KeyboardInterrupt:  # Ctrl-C while still importing: nothing to clean up
     code = 0
 raise SystemExit(code)

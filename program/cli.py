@@ -20,6 +20,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import uuid
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -238,8 +239,14 @@ def with_installed_frontend(settings: Settings) -> Settings:
     return dataclasses.replace(settings, frontend_folder=found)
 
 
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+#: Set by SIGINT/SIGTERM during start-up. An interrupted import would leave CPython's
+#: "unhandled KeyboardInterrupt" mark set and end the process by signal even after a
+#: clean return, so start-up is never interrupted: it notes the request instead.
+_STOP_REQUESTED = threading.Event()
+
+
+def _note_stop(signum: int, frame: object) -> None:
+    _STOP_REQUESTED.set()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -248,7 +255,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     SIGINT and SIGTERM end the process cleanly (exit 0, ``Exiting backend.``) at any
     point of start-up; once the server runs, it handles them itself.
     """
-    signal.signal(signal.SIGTERM, _interrupt)
+    previous = {signum: signal.signal(signum, _note_stop) for signum in (signal.SIGINT, signal.SIGTERM)}
     try:
         return _main(argv)
     except KeyboardInterrupt:
@@ -259,6 +266,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         log.info("Exiting backend.")
         return 0
+    finally:
+        _STOP_REQUESTED.clear()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 def _main(argv: Sequence[str] | None) -> int:
@@ -304,7 +315,10 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         from carta_trio.actors.server import run
 
-        return run(settings, sock=sock)
+        if _STOP_REQUESTED.is_set():
+            log.info("Exiting backend.")
+            return 0
+        return run(settings, sock=sock, stop_requested=_STOP_REQUESTED)
     except Exception as exc:  # noqa: BLE001 - the reference logs any escaping exception and exits 1
         log.critical("%s", exc, exc_info=log.isEnabledFor(logging.DEBUG))
         return 1

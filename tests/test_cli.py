@@ -653,7 +653,7 @@ def test_main_runs_the_server_and_announces(
     seen: list[Settings] = []
     ports: list[int] = []
 
-    def fake_run(settings: Settings, *, sock: Any) -> int:
+    def fake_run(settings: Settings, *, sock: Any, stop_requested: Any) -> int:
         # The CLI binds the port and prints the URL before it imports the server.
         seen.append(settings)
         ports.append(sock.getsockname()[1])
@@ -699,7 +699,7 @@ def test_announce_skips_browser_and_url_when_not_serving(top: Path, tmp_path: Pa
 def test_main_reports_crash_as_exit_1(top: Path, monkeypatch: pytest.MonkeyPatch, capsys: Any) -> None:
     import carta_trio.actors.server as server
 
-    def broken(settings: Settings, *, sock: Any) -> int:
+    def broken(settings: Settings, *, sock: Any, stop_requested: Any) -> int:
         sock.close()
         raise RuntimeError("boom")
 
