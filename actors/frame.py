@@ -13,7 +13,6 @@ doing; :meth:`close` also releases the reader.
 
 from __future__ import annotations
 
-import functools
 import logging
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
@@ -21,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import trio
 
-from carta_trio.actors.tile_queue import TileQueue, TileRequest
+from carta_trio.actors.image_histogram import histogram_message, plane_histogram
+from carta_trio.actors.tile_queue import TileQueue, TileRequest, encode_blocks, tile_message
 from carta_trio.actors import region_data
 from carta_trio.analysis import histograms, polarization
-from carta_trio.analysis.histograms import HistogramResult
 from carta_trio.codecs import downsample, raster_tiles, tile_geometry
 from carta_trio.messages import schema as pb
 
@@ -36,8 +35,6 @@ log = logging.getLogger(__name__)
 
 ChannelListener = Callable[["Frame", bool, bool], Awaitable[None]]
 
-#: Pieces an image histogram is split into (one per core).
-HISTOGRAM_PARTS = 2
 #: Channel listeners ordered below this run before the image histogram.
 HISTOGRAM_ORDER = 30
 
@@ -50,24 +47,8 @@ TILE_BATCH = 8
 TILE_GROUP = 4
 
 
-def _encode_blocks(blocks: list[np.ndarray], compression_type: int, precision: int) -> list[raster_tiles.EncodedTile]:
-    return [raster_tiles.encode_tile(block, compression_type, precision) for block in blocks]
-
-
 def _order(listener: ChannelListener) -> int:
     return int(getattr(listener, "channel_order", HISTOGRAM_ORDER))
-
-
-def histogram_message(result: HistogramResult) -> pb.Histogram:
-    """CARTA.Histogram from a computed histogram (float32 geometry widened to double)."""
-    return pb.Histogram(
-        num_bins=int(result.num_bins),
-        bin_width=float(result.bin_width),
-        first_bin_center=float(result.first_bin_center),
-        bins=np.asarray(result.bins, dtype=np.int64).tolist(),
-        mean=float(result.mean),
-        std_dev=float(result.std_dev),
-    )
 
 
 class AnimationStep:
@@ -340,7 +321,7 @@ class Frame:
 
     async def send_image_histogram(self) -> None:
         """REGION_HISTOGRAM_DATA for region -1 with the default render config."""
-        result = await self._plane_histogram(self.plane, histograms.auto_bin_count(self.width, self.height))
+        result = await plane_histogram(self.session, self.plane, histograms.auto_bin_count(self.width, self.height))
         await self.session.send_stream(
             pb.RegionHistogramData(
                 file_id=self.file_id,
@@ -351,40 +332,6 @@ class Frame:
                 config=pb.HistogramConfig(num_bins=-1),
                 histograms=histogram_message(result),
             )
-        )
-
-    async def _plane_histogram(self, plane: np.ndarray, num_bins: int) -> HistogramResult:
-        """The automatic-bounds histogram of a plane, both passes split over the cores."""
-        parts = [part for part in np.array_split(plane, HISTOGRAM_PARTS) if part.size]
-        stats_parts: list[histograms.BasicStats] = [histograms.BasicStats()] * len(parts)
-        count_parts: list[np.ndarray] = [np.zeros(0)] * len(parts)
-
-        async def stats_of(index: int) -> None:
-            stats_parts[index] = await self.session.run_sync(histograms.basic_stats, parts[index])
-
-        async with trio.open_nursery() as nursery:
-            for index in range(len(parts)):
-                nursery.start_soon(stats_of, index)
-        stats = histograms.BasicStats()
-        for part_stats in stats_parts:
-            stats = stats.join(part_stats)
-        if not stats.num_pixels:
-            bins = histograms.histogram_bins(histograms.FLT_MAX, -histograms.FLT_MAX, num_bins)
-            counts = np.zeros(1, dtype=np.int64)
-        else:
-            bins = histograms.histogram_bins(stats.min, stats.max, num_bins)
-
-            async def counts_of(index: int) -> None:
-                count_parts[index] = await self.session.run_sync(
-                    functools.partial(histograms.bin_counts, parts[index], bins, within_bounds=True)
-                )
-
-            async with trio.open_nursery() as nursery:
-                for index in range(len(parts)):
-                    nursery.start_soon(counts_of, index)
-            counts = np.sum(count_parts, axis=0)
-        return histograms.HistogramResult(
-            bins.num_bins, bins.bin_width, bins.first_bin_center, counts, stats.mean, stats.std_dev
         )
 
     # ------------------------------------------------------------------ tiles
@@ -418,7 +365,7 @@ class Frame:
                     await ready[index].wait()
                     for code, tile in zip(group, results[index]):
                         if tile is not None:
-                            await self.session.send_stream(self._tile_message(request, code, tile))
+                            await self.session.send_stream(tile_message(self.file_id, request, code, tile, self.width, self.height))
         if request.done:
             self._queue.discard(request)
             await self.session.send_stream(request.sync_message(self.file_id, end=True))
@@ -446,34 +393,10 @@ class Frame:
             todo.append((index, key, source[y0 : y0 + bounds.height, x0 : x0 + bounds.width]))
         if todo:
             encoded = await self.session.run_sync(
-                _encode_blocks, [block for _, _, block in todo], request.compression_type, request.precision
+                encode_blocks, [block for _, _, block in todo], request.compression_type, request.precision
             )
             for (index, key, _), tile in zip(todo, encoded):
                 if len(self._tiles) >= TILE_CACHE_SIZE:
                     self._tiles.pop(next(iter(self._tiles)))
                 self._tiles[key] = out[index] = tile
         return out
-
-    def _tile_message(self, request: TileRequest, code: int, tile: raster_tiles.EncodedTile) -> pb.RasterTileData:
-        coord = tile_geometry.decode_tile_code(code)
-        bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, self.width, self.height)
-        return pb.RasterTileData(
-            file_id=self.file_id,
-            channel=request.channel,
-            stokes=request.stokes,
-            compression_type=request.compression_type,
-            compression_quality=float(tile.quality_used),
-            sync_id=request.sync_id,
-            animation_id=request.animation_id,
-            tiles=[
-                pb.TileData(
-                    layer=coord.layer,
-                    x=coord.x,
-                    y=coord.y,
-                    width=bounds.width,
-                    height=bounds.height,
-                    image_data=tile.image_data,
-                    nan_encodings=tile.nan_encodings,
-                )
-            ],
-        )

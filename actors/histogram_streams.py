@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from carta_trio.actors import region_data
-from carta_trio.actors.frame import histogram_message
+from carta_trio.actors.image_histogram import histogram_message
 from carta_trio.actors.analytics_state import (
     IMAGE_REGION_ID,
     HistogramRequirement,

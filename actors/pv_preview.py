@@ -29,7 +29,7 @@ import trio
 
 from carta_trio.actors import region_data
 from carta_trio.actors.dispatch import handles
-from carta_trio.actors.frame import histogram_message
+from carta_trio.actors.image_histogram import histogram_message
 from carta_trio.actors.frame_jobs import watch_frame_close
 from carta_trio.actors.jobs import cancel_jobs, open_job
 from carta_trio.actors.pv_cut import PvError, plan_cut, read_box_spectra

@@ -10,6 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 
+import numpy as np
+
+from carta_trio.codecs import raster_tiles, tile_geometry
 from carta_trio.messages import schema as pb
 
 
@@ -87,3 +90,36 @@ class TileQueue:
 
     def clear(self) -> None:
         self._requests.clear()
+
+
+def encode_blocks(blocks: list[np.ndarray], compression_type: int, precision: int) -> list[raster_tiles.EncodedTile]:
+    """Encode several tiles in one worker-thread call (blocking)."""
+    return [raster_tiles.encode_tile(block, compression_type, precision) for block in blocks]
+
+
+def tile_message(
+    file_id: int, request: TileRequest, code: int, tile: raster_tiles.EncodedTile, width: int, height: int
+) -> pb.RasterTileData:
+    """RASTER_TILE_DATA carrying one encoded tile of ``request`` (WIRE.md §2.5)."""
+    coord = tile_geometry.decode_tile_code(code)
+    bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, width, height)
+    return pb.RasterTileData(
+        file_id=file_id,
+        channel=request.channel,
+        stokes=request.stokes,
+        compression_type=request.compression_type,
+        compression_quality=float(tile.quality_used),
+        sync_id=request.sync_id,
+        animation_id=request.animation_id,
+        tiles=[
+            pb.TileData(
+                layer=coord.layer,
+                x=coord.x,
+                y=coord.y,
+                width=bounds.width,
+                height=bounds.height,
+                image_data=tile.image_data,
+                nan_encodings=tile.nan_encodings,
+            )
+        ],
+    )
