@@ -125,7 +125,12 @@ def parse_settings(
     if given.get("version"):
         raise CliExit(0, output=REFERENCE_VERSION)
 
-    warnings = [deprecation_warning(option, "commandline parameters") for option in DEPRECATED if option in given]
+    # --base and --root are deprecated in the reference but are carta-trio's own spellings.
+    warnings = [
+        deprecation_warning(option, "commandline parameters")
+        for option in DEPRECATED
+        if option in given and option not in OWN_SPELLINGS
+    ]
     home = Path(environ.get("HOME") or os.path.expanduser("~"))
     user_folder = home / ".carta"
     if user_config_path is None:
@@ -141,6 +146,9 @@ def parse_settings(
         config["top_level_folder"] = given["root"]
     if "base" in given:
         config["starting_folder"] = given["base"]
+        if "root" not in given and "top_level_folder" not in given:
+            # carta-trio --base DIR: the root defaults to the base, so nothing above it is served.
+            config["top_level_folder"] = given["base"]
     command_line = {key: given[key] for key in ALL_KEYS if key in given}
     config.update(command_line)
 
@@ -238,6 +246,9 @@ def with_installed_frontend(settings: Settings) -> Settings:
             return settings
     return dataclasses.replace(settings, frontend_folder=found)
 
+
+#: Options the reference deprecates but carta-trio documents as its own.
+OWN_SPELLINGS = frozenset({"base", "root"})
 
 #: Set by SIGINT/SIGTERM during start-up. An interrupted import would leave CPython's
 #: "unhandled KeyboardInterrupt" mark set and end the process by signal even after a

@@ -252,12 +252,16 @@ def test_deprecated_options(top: Path) -> None:
     settings, warnings = parse(["--root", str(top), "--base", str(top / "sub"), "--threads", "4"])
     assert settings.top_level_folder == top
     assert settings.starting_folder == top / "sub"
+    # --base and --root are carta-trio's own spellings: no deprecation warning for them
     assert sorted(warnings) == [
-        "Option base found in commandline parameters is deprecated. "
-        "Use positional parameters instead to set the starting directory or open files on startup.",
-        "Option root found in commandline parameters is deprecated. Use top_level_folder instead.",
         "Option threads found in commandline parameters is deprecated. This feature is no longer supported.",
     ]
+
+
+def test_base_alone_is_also_the_root(top: Path) -> None:
+    settings, warnings = parse(["--base", str(top / "sub")])
+    assert settings.top_level_folder == settings.starting_folder == top / "sub"
+    assert warnings == []
 
 
 def test_top_level_folder_wins_over_root_and_positional_over_base(top: Path, tmp_path: Path) -> None:
