@@ -21,7 +21,7 @@ import numpy as np
 import trio
 
 from carta_trio.actors.image_histogram import histogram_message, plane_histogram
-from carta_trio.actors.tile_queue import TileQueue, TileRequest, encode_blocks, tile_message
+from carta_trio.actors.tile_queue import TileQueue, TileRequest, encode_tile_frames
 from carta_trio.actors import region_data
 from carta_trio.analysis import histograms, polarization
 from carta_trio.codecs import downsample, raster_tiles, tile_geometry
@@ -349,7 +349,7 @@ class Frame:
             # group is sent, in request order, as soon as it is ready, so sending
             # overlaps with the encoding of the groups after it.
             groups = [codes[i : i + TILE_GROUP] for i in range(0, len(codes), TILE_GROUP)]
-            results: list[list[raster_tiles.EncodedTile | None]] = [[] for _ in groups]
+            results: list[list[bytes | None]] = [[] for _ in groups]
             ready = [trio.Event() for _ in groups]
 
             async def encode(index: int, group: list[int]) -> None:
@@ -361,20 +361,24 @@ class Frame:
             async with trio.open_nursery() as nursery:
                 for index, group in enumerate(groups):
                     nursery.start_soon(encode, index, group)
-                for index, group in enumerate(groups):
+                for index in range(len(groups)):
                     await ready[index].wait()
-                    for code, tile in zip(group, results[index]):
-                        if tile is not None:
-                            await self.session.send_stream(tile_message(self.file_id, request, code, tile, self.width, self.height))
+                    for frame in results[index]:
+                        if frame is not None:
+                            await self.session.send_frame(frame)
         if request.done:
             self._queue.discard(request)
             await self.session.send_stream(request.sync_message(self.file_id, end=True))
 
-    async def _encode_tiles(self, codes: list[int], request: TileRequest) -> list[raster_tiles.EncodedTile | None]:
-        """Encoded tiles for ``codes`` (None for impossible ones, reported), from the cache
-        where possible and otherwise in one worker-thread call."""
+    async def _encode_tiles(self, codes: list[int], request: TileRequest) -> list[bytes | None]:
+        """Ready RASTER_TILE_DATA frames for ``codes`` (None for impossible ones, reported).
+
+        Encoding (for tiles not in the cache) and the protobuf framing both happen in
+        one worker-thread call, so the event loop only forwards bytes.
+        """
         out: list[raster_tiles.EncodedTile | None] = [None] * len(codes)
-        todo: list[tuple[int, tuple[Any, ...], np.ndarray]] = []
+        blocks: list[np.ndarray | None] = [None] * len(codes)
+        keys: list[tuple[Any, ...] | None] = [None] * len(codes)
         for index, code in enumerate(codes):
             coord = tile_geometry.decode_tile_code(code)
             try:
@@ -390,13 +394,14 @@ class Frame:
             source = await self.mip_plane(bounds.mip)
             m = bounds.mip
             y0, x0 = bounds.y_min // m, bounds.x_min // m
-            todo.append((index, key, source[y0 : y0 + bounds.height, x0 : x0 + bounds.width]))
-        if todo:
-            encoded = await self.session.run_sync(
-                encode_blocks, [block for _, _, block in todo], request.compression_type, request.precision
-            )
-            for (index, key, _), tile in zip(todo, encoded):
+            blocks[index] = source[y0 : y0 + bounds.height, x0 : x0 + bounds.width]
+            keys[index] = key
+        tiles, frames = await self.session.run_sync(
+            encode_tile_frames, self.file_id, request, codes, out, blocks, self.width, self.height
+        )
+        for key, tile in zip(keys, tiles):
+            if key is not None and tile is not None:
                 if len(self._tiles) >= TILE_CACHE_SIZE:
                     self._tiles.pop(next(iter(self._tiles)))
-                self._tiles[key] = out[index] = tile
-        return out
+                self._tiles[key] = tile
+        return frames

@@ -13,6 +13,7 @@ import dataclasses
 import numpy as np
 
 from carta_trio.codecs import raster_tiles, tile_geometry
+from carta_trio.messages import framing
 from carta_trio.messages import schema as pb
 
 
@@ -92,9 +93,29 @@ class TileQueue:
         self._requests.clear()
 
 
-def encode_blocks(blocks: list[np.ndarray], compression_type: int, precision: int) -> list[raster_tiles.EncodedTile]:
-    """Encode several tiles in one worker-thread call (blocking)."""
-    return [raster_tiles.encode_tile(block, compression_type, precision) for block in blocks]
+def encode_tile_frames(
+    file_id: int,
+    request: TileRequest,
+    codes: list[int],
+    tiles: list[raster_tiles.EncodedTile | None],
+    blocks: list[np.ndarray | None],
+    width: int,
+    height: int,
+) -> tuple[list[raster_tiles.EncodedTile | None], list[bytes | None]]:
+    """Encode the tiles that have a block (the others are cached or impossible) and build
+    each tile's RASTER_TILE_DATA frame (blocking; one worker-thread call per group)."""
+    done: list[raster_tiles.EncodedTile | None] = []
+    frames: list[bytes | None] = []
+    for code, tile, block in zip(codes, tiles, blocks):
+        if tile is None and block is not None:
+            tile = raster_tiles.encode_tile(block, request.compression_type, request.precision)
+        done.append(tile)
+        if tile is None:
+            frames.append(None)
+        else:
+            message = tile_message(file_id, request, code, tile, width, height)
+            frames.append(framing.pack_frame(pb.EventType.RASTER_TILE_DATA, 0, message))
+    return done, frames
 
 
 def tile_message(
