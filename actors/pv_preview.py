@@ -55,10 +55,6 @@ LOAD_PROGRESS_INTERVAL = 1.0
 CHUNK_BYTES = 16 << 20
 IMAGE_REGION_ID = -1
 SUPPORTED_COMPRESSION = (pb.CompressionType.NONE, pb.CompressionType.ZFP)
-#: Seconds between looks at a preview's cut for preview-only (dragging) moves.
-DRAG_POLL = 0.05
-#: Grace for a region change event after a move is seen, so it is not sent twice.
-DRAG_SETTLE = 0.005
 
 
 @dataclass(eq=False)
@@ -254,22 +250,13 @@ def _replace(session: Session, preview: Preview) -> None:
 async def _updates(session: Session, preview: Preview, scope: trio.CancelScope) -> None:
     """Send PV_PREVIEW_DATA for the latest queued cut until the preview is dropped.
 
-    A region change event queues a full update. SET_REGION with ``preview_region``
-    (the cut being dragged) raises no change event, so the cut region is also looked at
-    every :data:`DRAG_POLL` seconds: a move found that way gets a quick update.
+    A region change queues a full update; a ``preview_region`` SET_REGION (the cut
+    being dragged) queues a quick one. Only the newest queued cut is computed.
     """
     with scope:
         while True:
-            with trio.move_on_after(DRAG_POLL):
-                await preview.wake.wait()
+            await preview.wake.wait()
             preview.wake = trio.Event()
-            if preview.pending is None:
-                region = registry(session).get(preview.cut_region_id)
-                if region is not None and region.region_type == pb.RegionType.LINE and region.points != preview.shown:
-                    # A SET_REGION being handled now may still announce the move (full update).
-                    await trio.sleep(DRAG_SETTLE)
-                    if preview.pending is None:
-                        preview.pending = (tuple(region.points), True)
             pending, preview.pending = preview.pending, None
             if pending is None:
                 continue
@@ -298,7 +285,12 @@ async def _on_region_changed(session: Session, region: Region) -> None:
         region_moved(session, region, quick=False)
 
 
-add_region_listener(changed=_on_region_changed)
+def _on_region_dragged(session: Session, region: Region) -> None:
+    if region.region_type == pb.RegionType.LINE and session.state.get(STATE_KEY):
+        region_moved(session, region, quick=True)
+
+
+add_region_listener(changed=_on_region_changed, preview=_on_region_dragged)
 
 
 def stop_updates(session: Session, preview_id: int) -> None:
