@@ -224,9 +224,7 @@ async def on_stop_animation(session: Session, request_id: int, message: pb.StopA
     end = message.end_frame
     if frame is not None and message.HasField("end_frame"):
         if (end.channel, end.stokes) != (frame.channel, frame.stokes):
-            frame.post_channels(
-                request_id, pb.SetImageChannels(file_id=frame.file_id, channel=end.channel, stokes=end.stokes)
-            )
+            frame.post_channels(pb.SetImageChannels(file_id=frame.file_id, channel=end.channel, stokes=end.stokes))
 
 
 def cancel_animation(session: Session) -> None:

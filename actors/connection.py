@@ -17,6 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from carta_trio.actors.session import PONG
 
 if TYPE_CHECKING:
+    from carta_trio.actors.session import Session
     from carta_trio.actors.session_manager import SessionManager
 
 log = logging.getLogger(__name__)
@@ -39,11 +40,11 @@ async def serve_connection(websocket: WebSocket, manager: SessionManager) -> Non
     async with manager.open_session(client_address(websocket)) as (session, inbox, outbound):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_write, websocket, outbound, nursery.cancel_scope)
-            await _read(websocket, session, inbox, outbound)
+            await _read(websocket, session, inbox)
             nursery.cancel_scope.cancel()
 
 
-async def _read(websocket, session, inbox: trio.MemorySendChannel[bytes], outbound) -> None:
+async def _read(websocket: WebSocket, session: Session, inbox: trio.MemorySendChannel[bytes]) -> None:
     idle_timeout = session.settings.idle_timeout
     async with inbox:
         while True:

@@ -80,7 +80,7 @@ class Frame:
         self._mips: dict[int, np.ndarray] = {}
         self._mips_pending: dict[int, trio.Event] = {}
         self._tiles: dict[tuple[Any, ...], raster_tiles.EncodedTile] = {}
-        self._pending_channels: tuple[int, pb.SetImageChannels] | None = None
+        self._pending_channels: pb.SetImageChannels | None = None
         self._pending_steps: list[AnimationStep] = []
         self._queue = TileQueue()
         self._wake = trio.Event()
@@ -123,13 +123,13 @@ class Frame:
 
     # ------------------------------------------------------------------ inbox
 
-    def post_channels(self, request_id: int, message: pb.SetImageChannels) -> None:
+    def post_channels(self, message: pb.SetImageChannels) -> None:
         """Queue a channel change; a newer one replaces one not yet started.
 
         ``channel_posted_hooks`` run at once, so work for the outgoing channel
         (a contour job, say) stops now rather than finishing first.
         """
-        self._pending_channels = (request_id, message)
+        self._pending_channels = message
         for hook in list(self.channel_posted_hooks):
             hook(self)
         self._wake.set()
@@ -183,8 +183,7 @@ class Frame:
                         step.done.set()
                 continue
             if self._pending_channels is not None:
-                request_id, message = self._pending_channels
-                self._pending_channels = None
+                message, self._pending_channels = self._pending_channels, None
                 await self._supervised("channels", self._apply_channels(message))
                 continue
             request = self._queue.newest()

@@ -91,8 +91,6 @@ async def open_frame(session: Session, message: pb.OpenFile) -> tuple[pb.OpenFil
     ack.file_info_extended.CopyFrom(extended)
     ack.file_feature_flags = reader.feature_flags
     ack.beam_table.extend(beam_table(reader))
-    for hook in session.state.get("frame_opened_hooks", ()):
-        await hook(frame)
     return ack, frame
 
 
@@ -139,7 +137,7 @@ async def on_set_image_channels(session: Session, request_id: int, message: pb.S
         return
     if message.HasField("required_tiles") and not await check_compression(session, message.required_tiles):
         message.ClearField("required_tiles")
-    frame.post_channels(request_id, message)
+    frame.post_channels(message)
 
 
 SUPPORTED_COMPRESSION = (pb.CompressionType.NONE, pb.CompressionType.ZFP)

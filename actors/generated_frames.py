@@ -66,6 +66,4 @@ async def open_generated_frame(session: Session, file_id: int, image: GeneratedI
     ack.file_feature_flags = 0
     ack.beam_table.extend(beam_table(image))
     await frame.send_image_histogram()
-    for hook in session.state.get("frame_opened_hooks", ()):
-        await hook(frame)
     return ack

@@ -55,7 +55,7 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
             continue
         await frame.send_image_histogram()
         if (image.channel, image.stokes) != (0, 0):
-            frame.post_channels(0, pb.SetImageChannels(file_id=image.file_id, channel=image.channel, stokes=image.stokes))
+            frame.post_channels(pb.SetImageChannels(file_id=image.file_id, channel=image.channel, stokes=image.stokes))
         for region_id, info in image.regions.items():
             if region_id == CURSOR_KEY:
                 if info.control_points:
