@@ -5,7 +5,7 @@
 - ``framing``: the 8-byte header (``pack_frame``, ``unpack_header``, ``ICD_VERSION``).
 - ``registry``: EventType <-> message class, ``decode_frame`` -> ``Envelope``.
 - ``client``: ``open_client(url)`` -> ``CartaClient`` for tests, benchmarks and scripts.
-- ``generate_protos``: regenerates the schema from ``shared/icd/wire_numbers.tsv``::
+- ``generate_protos``: regenerates the schema from ``messages/wire_numbers.tsv``::
 
-      python3 -m carta_trio.messages.generate_protos [--tsv PATH] [--check]
+      python3 -m carta_trio.messages.generate_protos [--tsv PATH] [--icd-dir DIR] [--check]
 """

@@ -5,7 +5,7 @@ The ICD text gives names and descriptions but not field numbers; ``wire_numbers.
 value. This script turns those rows into one proto3 file (package ``CARTA``) at
 ``messages/proto/carta_icd.proto``, with sections in the upstream file order
 (``control/animation.proto``, ..., ``shared/enums.proto``) and, when the ICD message
-reference (``000_*.txt`` next to the TSV) is present, its descriptions as comments.
+reference (``000_*.txt`` in ``--icd-dir``) is present, its descriptions as comments.
 It then runs ``grpc_tools.protoc`` to write ``messages/carta_icd_pb2.py`` (+ ``.pyi``)
 and writes ``messages/schema.pyi``, the static view of ``schema.py``'s re-exports.
 
@@ -16,10 +16,12 @@ order within their file, fields and enum values sorted by number.
 
 Usage::
 
-    python3 -m carta_trio.messages.generate_protos [--tsv PATH] [--check]
+    python3 -m carta_trio.messages.generate_protos [--tsv PATH] [--icd-dir DIR] [--check]
 
-``--tsv`` defaults to ``<repo>/../shared/icd/wire_numbers.tsv``. ``--check`` regenerates
-into a temporary directory and exits 1 if the committed files differ.
+``--tsv`` defaults to ``messages/wire_numbers.tsv`` (in the package). ``--icd-dir`` defaults to
+``<repo>/../shared/icd``; without the ICD text there, ``--check`` compares the proto with its
+comment lines left out (the comments are the only thing the text contributes). ``--check``
+regenerates into a temporary directory and exits 1 if the committed files differ.
 """
 
 from __future__ import annotations
@@ -39,7 +41,10 @@ log = logging.getLogger(__name__)
 
 MESSAGES_DIR = Path(__file__).resolve().parent
 REPO_DIR = MESSAGES_DIR.parent
-DEFAULT_TSV = REPO_DIR.parent / "shared" / "icd" / "wire_numbers.tsv"
+#: The wire table lives in the package (a plain clone regenerates and tests without ../shared).
+DEFAULT_TSV = MESSAGES_DIR / "wire_numbers.tsv"
+#: The ICD message reference (``000_*.txt``), optional: only the proto comments come from it.
+DEFAULT_ICD_DIR = REPO_DIR.parent / "shared" / "icd"
 PROTO_NAME = "carta_icd.proto"
 MODULE_STEM = "carta_icd_pb2"
 PACKAGE = "carta_trio.messages"
@@ -281,10 +286,10 @@ def run_protoc(proto_dir: Path, out_dir: Path) -> None:
     module.write_text(text.replace(old, f"(DESCRIPTOR, '{PACKAGE}.{MODULE_STEM}', _globals)"))
 
 
-def generate(tsv: Path, out_dir: Path) -> list[Path]:
+def generate(tsv: Path, out_dir: Path, icd_dir: Path = DEFAULT_ICD_DIR) -> list[Path]:
     """Write the proto file and the generated Python modules under ``out_dir``."""
     schema = read_tsv(tsv)
-    docs = read_icd_docs(tsv.parent)
+    docs = read_icd_docs(icd_dir) if icd_dir.is_dir() else {}
     proto_dir = out_dir / "proto"
     proto_dir.mkdir(parents=True, exist_ok=True)
     (proto_dir / PROTO_NAME).write_text(render_proto(schema, docs), encoding="utf-8")
@@ -293,34 +298,51 @@ def generate(tsv: Path, out_dir: Path) -> list[Path]:
     return [out_dir / rel for rel in GENERATED_FILES]
 
 
-def check(tsv: Path) -> list[str]:
-    """Regenerate in a temporary directory; return the committed files that differ."""
+def _without_comments(path: Path) -> list[str]:
+    return [ln for ln in path.read_text(encoding="utf-8").splitlines() if not ln.lstrip().startswith("//")]
+
+
+def check(tsv: Path, icd_dir: Path = DEFAULT_ICD_DIR) -> list[str]:
+    """Regenerate in a temporary directory; return the committed files that differ.
+
+    Without the ICD text the proto's comment lines are left out of the comparison."""
+    has_docs = icd_dir.is_dir() and any(icd_dir.glob("000_*.txt"))
     with tempfile.TemporaryDirectory() as tmp:
-        generate(tsv, Path(tmp))
-        return [
-            rel
-            for rel in GENERATED_FILES
-            if not (MESSAGES_DIR / rel).exists()
-            or not filecmp.cmp(Path(tmp) / rel, MESSAGES_DIR / rel, shallow=False)
-        ]
+        generate(tsv, Path(tmp), icd_dir)
+        stale = []
+        for rel in GENERATED_FILES:
+            fresh, committed = Path(tmp) / rel, MESSAGES_DIR / rel
+            if not committed.exists():
+                stale.append(rel)
+            elif rel.endswith(".proto") and not has_docs:
+                if _without_comments(fresh) != _without_comments(committed):
+                    stale.append(rel)
+            elif not filecmp.cmp(fresh, committed, shallow=False):
+                stale.append(rel)
+        return stale
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tsv", type=Path, default=DEFAULT_TSV, help="wire_numbers.tsv path")
     parser.add_argument(
+        "--icd-dir", type=Path, default=DEFAULT_ICD_DIR, help="folder with the ICD text (optional)"
+    )
+    parser.add_argument(
         "--check", action="store_true", help="fail if the committed files are out of date"
     )
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.check:
-        stale = check(args.tsv)
+        stale = check(args.tsv, args.icd_dir)
         for rel in stale:
             log.error("out of date: messages/%s", rel)
         if not stale:
             log.info("generated files are up to date")
         return 1 if stale else 0
-    for path in generate(args.tsv, MESSAGES_DIR):
+    if not args.icd_dir.is_dir():
+        log.warning("no ICD text in %s: the proto is written without descriptions", args.icd_dir)
+    for path in generate(args.tsv, MESSAGES_DIR, args.icd_dir):
         log.info("wrote %s", path)
     return 0
 
