@@ -72,6 +72,8 @@ class Session:
 
         On exit every child (frames, jobs) is cancelled and every frame closed.
         """
+        # Work started by this task and every task it spawns is scheduled as ours.
+        workers.current_owner.set(self)
         with trio.CancelScope() as scope:
             try:
                 async with trio.open_nursery() as nursery:
@@ -122,8 +124,9 @@ class Session:
         await self.send_stream(pb.ErrorData(message=text, severity=severity, tags=list(tags)))
 
     async def run_sync(self, fn: Callable[..., T], *args: object) -> T:
-        """Run blocking work in a worker thread under the CPU limiter; cancellable."""
-        return await workers.run_sync(fn, *args)
+        """Run blocking work in a worker thread with this session's fair share of the
+        cores (:mod:`~carta_trio.actors.workers`); cancellable."""
+        return await workers.run_sync(fn, *args, owner=self)
 
     def spawn(self, name: str, fn: Callable[..., Any], *args: object) -> None:
         """Start a supervised child task in the session's nursery.
