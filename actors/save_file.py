@@ -2,7 +2,10 @@
 
 Generated images (moments, PV, fitting) are saved the same way as opened files.
 Refused in read-only mode (ERROR_DATA first, as the reference), for paths outside
-the top-level folder, for the source file itself and for computed Stokes.
+the top-level folder, for the source file itself and for computed Stokes. What may be
+written or replaced is decided by :func:`carta_trio.io.safe_write.check_target`: never
+the top folder, a folder, or an image open in any session; an existing CASA image
+only when saving as CASA (the frontend asked the user to confirm the overwrite).
 """
 
 from __future__ import annotations
@@ -13,9 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from carta_trio.actors import regions
+from carta_trio.actors.session import live_sessions
 from carta_trio.actors.dispatch import handles
 from carta_trio.analysis.polarization import is_computed
-from carta_trio.io import paths, save_image
+from carta_trio.io import paths, safe_write, save_image
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -31,6 +35,17 @@ def _same_file(a: Path, b: object) -> bool:
         return os.path.realpath(a) == os.path.realpath(str(b))
     except (OSError, TypeError):
         return False
+
+
+def _open_paths() -> list[str]:
+    """Paths of the images open in any session (generated images have none)."""
+    out = []
+    for other in live_sessions():
+        for frame in list(other.frames.values()):
+            path = getattr(frame.reader, "path", None)
+            if isinstance(path, (str, os.PathLike)):
+                out.append(os.fspath(path))
+    return out
 
 
 @handles(pb.EventType.SAVE_FILE, concurrent=True, response=pb.SaveFileAck)
@@ -62,8 +77,12 @@ async def on_save_file(session: Session, request_id: int, message: pb.SaveFile) 
         return await fail(exc.message)
     if _same_file(target, getattr(frame.reader, "path", None)):
         return await fail("The source file can not be overwritten!")
-    if not target.parent.is_dir():
-        return await fail(f"Directory {message.output_file_directory} does not exist")
+    casa = message.output_file_type == pb.FileType.CASA
+    try:
+        replace = safe_write.check_target(session.settings.top_level_folder, target, casa=casa,
+                                          open_paths=_open_paths())
+    except safe_write.TargetError as exc:
+        return await fail(str(exc))
     box, mask = None, None
     if message.region_id > 0:
         region = regions.registry(session).get(message.region_id)
@@ -77,14 +96,31 @@ async def on_save_file(session: Session, request_id: int, message: pb.SaveFile) 
         box = (region_mask.x0, region_mask.x1, region_mask.y0, region_mask.y0 + region_mask.height)
         mask = region_mask.mask.astype(bool)
     selection = save_image.select(frame.reader, list(message.channels), stokes, box, mask)
-    writer = save_image.write_casa if message.output_file_type == pb.FileType.CASA else save_image.write_fits
+
+    def write() -> None:
+        if casa:
+            save_image.write_casa(frame.reader, target, selection, keep_degenerate=message.keep_degenerate,
+                                  rest_freq=message.rest_freq, replace=replace)
+        else:
+            save_image.write_fits(frame.reader, target, selection, keep_degenerate=message.keep_degenerate,
+                                  rest_freq=message.rest_freq)
+
     try:
-        await session.run_sync(
-            lambda: writer(frame.reader, target, selection, keep_degenerate=message.keep_degenerate,
-                           rest_freq=message.rest_freq)
-        )
-    except (OSError, save_image.SaveError, RuntimeError, ValueError) as exc:
-        log.exception("saving %s failed", target)
-        return await fail(f"Saving {message.output_file_name} failed: {exc}")
+        await session.run_sync(write)
+    except (OSError, save_image.SaveError, safe_write.TargetError, RuntimeError, ValueError) as exc:
+        log.warning("saving %s failed: %s", target, exc, exc_info=not isinstance(exc, OSError))
+        return await fail(f"Saving {message.output_file_name} failed: {_user_text(exc, session.settings.top_level_folder)}")
     ack.success = True
     await session.reply(request_id, ack)
+
+
+def _user_text(exc: BaseException, top: str | os.PathLike[str]) -> str:
+    """The error as the user should read it: no absolute server paths."""
+    if isinstance(exc, OSError) and exc.strerror:
+        text = exc.strerror
+        if exc.filename:
+            text += f": {safe_write.relative_name(top, exc.filename)}"
+        return text
+    text = str(exc)
+    top_s = os.path.realpath(os.fspath(top)).rstrip("/")
+    return text.replace(top_s + "/", "") if top_s else text

@@ -11,6 +11,7 @@ stops reading slows this session's producers and nobody else.
 from __future__ import annotations
 
 import logging
+import weakref
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -29,6 +30,15 @@ T = TypeVar("T")
 
 #: Text frames carried on the outbound channel next to binary ones.
 PONG = "PONG"
+
+
+#: Every live session of the process (SAVE_FILE refuses to overwrite images open anywhere).
+_LIVE: weakref.WeakSet[Session] = weakref.WeakSet()
+
+
+def live_sessions() -> list[Session]:
+    """The sessions alive in this process."""
+    return list(_LIVE)
 
 
 class Session:
@@ -59,6 +69,7 @@ class Session:
         self.request_icd_version = framing.ICD_VERSION
         #: Counters and slots other handler modules keep on the session.
         self.state: dict[str, Any] = {}
+        _LIVE.add(self)
 
     # ----------------------------------------------------------------- lifecycle
 

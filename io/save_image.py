@@ -6,18 +6,16 @@ is the source's, re-ordered and sliced by astropy so reference pixels and
 increments follow the crop, channel range and Stokes stride. With a region, the
 output covers the region's bounding box and pixels outside it are blank (NaN).
 ``keep_degenerate=False`` drops depth or Stokes axes of length 1. CASA images are
-made from the FITS file by casacore. Files are written under a temporary name
-and renamed into place.
+made from the FITS file by casacore in a staging folder beside the target. Files are
+written under a temporary name beside the target and renamed into place; what may be
+replaced at all is decided by :mod:`carta_trio.io.safe_write`.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import math
-import os
 import re
-import shutil
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -25,6 +23,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
+from carta_trio.io import safe_write
 from carta_trio.io.image_reader import ImageReader
 
 #: Source keywords not copied: structure, scaling and WCS (astropy writes the WCS anew).
@@ -125,48 +124,52 @@ def write_fits(
     reader: ImageReader, path: Path, selection: Selection, *, keep_degenerate: bool, rest_freq: float,
     chunk_bytes: int = 64 << 20,
 ) -> None:
-    """Write the selection as FITS at ``path`` (via a temporary file, then renamed)."""
+    """Write the selection as FITS at ``path`` (a temporary file beside it, fsync'ed, renamed)."""
     header = output_header(reader, selection, keep_degenerate, rest_freq)
     width, height = selection.x1 - selection.x0, selection.y1 - selection.y0
     planes_per_chunk = max(1, chunk_bytes // max(1, 4 * width * height))
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as out:
-            out.write(header.tostring().encode("ascii"))
-            written = 0
-            for stokes in selection.stokes:
-                for z0 in range(selection.z0, selection.z1, planes_per_chunk):
-                    z1 = min(selection.z1, z0 + planes_per_chunk)
-                    block = reader.read_cube(selection.x0, selection.x1, selection.y0, selection.y1, z0, z1, stokes)
-                    block = np.array(block, dtype=np.float32)
-                    if selection.mask is not None:
-                        block[:, ~selection.mask] = np.nan
-                    data = block.astype(">f4").tobytes()
-                    out.write(data)
-                    written += len(data)
-            out.write(b"\0" * (-written % 2880))
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with safe_write.atomic_file(path) as out:
+        out.write(header.tostring().encode("ascii"))
+        written = 0
+        for stokes in selection.stokes:
+            for z0 in range(selection.z0, selection.z1, planes_per_chunk):
+                z1 = min(selection.z1, z0 + planes_per_chunk)
+                block = reader.read_cube(selection.x0, selection.x1, selection.y0, selection.y1, z0, z1, stokes)
+                block = np.array(block, dtype=np.float32)
+                if selection.mask is not None:
+                    block[:, ~selection.mask] = np.nan
+                data = block.astype(">f4").tobytes()
+                out.write(data)
+                written += len(data)
+        out.write(b"\0" * (-written % 2880))
+
+
+def fits_to_casa(fits_path: str, casa_path: str) -> None:
+    """casacore's FITS-to-image conversion (run in a worker process by the caller)."""
+    from casacore import images
+
+    image = images.image(fits_path)
+    image.saveas(casa_path)
+    del image
 
 
 def write_casa(
-    reader: ImageReader, path: Path, selection: Selection, *, keep_degenerate: bool, rest_freq: float
+    reader: ImageReader, path: Path, selection: Selection, *, keep_degenerate: bool, rest_freq: float,
+    replace: bool = False,
 ) -> None:
-    """Write the selection as a CASA image directory at ``path`` (made from FITS by casacore)."""
-    from casacore import images
+    """Write the selection as a CASA image directory at ``path`` (made from FITS by casacore).
 
-    work = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    Everything is built in a staging folder beside ``path``; the finished image is
+    moved in with one rename (an existing CASA image, only with ``replace``, is
+    swapped out atomically). The staging folder is removed in every case.
+    """
+    staging = safe_write.make_staging(path)
     try:
-        staged_fits = work / "image.fits"
+        staged_fits = staging / "image.fits"
         write_fits(reader, staged_fits, selection, keep_degenerate=keep_degenerate, rest_freq=rest_freq)
-        staged = work / "image.casa"
-        image = images.image(str(staged_fits))
-        image.saveas(str(staged))
-        del image
-        if path.exists():
-            shutil.rmtree(path) if path.is_dir() else path.unlink()
-        os.replace(staged, path)
+        built = staging / path.name
+        fits_to_casa(str(staged_fits), str(built))
+        staged_fits.unlink()
+        safe_write.install_directory(built, path, replace=replace)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        safe_write.remove_staging(staging)
