@@ -65,8 +65,13 @@ async def open_frame(session: Session, message: pb.OpenFile) -> tuple[pb.OpenFil
     """Open an image as a new Frame actor under ``message.file_id`` (replacing one).
 
     Returns the OPEN_FILE_ACK to send and the frame (None on failure). Sends nothing
-    itself, so RESUME_SESSION can open files silently.
+    itself, so RESUME_SESSION can open files silently -- except for an image
+    expression (``lel_expr``), whose image histogram is sent once the frame exists.
     """
+    if message.lel_expr:
+        from carta_trio.actors.image_combination import open_expression_frame  # imports this module
+
+        return await open_expression_frame(session, message)
     ack = pb.OpenFileAck(file_id=message.file_id)
     try:
         info, extended, reader = await session.run_sync(_open, session, message)

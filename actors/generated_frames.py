@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING
 from carta_trio.actors import frame_handlers
 from carta_trio.actors.frame import Frame
 from carta_trio.actors.frame_handlers import beam_table
-from carta_trio.io.generated_image import GeneratedImage, generated_file_info
+from carta_trio.io.generated_image import generated_file_info
+from carta_trio.io.image_reader import ImageReader
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -35,29 +36,33 @@ def close_frame(session: Session, file_id: int) -> bool:
     return True
 
 
-async def open_generated_frame(session: Session, file_id: int, image: GeneratedImage) -> pb.OpenFileAck:
+async def open_generated_frame(session: Session, file_id: int, image: ImageReader) -> pb.OpenFileAck:
     """Make ``image`` the frame ``file_id`` and send its image histogram; return the ack.
+
+    ``image`` is any in-memory style reader with a ``name`` (generated images, joined
+    Stokes files, image expressions).
 
     Blocking work (file info, loading the first plane) runs in worker threads. A
     failure gives an ack with ``success=false`` and the reason (nothing is sent then).
     """
     ack = pb.OpenFileAck(file_id=file_id)
+    name = str(getattr(image, "name", image.path.name))
     try:
-        info, extended = await session.run_sync(generated_file_info, image)
+        info, extended = await session.run_sync(generated_file_info, image, name)
     except Exception as exc:  # noqa: BLE001 - a bad header must not lose the other results
-        log.exception("file info of generated image %s failed", image.name)
+        log.exception("file info of generated image %s failed", name)
         ack.success = False
-        ack.message = f"Cannot describe generated image {image.name}: {exc}"
+        ack.message = f"Cannot describe generated image {name}: {exc}"
         return ack
     close_frame(session, file_id)
-    frame = Frame(session, file_id, image, image.name)
+    frame = Frame(session, file_id, image, name)
     assert session.nursery is not None, "session is not running"
     try:
         await session.nursery.start(frame.run)
     except Exception as exc:  # noqa: BLE001 - reported in the ack, as the reference does
         frame.close()
         ack.success = False
-        ack.message = f"Cannot load image data of {image.name}: {exc}"
+        ack.message = f"Cannot load image data of {name}: {exc}"
         return ack
     session.frames[file_id] = frame
     ack.success = True

@@ -16,16 +16,32 @@ from typing import TYPE_CHECKING
 from carta_trio.actors import contours, cursor, regions
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_handlers import close_all_frames, open_frame
+from carta_trio.actors.image_combination import concat_frame
 from carta_trio.actors.jobs import cancel_jobs
 from carta_trio.analysis.region_geometry import RegionError
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
     from carta_trio.actors.session import Session
 
 log = logging.getLogger(__name__)
 
 CURSOR_KEY = 0
+
+
+async def _resume_concat(session: Session, request_id: int, image: pb.ImageProperties) -> Frame | None:
+    """Join an image's Stokes files again; sends CONCAT_STOKES_FILES_ACK; the frame or None."""
+    try:
+        ack = await concat_frame(session, image.file_id, image.stokes_files)
+    except Exception:
+        log.exception("Resume: joining the Stokes files of file %d failed", image.file_id)
+        return None
+    await session.reply(request_id, ack)
+    if not (ack.success and ack.open_file_ack.success):
+        log.error("Resume: %s", ack.message or ack.open_file_ack.message)
+        return None
+    return session.frames.get(image.file_id)
 
 
 @handles(pb.EventType.RESUME_SESSION, response=pb.ResumeSessionAck)
@@ -36,24 +52,27 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
     failed_regions: list[int] = []
     for image in message.images:
         if len(image.stokes_files) > 1:
-            log.warning("Resume: Stokes concatenation of file %d is not supported", image.file_id)
-            failed_files.append(image.file_id)
-            continue
-        request = pb.OpenFile(
-            directory=image.directory, file=image.file, hdu=image.hdu, file_id=image.file_id,
-            lel_expr=image.lel_expr, support_aips_beam=image.support_aips_beam,
-        )
-        try:
-            ack, frame = await open_frame(session, request)
-        except Exception:  # noqa: BLE001 - one bad file must not stop the others
-            log.exception("Resume: opening file %d failed", image.file_id)
-            ack, frame = None, None
-        if frame is None:
-            if ack is not None:
-                log.error("Resume: %s", ack.message)
-            failed_files.append(image.file_id)
-            continue
-        await frame.send_image_histogram()
+            # as the reference: joined again, and its CONCAT_STOKES_FILES_ACK is sent
+            frame = await _resume_concat(session, request_id, image)
+            if frame is None:
+                failed_files.append(image.file_id)
+                continue
+        else:
+            request = pb.OpenFile(
+                directory=image.directory, file=image.file, hdu=image.hdu, file_id=image.file_id,
+                lel_expr=image.lel_expr, support_aips_beam=image.support_aips_beam,
+            )
+            try:
+                ack, frame = await open_frame(session, request)
+            except Exception:
+                log.exception("Resume: opening file %d failed", image.file_id)
+                ack, frame = None, None
+            if frame is None:
+                if ack is not None:
+                    log.error("Resume: %s", ack.message)
+                failed_files.append(image.file_id)
+                continue
+            await frame.send_image_histogram()
         if (image.channel, image.stokes) != (0, 0):
             frame.post_channels(pb.SetImageChannels(file_id=image.file_id, channel=image.channel, stokes=image.stokes))
         for region_id, info in image.regions.items():

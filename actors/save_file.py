@@ -75,7 +75,7 @@ async def on_save_file(session: Session, request_id: int, message: pb.SaveFile) 
                                       message.output_file_name)
     except paths.PathError as exc:
         return await fail(exc.message)
-    if _same_file(target, getattr(frame.reader, "path", None)):
+    if any(_same_file(target, source) for source in frame.reader.source_paths()):
         return await fail("The source file can not be overwritten!")
     casa = message.output_file_type == pb.FileType.CASA
     try:

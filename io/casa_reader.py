@@ -57,7 +57,15 @@ class CasaReader(ImageReader):
         self.hdu = ""
         self._lock = threading.Lock()
         try:
-            self._image = images.image(str(self.path))
+            image = images.image(str(self.path))
+        except RuntimeError as err:
+            raise ImageOpenError(str(err).strip() or "Image could not be opened.") from err
+        self._attach(image)
+
+    def _attach(self, image: Any) -> None:
+        """Take ``image`` (a ``casacore.images.image``: a file or an expression) as the data."""
+        self._image = image
+        try:
             np_shape = [int(n) for n in self._image.shape()]
         except RuntimeError as err:
             raise ImageOpenError(str(err).strip() or "Image could not be opened.") from err

@@ -115,11 +115,17 @@ class GeneratedImage(ImageReader):
         return np.array(self._data[slices], dtype=np.float32, copy=True)
 
 
-def generated_file_info(image: GeneratedImage) -> tuple[pb.FileInfo, pb.FileInfoExtended]:
-    """``file_info`` and ``file_info_extended`` of an OpenFileAck for ``image``."""
-    info = pb.FileInfo(name=image.name, type=CASA_FILE_TYPE, size=0, HDU_list=[""])
+def generated_file_info(image: ImageReader, name: str | None = None) -> tuple[pb.FileInfo, pb.FileInfoExtended]:
+    """``file_info`` and ``file_info_extended`` of an OpenFileAck for an in-memory image.
+
+    Works for any reader with a ``name`` (or an explicit ``name``): generated images,
+    joined Stokes files and image expressions are all described this way, as the
+    reference describes every ``ImagePtrLoader`` image.
+    """
+    name = name if name is not None else str(getattr(image, "name"))
+    info = pb.FileInfo(name=name, type=CASA_FILE_TYPE, size=0, HDU_list=[""])
     extended = pb.FileInfoExtended()
-    extended.computed_entries.append(string_entry("Name", image.name))
+    extended.computed_entries.append(string_entry("Name", name))
     typed = [(c.key, c.value, c.comment) for c in image.header_cards() if c.key not in ("SIMPLE", "END")]
     parsed = entries_from_converted_header(typed)
     extended.header_entries.extend(parsed.entries)

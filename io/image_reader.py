@@ -192,6 +192,11 @@ class ImageReader:
         """Whole-cube statistics stored in the file (HDF5 ``Statistics/XYZ``), or None."""
         return None
 
+    def source_paths(self) -> list[Path]:
+        """The files whose data this image shows (one; several for joined Stokes files
+        and image expressions). SAVE_FILE refuses to overwrite any of them."""
+        return [self.path]
+
     def close(self) -> None:
         """Release file handles and maps. Arrays already returned stay valid."""
 
