@@ -1,8 +1,12 @@
-"""FITS images: memory-mapped plain files, fitsio for gzip and tile-compressed HDUs.
+"""FITS images: plain files read directly (``preadv``), fitsio for gzip and tile-compressed HDUs.
 
-Plain (uncompressed) FITS data is mapped with ``numpy.memmap`` at the HDU's data offset
-with the big-endian dtype of its BITPIX, so reading a plane or a spectrum touches only
-those bytes; BSCALE/BZERO/BLANK are applied to the slice that was read. ``.fits.gz``
+Plain (uncompressed) FITS data is read with :func:`carta_trio.io.safe_read.read_box` at
+the HDU's data offset with the big-endian dtype of its BITPIX, so reading a plane or a
+spectrum touches only those bytes; BSCALE/BZERO/BLANK are applied to the slice that was
+read. No memory map: a file truncated while open would kill the process with SIGBUS;
+here it is an error, and any change of size, mtime or inode since the file was opened
+is reported (:class:`~carta_trio.io.safe_read.ImageChangedError`) instead of serving
+data from a file that is being rewritten. ``.fits.gz``
 files and tile-compressed HDUs are read through fitsio (cfitsio) with scaling switched
 off, and the same scaling code runs on the raw values.
 
@@ -28,6 +32,7 @@ from carta_trio.io.axis_roles import roles_from_header
 from carta_trio.io.fits_header import (cards_from_records, header_beam, table_beams,
                                        uncompressed_records)
 from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
+from carta_trio.io.safe_read import FileSignature, read_box
 
 log = logging.getLogger(__name__)
 
@@ -74,9 +79,9 @@ def _is_plain_fits(path: Path) -> bool:
 class FitsReader(ImageReader):
     """One image HDU of a FITS file (plain, gzip or tile-compressed).
 
-    Reads through the memory map are thread-safe; the fitsio path is serialised with a
+    Direct reads (``preadv``) are thread-safe; the fitsio path is serialised with a
     lock. ``bitpix``, ``bscale``, ``bzero`` and ``blank`` describe the stored values;
-    ``is_memory_mapped`` says which path is used.
+    ``reads_directly`` says which path is used.
     """
 
     def __init__(self, path: str | os.PathLike[str], hdu: str = "") -> None:
@@ -84,8 +89,10 @@ class FitsReader(ImageReader):
         self.file_type = FITS_FILE_TYPE
         self._lock = threading.Lock()
         self._fits: fitsio.FITS | None = None
-        self._memmap: np.ndarray | None = None
+        self._fd: int | None = None
+        self._data_offset = 0
         try:
+            self._signature = FileSignature.of(self.path)
             self._fits = fitsio.FITS(str(self.path))
             count = len(self._fits)
         except (OSError, ValueError) as err:
@@ -149,55 +156,30 @@ class FitsReader(ImageReader):
         dtype = BITPIX_DTYPES[self.bitpix]
         offset = int(info["data_start"])
         nbytes = math.prod(self._np_shape) * dtype.itemsize
-        if os.path.getsize(self.path) < offset + nbytes:
+        if self._signature.size < offset + nbytes:
             raise ImageOpenError(READ_ERROR)
-        # A plain ndarray view of the map: slicing it skips np.memmap's subclass overhead
-        # and never hands np.memmap objects to callers.
-        self._memmap = np.memmap(self.path, dtype=dtype, mode="r", offset=offset,
-                                 shape=self._np_shape).view(np.ndarray)
-        # The map stays valid without the cfitsio handle.
+        self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        self._data_offset = offset
+        self._dtype = dtype
+        # Direct reads need no cfitsio handle.
         assert self._fits is not None
         self._fits.close()
         self._fits = None
 
     @property
-    def is_memory_mapped(self) -> bool:
-        return self._memmap is not None
+    def reads_directly(self) -> bool:
+        """True for plain FITS data read with ``preadv`` (no cfitsio, no memory map)."""
+        return self._fd is not None
 
     # -- data ---------------------------------------------------------------------
-    def read_plane(self, channel: int, stokes: int) -> np.ndarray:
-        """One plane straight from the map (no intermediate copies)."""
-        if self._memmap is None:
-            return super().read_plane(channel, stokes)
-        self._check_box(0, self.width, 0, self.height, channel, channel + 1, stokes)
-        return self._scaled(self._memmap[self._index(slice(None), slice(None), channel, stokes)])
-
-    def read_spectrum(self, x: int, y: int, stokes: int, z0: int = 0, z1: int | None = None) -> np.ndarray:
-        """One spectrum straight from the map: touches one value per plane."""
-        if z1 is None:
-            z1 = self.depth
-        if self._memmap is None or self.axes.z is None:
-            return super().read_spectrum(x, y, stokes, z0, z1)
-        self._check_box(x, x + 1, y, y + 1, z0, z1, stokes)
-        return self._scaled(self._memmap[self._index(x, y, slice(z0, z1), stokes)])
-
-    def _index(self, x: Any, y: Any, z: Any, stokes: int) -> tuple[Any, ...]:
-        """A numpy index (reversed axes) with the render axes x < y, so that a plane
-        comes out [y, x]."""
-        index: list[Any] = [0] * self.ndim
-        a = self.axes
-        n = self.ndim - 1
-        index[n - a.x], index[n - a.y] = x, y
-        if a.z is not None:
-            index[n - a.z] = z
-        if a.stokes is not None:
-            index[n - a.stokes] = stokes
-        return tuple(index)
-
     def _read_region(self, starts: Sequence[int], stops: Sequence[int]) -> np.ndarray:
+        self._signature.check()
+        fd = self._fd
+        if fd is not None:
+            raw = read_box(fd, self._data_offset, self._np_shape, self._dtype,
+                           list(reversed(starts)), list(reversed(stops)), self.path.name)
+            return self._scaled(raw)
         slices = tuple(slice(a, b) for a, b in zip(reversed(starts), reversed(stops)))
-        if self._memmap is not None:
-            return self._scaled(self._memmap[slices])
         with self._lock:
             if self._fits is None:
                 raise ValueError("reader is closed")
@@ -208,7 +190,7 @@ class FitsReader(ImageReader):
         """Physical float32 values from stored values (only this slice is converted)."""
         scaled = self.bscale != 1.0 or self.bzero != 0.0
         if raw.dtype.kind == "f" and not scaled:
-            return raw.astype(np.float32)
+            return raw.astype(np.float32, copy=False)
         if raw.dtype.kind != "f" and not scaled and raw.dtype.itemsize <= 2 and self.blank is None:
             return raw.astype(np.float32)
         out = raw.astype(np.float64)
@@ -258,7 +240,9 @@ class FitsReader(ImageReader):
             return []
 
     def close(self) -> None:
-        self._memmap = None
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
         if self._fits is not None:
             try:
                 self._fits.close()

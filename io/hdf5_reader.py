@@ -34,6 +34,7 @@ import numpy as np
 from carta_trio.io.axis_roles import roles_from_header
 from carta_trio.io.fits_header import header_beam
 from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
+from carta_trio.io.safe_read import FileSignature
 
 log = logging.getLogger(__name__)
 
@@ -100,6 +101,7 @@ class Hdf5Reader(ImageReader):
         self.file_type = HDF5_FILE_TYPE
         self.hdu = hdu or "0"
         try:
+            self._signature = FileSignature.of(self.path)
             self._file = h5py.File(self.path, "r")
         except (OSError, ValueError) as err:
             log.info("h5py cannot open %s: %s", self.path, err)
@@ -162,9 +164,20 @@ class Hdf5Reader(ImageReader):
         return self._swizzled is not None
 
     # -- data ---------------------------------------------------------------------
+    def _read(self, dataset: h5py.Dataset, index: Any) -> Any:
+        """``dataset[index]``, refused when the file changed since it was opened.
+
+        HDF5 returns zeros (the fill value) for chunks beyond the end of a truncated
+        file, so the file is checked before and after the read.
+        """
+        self._signature.check()
+        values = dataset[index]
+        self._signature.check()
+        return values
+
     def _read_region(self, starts: Sequence[int], stops: Sequence[int]) -> np.ndarray:
         slices = tuple(slice(a, b) for a, b in zip(reversed(starts), reversed(stops)))
-        return _finite_float32(self._data[slices])
+        return _finite_float32(self._read(self._data, slices))
 
     def read_spectrum(self, x: int, y: int, stokes: int, z0: int = 0, z1: int | None = None) -> np.ndarray:
         """Uses ``SwizzledData`` when present (one contiguous read per spectrum)."""
@@ -174,9 +187,9 @@ class Hdf5Reader(ImageReader):
             return super().read_spectrum(x, y, stokes, z0, z1)
         self._check_box(x, x + 1, y, y + 1, z0, z1, stokes)
         if self.ndim == 4:
-            values = self._swizzled[stokes, x, y, z0:z1]
+            values = self._read(self._swizzled, (stokes, x, y, slice(z0, z1)))
         else:
-            values = self._swizzled[x, y, z0:z1]
+            values = self._read(self._swizzled, (x, y, slice(z0, z1)))
         return _finite_float32(values)
 
     def read_cube(self, x0: int, x1: int, y0: int, y1: int, z0: int, z1: int, stokes: int) -> np.ndarray:
@@ -186,9 +199,9 @@ class Hdf5Reader(ImageReader):
             return super().read_cube(x0, x1, y0, y1, z0, z1, stokes)
         self._check_box(x0, x1, y0, y1, z0, z1, stokes)
         if self.ndim == 4:
-            block = self._swizzled[stokes, x0:x1, y0:y1, z0:z1]
+            block = self._read(self._swizzled, (stokes, slice(x0, x1), slice(y0, y1), slice(z0, z1)))
         else:
-            block = self._swizzled[x0:x1, y0:y1, z0:z1]
+            block = self._read(self._swizzled, (slice(x0, x1), slice(y0, y1), slice(z0, z1)))
         return np.ascontiguousarray(_finite_float32(block).transpose(2, 1, 0))
 
     def mipmap(self, mip: int, channel: int, stokes: int,
@@ -211,7 +224,7 @@ class Hdf5Reader(ImageReader):
             index = (channel,) + index
         if self.ndim == 4:
             index = (stokes,) + index
-        return _finite_float32(ds[index])
+        return _finite_float32(self._read(ds, index))
 
     @property
     def mip_levels(self) -> list[int]:
@@ -238,6 +251,7 @@ class Hdf5Reader(ImageReader):
         return self._stats("Statistics/XYZ", (stokes,) if self.ndim == 4 else ())
 
     def _stats(self, where: str, index: tuple[int, ...]) -> dict[str, Any] | None:
+        self._signature.check()
         group = self._group.get(where)
         if not isinstance(group, h5py.Group):
             return None

@@ -33,7 +33,7 @@ def test_every_bitpix_plane_spectrum_cube(tmp_path, bitpix, scaling):
         data = np.abs(data) + 1
     expected = write_fits(tmp_path / "a.fits", data, H4, bitpix=bitpix, **scaling)
     with open_image(tmp_path / "a.fits") as reader:
-        assert isinstance(reader, FitsReader) and reader.is_memory_mapped
+        assert isinstance(reader, FitsReader) and reader.reads_directly
         assert (reader.width, reader.height, reader.depth, reader.num_stokes) == (10, 12, 4, 2)
         assert reader.shape == (10, 12, 4, 2)
         assert reader.bitpix == bitpix
@@ -66,7 +66,7 @@ def test_gzip_read_through_fitsio(tmp_path):
     data = make_cube((5, 12, 10), seed=3)
     expected = write_fits(tmp_path / "c.fits.gz", data, H3, bitpix=16, bscale=0.01, blank=-32768)
     reader = open_image(tmp_path / "c.fits.gz")
-    assert not reader.is_memory_mapped
+    assert not reader.reads_directly
     assert reader.hdu == "0"
     assert same(reader.read_plane(4, 0), expected[4])
     assert same(reader.read_spectrum(5, 5, 0), expected[:, 5, 5])
@@ -87,7 +87,7 @@ def test_tile_compressed(tmp_path, compress, bitpix, scaling):
         data = np.abs(data)
     expected = write_fits(tmp_path / "z.fits", data, H3, bitpix=bitpix, compress=compress, **scaling)
     reader = open_image(tmp_path / "z.fits")
-    assert reader.hdu == "1" and reader.is_compressed and not reader.is_memory_mapped
+    assert reader.hdu == "1" and reader.is_compressed and not reader.reads_directly
     assert reader.shape == (12, 16, 3)
     for z in range(3):
         assert same(reader.read_plane(z, 0), expected[z])

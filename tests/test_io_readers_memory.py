@@ -38,7 +38,7 @@ def test_plane_and_spectrum_touch_only_their_bytes(tmp_path):
 
     open_image(path).close()  # imports and first-use caches are not the cube
     reader, open_peak = _peak(lambda: open_image(path))
-    assert reader.is_memory_mapped
+    assert reader.reads_directly
     assert open_peak < plane_bytes
 
     plane, plane_peak = _peak(lambda: reader.read_plane(100, 0))
