@@ -18,7 +18,9 @@ from typing import TYPE_CHECKING
 
 import trio
 
+from carta_trio import limits
 from carta_trio.actors.dispatch import handles
+from carta_trio.actors.tile_queue import check_compression
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -60,8 +62,8 @@ class Stepper:
     def next(self, current: tuple[int, int]) -> tuple[int, int] | None:
         """The frame after ``current``; None when a non-looping animation ends.
 
-        At an end with ``reverse_at_end`` only the direction flips, so the end frame
-        is shown twice, as the reference does.
+        At an end with ``reverse_at_end`` only the direction flips and the end frame
+        comes again, as in the reference; it then sends nothing (its plane is current).
         """
         sign = 1 if self.forward else -1
         candidate = (current[0] + sign * self.delta[0], current[1] + sign * self.delta[1])
@@ -94,7 +96,9 @@ class Animation:
         self.session = session
         self.id = animation_id
         self.file_id = message.file_id
-        self.frame_rate = max(1, message.frame_rate)
+        #: The reference's rate, capped (limits.MAX_ANIMATION_FRAME_RATE) so that a huge
+        #: rate cannot open the flow-control window without end. 0 means "no wait".
+        self.frame_rate = min(max(message.frame_rate, 0), limits.MAX_ANIMATION_FRAME_RATE)
         self.stepper = Stepper.from_message(message)
         self.stokes_indices = list(message.stokes_indices) or list(DEFAULT_STOKES_INDICES)
         self.matched = {fid: list(frames.frame_numbers) for fid, frames in message.matched_frames.items()}
@@ -103,33 +107,63 @@ class Animation:
         self.views: dict[int, pb.AddRequiredTiles] = {message.file_id: message.required_tiles}
         self.scope = trio.CancelScope()
         self._flow = trio.Event()
+        #: Frames whose tiles went out since the last ANIMATION_FLOW_CONTROL. The
+        #: reference paces only by channel distance, which a looping animation over a
+        #: few channels never exceeds; this bounds what a client that never
+        #: acknowledges can be sent (limits.MAX_ANIMATION_FRAMES_AHEAD).
+        self.unacknowledged = 0
 
     @property
     def window(self) -> int:
         return (self.frame_rate // WAITS_PER_SECOND) * WINDOW_SCALE
 
+    @property
+    def interval(self) -> float:
+        """Seconds between frames; 0 for frame rate 0 (only flow control paces it)."""
+        return 1.0 / self.frame_rate if self.frame_rate > 0 else 0.0
+
     def acknowledge(self, frame: pb.AnimationFrame) -> None:
         """ANIMATION_FLOW_CONTROL: the frontend has received ``frame``."""
         self.acknowledged = (frame.channel, frame.stokes)
+        self.unacknowledged = 0
         self._flow.set()
 
     async def run(self) -> None:
-        """Send frames until the animation ends or its scope is cancelled."""
-        interval = 1.0 / self.frame_rate
+        """Send frames until the animation ends or its scope is cancelled.
+
+        As ``Session::ExecuteAnimationFrame``: the first frame is the start frame, at
+        once; each later one ``interval`` after the previous one finished; a frame whose
+        plane is already current (the start frame, the repeated end frame of a bounce)
+        sends nothing but still takes its turn.
+        """
         frame_id: tuple[int, int] | None = self.current
         with self.scope:
             next_time = trio.current_time()
             while frame_id is not None:
                 await trio.sleep_until(next_time)
-                next_time = max(next_time + interval, trio.current_time())
                 self.current = frame_id
                 await self._show(frame_id)
-                while self.stepper.gap(self.current, self.acknowledged) > self.window:
+                next_time = trio.current_time() + self.interval
+                frame_id = self.stepper.next(frame_id)
+                if frame_id is None:
+                    break
+                while (
+                    self.stepper.gap(self.current, self.acknowledged) > self.window
+                    or self.unacknowledged >= limits.MAX_ANIMATION_FRAMES_AHEAD
+                ):
                     self._flow = trio.Event()
                     await self._flow.wait()
-                frame_id = self.stepper.next(frame_id)
+                if self.interval == 0:
+                    await trio.sleep(0)
 
     async def _show(self, frame_id: tuple[int, int]) -> None:
+        """One frame in the reference's order (``ExecuteAnimationFrameInner``).
+
+        Plain: the active file's plane, histogram and derived streams, then its
+        contours, vectors and tiles. With matched frames and a channel change: every
+        file's plane and histogram first (active file, then matched files by id),
+        then each changed file's contours, vectors and tiles in the same order.
+        """
         channel, stokes_counter = frame_id
         frames = self.session.frames
         active = frames.get(self.file_id)
@@ -146,17 +180,35 @@ class Animation:
             return
         stokes = self.stokes_indices[stokes_counter]
         offset = channel - self.stepper.first[0]
-        async with trio.open_nursery() as nursery:
-            nursery.start_soon(active.step_animation, channel, stokes, self.views.get(self.file_id), self.id)
-            if offset >= 0 and channel != active.channel:
-                for file_id, numbers in self.matched.items():
-                    other = frames.get(file_id)
-                    if file_id == self.file_id or other is None or offset >= len(numbers):
-                        continue
-                    if not math.isfinite(numbers[offset]):
-                        continue
-                    z = round(min(max(numbers[offset], 0.0), other.depth - 1))
-                    nursery.start_soon(other.step_animation, z, other.stokes, self.views.get(file_id), self.id)
+        if channel != active.channel and offset >= 0 and self.matched:
+            targets: list[tuple[Frame, int]] = [(active, channel)]
+            for file_id in sorted(self.matched):
+                other = frames.get(file_id)
+                numbers = self.matched[file_id]
+                if file_id == self.file_id or other is None or offset >= len(numbers):
+                    continue
+                if not math.isfinite(numbers[offset]):
+                    continue
+                targets.append((other, round(min(max(numbers[offset], 0.0), other.depth - 1))))
+            changed: list[tuple[Frame, tuple[bool, bool]]] = []
+            for frame, z in targets:
+                if z == frame.channel:
+                    continue
+                flags = await frame.animation_switch(z, frame.stokes)
+                if flags is not None:
+                    changed.append((frame, flags))
+            for frame, flags in changed:
+                await self._send(frame, flags)
+            return
+        flags = await active.animation_switch(channel, stokes)
+        if flags is not None:
+            await self._send(active, flags)
+
+    async def _send(self, frame: Frame, flags: tuple[bool, bool]) -> None:
+        view = self.views.get(frame.file_id)
+        await frame.animation_send(flags, view, self.id)
+        if frame.file_id == self.file_id and view is not None and view.tiles:
+            self.unacknowledged += 1
 
     def store_view(self, frame: Frame, message: pb.AddRequiredTiles) -> bool:
         """ADD_REQUIRED_TILES while playing updates the next frame's tiles."""
@@ -183,6 +235,8 @@ async def on_start_animation(session: Session, request_id: int, message: pb.Star
             request_id, pb.StartAnimationAck(success=False, animation_id=animation_id, message="Incorrect file ID")
         )
         return
+    if message.required_tiles.tiles and not await check_compression(session, message.required_tiles):
+        message.ClearField("required_tiles")
     animation = Animation(session, animation_id, message)
     session.state["animation"] = animation
     session.state["animation_tiles_hook"] = _tiles_hook

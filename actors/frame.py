@@ -52,13 +52,24 @@ def _order(listener: ChannelListener) -> int:
 
 
 class AnimationStep:
-    """One animation frame posted to a frame actor, with a completion event."""
+    """One animation phase posted to a frame actor, with a completion event.
 
-    def __init__(self, channel: int, stokes: int, tiles: pb.AddRequiredTiles | None, animation_id: int) -> None:
+    ``phase`` is ``"switch"`` (make the plane current; render histogram and the
+    image's derived streams) or ``"send"`` (contours, vectors, then the animation
+    view's tiles). The animation actor runs every file's switch before any file's
+    send, as the reference's ``ExecuteAnimationFrameInner`` does. ``changed``
+    reports whether the switch changed the plane (nothing is sent otherwise).
+    """
+
+    def __init__(
+        self, channel: int, stokes: int, tiles: pb.AddRequiredTiles | None, animation_id: int, phase: str
+    ) -> None:
         self.channel = channel
         self.stokes = stokes
         self.tiles = tiles
         self.animation_id = animation_id
+        self.phase = phase
+        self.changed: tuple[bool, bool] | None = None
         self.done = trio.Event()
 
 
@@ -141,15 +152,26 @@ class Frame:
         self._queue.push(self._make_request(message, animation_id))
         self._wake.set()
 
-    async def step_animation(
-        self, channel: int, stokes: int, tiles: pb.AddRequiredTiles | None, animation_id: int
-    ) -> None:
-        """Show one animation frame: channel change, its streams, then its tiles.
+    async def animation_switch(self, channel: int, stokes: int) -> tuple[bool, bool] | None:
+        """Animation phase 1: make (channel, stokes) current and send the render histogram
+        and the image's derived streams. Returns (channel_changed, stokes_changed), or
+        None when the plane did not change (then nothing at all was sent).
 
-        The frame actor runs the step as a unit; cancelling the caller only stops
-        the wait, never the step half-way, so no frame is ever half sent.
+        The frame actor runs each phase as a unit; cancelling the caller only stops
+        the wait, never the phase half-way, so no frame is ever half sent.
         """
-        step = AnimationStep(channel, stokes, tiles, animation_id)
+        step = AnimationStep(channel, stokes, None, 0, "switch")
+        self._pending_steps.append(step)
+        self._wake.set()
+        await step.done.wait()
+        return step.changed
+
+    async def animation_send(
+        self, changed: tuple[bool, bool], tiles: pb.AddRequiredTiles | None, animation_id: int
+    ) -> None:
+        """Animation phase 2: contours, vector overlay, then the animation view's tiles."""
+        step = AnimationStep(self.channel, self.stokes, tiles, animation_id, "send")
+        step.changed = changed
         self._pending_steps.append(step)
         self._wake.set()
         await step.done.wait()
@@ -245,8 +267,27 @@ class Frame:
         return True
 
     async def _apply_step(self, step: AnimationStep) -> None:
-        if not await self._switch_to(step.channel, step.stokes, "animation"):
+        if step.phase == "switch":
+            if not self.valid_channel(step.channel, step.stokes):
+                await self.session.send_error(
+                    f"Channel {step.channel} or Stokes {step.stokes} is invalid in image",
+                    pb.ErrorSeverity.ERROR, ["animation"],
+                )
+                return
+            channel_changed, stokes_changed = step.channel != self.channel, step.stokes != self.stokes
+            if not (channel_changed or stokes_changed):
+                return  # the reference's SetImageChannels refuses an unchanged plane silently
+            await self.load_plane(step.channel, step.stokes)
+            step.changed = (channel_changed, stokes_changed)
+            await self.send_image_histogram()
+            for listener in list(self.channel_listeners):
+                if _order(listener) >= HISTOGRAM_ORDER:
+                    await listener(self, channel_changed, stokes_changed)
             return
+        assert step.changed is not None
+        for listener in list(self.channel_listeners):
+            if _order(listener) < HISTOGRAM_ORDER:
+                await listener(self, *step.changed)
         if step.tiles is None or not step.tiles.tiles:
             return
         request = self._make_request(step.tiles, step.animation_id)

@@ -9,6 +9,7 @@ from carta_trio.actors.animation import cancel_animation
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame import Frame
 from carta_trio.actors.jobs import cancel_file_jobs
+from carta_trio.actors.tile_queue import check_compression
 from carta_trio.io import file_info, images, paths
 from carta_trio.io.image_reader import ImageOpenError, ImageReader
 from carta_trio.messages import schema as pb
@@ -143,18 +144,6 @@ async def on_set_image_channels(session: Session, request_id: int, message: pb.S
     if message.HasField("required_tiles") and not await check_compression(session, message.required_tiles):
         message.ClearField("required_tiles")
     frame.post_channels(message)
-
-
-SUPPORTED_COMPRESSION = (pb.CompressionType.NONE, pb.CompressionType.ZFP)
-
-
-async def check_compression(session: Session, tiles: pb.AddRequiredTiles) -> bool:
-    """Only NONE and ZFP are implemented (as in the reference); SZ gets an error."""
-    if tiles.compression_type in SUPPORTED_COMPRESSION:
-        return True
-    name = pb.CompressionType.Name(tiles.compression_type)
-    await session.send_error(f"Compression type {name} is not supported", pb.ErrorSeverity.ERROR, ["tiles"])
-    return False
 
 
 @handles(pb.EventType.ADD_REQUIRED_TILES)

@@ -14,7 +14,6 @@ import re
 from collections.abc import Iterable
 from urllib.parse import parse_qsl
 
-_COOKIE_TOKEN = re.compile(r"carta-auth-token=(.+?)(?:;|$)")
 _BEARER = re.compile(r"^Bearer\s+(\S+)$")
 
 
@@ -26,6 +25,17 @@ def _same(candidate: str | None, token: str) -> bool:
 
 def _header_values(headers: Iterable[tuple[bytes, bytes]], name: bytes) -> list[str]:
     return [value.decode("latin-1") for key, value in headers if key.lower() == name]
+
+
+def cookie_values(headers: Iterable[str], name: str) -> list[str]:
+    """Values of the cookies called exactly ``name`` (``xname=`` is another cookie)."""
+    out = []
+    for header in headers:
+        for part in header.split(";"):
+            key, sep, value = part.strip().partition("=")
+            if sep and key == name:
+                out.append(value)
+    return out
 
 
 def query_token(query_string: bytes | str) -> str | None:
@@ -43,11 +53,8 @@ def is_authenticated(scope: dict, token: str) -> bool:
     if not token:
         return True
     headers = scope.get("headers") or []
-    cookie = "; ".join(_header_values(headers, b"cookie"))
-    if cookie:
-        match = _COOKIE_TOKEN.search(cookie)
-        if match and _same(match.group(1), token):
-            return True
+    if any(_same(value, token) for value in cookie_values(_header_values(headers, b"cookie"), "carta-auth-token")):
+        return True
     for value in _header_values(headers, b"authorization"):
         match = _BEARER.search(value)
         if match and _same(match.group(1), token):

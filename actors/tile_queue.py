@@ -9,12 +9,17 @@ before those of a view already left; older requests resume afterwards.
 from __future__ import annotations
 
 import dataclasses
+import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from carta_trio.codecs import raster_tiles, tile_geometry
 from carta_trio.messages import framing
 from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.session import Session
 
 
 @dataclasses.dataclass(eq=False)
@@ -144,3 +149,30 @@ def tile_message(
             )
         ],
     )
+
+
+SUPPORTED_COMPRESSION = (pb.CompressionType.NONE, pb.CompressionType.ZFP)
+
+
+async def check_compression(session: Session, tiles: pb.AddRequiredTiles) -> bool:
+    """Only NONE and ZFP are implemented (as in the reference); SZ or an unknown type
+    gets an error, and so does a quality that is not a finite number (the reference's
+    ``lround`` of it is undefined; the batch is refused before its start sync)."""
+    if tiles.compression_type not in SUPPORTED_COMPRESSION:
+        name = enum_name(pb.CompressionType, tiles.compression_type)
+        await session.send_error(f"Compression type {name} is not supported", pb.ErrorSeverity.ERROR, ["tiles"])
+        return False
+    if not math.isfinite(tiles.compression_quality):
+        await session.send_error(
+            f"Compression quality {tiles.compression_quality} is not a finite number", pb.ErrorSeverity.ERROR, ["tiles"]
+        )
+        return False
+    return True
+
+
+def enum_name(enum: object, value: int) -> str:
+    """The name of an enum value, or the number for one this schema does not know."""
+    try:
+        return str(enum.Name(value))  # type: ignore[attr-defined]
+    except ValueError:
+        return str(value)

@@ -45,8 +45,11 @@ def profile_range(start: int, end: int, mip: int, axis_length: int) -> ProfileRa
     start = max(int(start), 0)
     end = int(end) or axis_length
     if mip >= 2:
-        ds = math.ceil(float(_F32(start) / _F32(mip * 2))) * 2
-        de = math.ceil(float(_F32(end) / _F32(mip * 2))) * 2
+        # Bounded by the axis (the reference is not: an ``end`` far beyond the image
+        # asked it for that many decimated values, or a multi-GiB allocation).
+        clamped_start, clamped_end = min(start, axis_length), min(end, axis_length)
+        ds = math.ceil(float(_F32(clamped_start) / _F32(mip * 2))) * 2
+        de = math.ceil(float(_F32(clamped_end) / _F32(mip * 2))) * 2
         read_start = min(ds * mip, axis_length)
         read_end = min(de * mip, axis_length)
         return ProfileRange(start, end, read_start, max(read_start, read_end), mip, True, max(de - ds, 0))

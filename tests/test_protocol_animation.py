@@ -87,12 +87,12 @@ async def test_play_sends_every_frame_with_histogram_and_tiles(carta_url: str, c
         assert ack.success and ack.animation_id == 1 and ack.message == "Starting animation"
         ends = await frames_until(client, 7)
         channels = [e.channel for e in ends]
-        assert channels == [0, 1, 2, 3, 4, 5, 6]
+        assert channels == [1, 2, 3, 4, 5, 6, 7]  # frame 0 was current already: nothing sent for it
         assert {e.animation_id for e in ends} == {1}
         messages = client.buffered
     histograms = [e.message.channel for e in messages if e.event_type == pb.EventType.REGION_HISTOGRAM_DATA]
     tiles = [e.message for e in messages if e.event_type == pb.EventType.RASTER_TILE_DATA]
-    assert histograms[:6] == [1, 2, 3, 4, 5, 6]  # frame 0 was current already: no new histogram
+    assert histograms[:7] == [1, 2, 3, 4, 5, 6, 7]
     assert tiles and all(t.animation_id == 1 and t.compression_quality == 9 for t in tiles)
 
 
@@ -115,11 +115,12 @@ async def test_flow_control_stalls_and_resumes(carta_url: str, cubes: None) -> N
         await opened(client, "cube.fits")
         # window = 6 // 3 = 2 frames ahead of the last acknowledged one
         await client.request(start_message(last=(7, 0), rate=6))
-        # frame 3 is the first more than 2 ahead: it is sent, then the actor waits
-        ends = await frames_until(client, 4, ack_flow=False)
+        # frame 0 is current (nothing sent); frame 3 is the first more than 2 ahead: it
+        # is sent, then the actor waits
+        ends = await frames_until(client, 3, ack_flow=False)
         await trio.sleep(1.0)
         stalled = [e for e in client.buffered if e.event_type == pb.EventType.RASTER_TILE_SYNC and e.message.end_sync]
-        assert [e.channel for e in ends] == [0, 1, 2, 3] and stalled == []
+        assert [e.channel for e in ends] == [1, 2, 3] and stalled == []
         await client.send(pb.AnimationFlowControl(file_id=0, received_frame=frame(2), animation_id=1))
         resumed = await frames_until(client, 2, ack_flow=False)
         assert [e.channel for e in resumed] == [4, 5]

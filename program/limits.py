@@ -1,0 +1,20 @@
+"""Every bound carta-trio puts on what one message or one client may cost, in one place.
+
+The reference has few such bounds; a shared server needs them (issue 11). Each value
+is what a request's answer can sensibly need, with room to spare for real use by the
+CARTA 4.1.0 frontend. A request beyond a bound is refused with one ERROR_DATA or a
+failed ack naming the limit (never a traceback); README.md ("Limits") lists them too.
+"""
+
+from __future__ import annotations
+
+#: START_ANIMATION ``frame_rate`` is capped here: the flow-control window is
+#: ``frame_rate // 3`` frames, so 2**31-1 would let the server run ~700 million
+#: frames ahead of the client. The frontend offers 1-15 frames per second.
+MAX_ANIMATION_FRAME_RATE = 240
+
+#: Animation frames (with tiles) sent since the client's last ANIMATION_FLOW_CONTROL
+#: before the animation waits, whatever the channel distance: the reference's window
+#: is a channel distance, which a looping animation over few channels never exceeds.
+#: The frontend acknowledges every frame, so it never meets this bound.
+MAX_ANIMATION_FRAMES_AHEAD = MAX_ANIMATION_FRAME_RATE // 3

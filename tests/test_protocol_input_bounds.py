@@ -1,0 +1,128 @@
+"""Bad or oversized input answered with one clear error and bounded cost (issue 11).
+
+D5 profile ranges clamped to the image, D11 non-finite compression quality, D16 the
+animation frame-rate cap, D17 the auth cookie matched by its exact name.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+import trio
+
+from carta_trio import limits
+from carta_trio.actors.http_auth import is_authenticated
+from carta_trio.analysis.spatial_profiles import profile_range
+from carta_trio.messages import schema as pb
+from carta_trio.messages.client import CartaClient, open_client
+from tests.image_factory import make_cube, wcs_header, write_fits
+
+E = pb.EventType
+ZFP = pb.CompressionType.ZFP
+INT32_MAX = 2**31 - 1
+
+
+@pytest.fixture
+def cube(data_dir: Path) -> None:
+    write_fits(data_dir / "cube.fits", make_cube((6, 48, 64), seed=4), wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+
+
+async def opened(client: CartaClient) -> None:
+    await client.register()
+    ack = await client.request(pb.OpenFile(file="cube.fits", file_id=0))
+    assert ack.success, ack.message
+    await client.expect(pb.RegionHistogramData)
+
+
+# ----------------------------------------------------------------------------- D5
+
+
+@pytest.mark.parametrize("mip", [2, 4, 7, INT32_MAX])
+@pytest.mark.parametrize("end", [256, 10_000, INT32_MAX])
+def test_d5_profile_length_bounded_by_axis(mip: int, end: int) -> None:
+    rng = profile_range(0, end, mip, 256)
+    assert 0 <= rng.length <= 256 + 2
+    assert rng.read_end <= 256
+
+
+async def test_d5_huge_end_with_mip_answers_a_bounded_profile(carta_url: str, cube: None) -> None:
+    async with open_client(carta_url) as client:
+        await opened(client)
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=5, y=5)))
+        await client.expect(pb.SpatialProfileData)
+        await client.send(pb.SetSpatialRequirements(file_id=0, region_id=0, spatial_profiles=[
+            pb.SetSpatialRequirements.SpatialConfig(coordinate="x", start=0, end=INT32_MAX, mip=2),
+            pb.SetSpatialRequirements.SpatialConfig(coordinate="y", start=0, end=200_000_000, mip=8),
+        ]))
+        data = (await client.expect(pb.SpatialProfileData)).message
+    sizes = {p.coordinate: len(p.raw_values_fp32) // 4 for p in data.profiles}
+    assert sizes["x"] <= 64 + 2 and sizes["y"] <= 48 + 16
+
+
+# ---------------------------------------------------------------------------- D11
+
+
+@pytest.mark.parametrize("quality", [math.inf, -math.inf, math.nan])
+async def test_d11_non_finite_quality_refused_before_the_batch(carta_url: str, cube: None, quality: float) -> None:
+    async with open_client(carta_url) as client:
+        await opened(client)
+        await client.send(pb.AddRequiredTiles(file_id=0, tiles=[0], compression_type=ZFP,
+                                              compression_quality=quality))
+        error = (await client.expect(pb.ErrorData)).message
+        assert "compression quality" in error.message.lower() and "nursery" not in error.message.lower()
+        await client.send(pb.AddRequiredTiles(file_id=0, tiles=[0], compression_type=ZFP, compression_quality=11))
+        taken = await client.collect_until(lambda e: e.event_type == E.RASTER_TILE_SYNC and e.message.end_sync)
+        syncs = [e.message for e in taken if e.event_type == E.RASTER_TILE_SYNC]
+        assert [s.end_sync for s in syncs] == [False, True] and syncs[0].sync_id == syncs[1].sync_id
+        assert not [e for e in taken + client.buffered if e.event_type == E.ERROR_DATA]
+
+
+async def test_d11_unknown_compression_type_is_one_clear_error(carta_url: str, cube: None) -> None:
+    async with open_client(carta_url) as client:
+        await opened(client)
+        await client.send(pb.AddRequiredTiles(file_id=0, tiles=[0], compression_type=77, compression_quality=11))
+        error = (await client.expect(pb.ErrorData)).message
+        assert error.message == "Compression type 77 is not supported"
+        assert await client.ping() == "PONG"
+        assert not [e for e in client.buffered if e.event_type in (E.ERROR_DATA, E.RASTER_TILE_SYNC)]
+
+
+# ---------------------------------------------------------------------------- D16
+
+
+async def test_d16_huge_frame_rate_still_flow_controlled(carta_url: str, cube: None) -> None:
+    window = limits.MAX_ANIMATION_FRAME_RATE // 3
+    async with open_client(carta_url) as client:
+        await opened(client)
+        ack = await client.request(pb.StartAnimation(
+            file_id=0, first_frame=pb.AnimationFrame(channel=0), start_frame=pb.AnimationFrame(channel=0),
+            last_frame=pb.AnimationFrame(channel=5), delta_frame=pb.AnimationFrame(channel=1),
+            frame_rate=INT32_MAX, looping=True,
+            required_tiles=pb.AddRequiredTiles(file_id=0, tiles=[0], compression_type=ZFP, compression_quality=9)))
+        assert ack.success
+        await trio.sleep(3.0)
+        ends = [e for e in client.buffered if e.event_type == E.RASTER_TILE_SYNC and e.message.end_sync]
+    # never acknowledged: the server stops ``window`` frames ahead (frame 0 was current)
+    assert 0 < len(ends) <= window
+
+
+# ---------------------------------------------------------------------------- D17
+
+
+@pytest.mark.parametrize(
+    "cookie, accepted",
+    [
+        ("carta-auth-token=secret", True),
+        ("theme=dark; carta-auth-token=secret", True),
+        ("carta-auth-token=secret; theme=dark", True),
+        ("xcarta-auth-token=secret", False),
+        ("my-carta-auth-token=secret; other=1", False),
+        ("carta-auth-token=wrong; xcarta-auth-token=secret", False),
+        ("carta-auth-token-x=secret", False),
+    ],
+)
+def test_d17_cookie_matched_by_exact_name(cookie: str, accepted: bool) -> None:
+    scope = {"type": "http", "headers": [(b"cookie", cookie.encode())], "query_string": b""}
+    assert is_authenticated(scope, "secret") is accepted
