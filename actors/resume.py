@@ -4,8 +4,10 @@ The frontend re-sends what it shows: images (with channel, Stokes, regions and
 contour settings) and catalogs. Everything running is cancelled and every file
 closed first; images are then opened silently (no OPEN_FILE_ACK, but the image
 histogram is sent), moved to their channel, and their regions restored under
-their ids without SET_REGION_ACK. Failures are collected into the ack's message
-in the reference's words.
+their ids without SET_REGION_ACK; catalogs are reopened silently under their ids.
+Failures are collected into the ack's message in the reference's words (catalogs,
+which the reference reopens without reporting failures, as ``Problem loading
+catalogs: <ids>``).
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from carta_trio.actors import contours, cursor, regions
+from carta_trio.actors import catalogs, contours, cursor, regions
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_handlers import close_all_frames, open_frame
 from carta_trio.actors.image_combination import concat_frame
@@ -89,14 +91,20 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
                 failed_regions.append(region_id)
         if image.HasField("contour_settings") and image.contour_settings.levels:
             contours.restore_contour_settings(frame, image.contour_settings)
-    if message.catalog_files:
-        log.warning("Resume: %d catalog files not restored (catalogs are not supported yet)", len(message.catalog_files))
-    ack = pb.ResumeSessionAck(success=not failed_files and not failed_regions)
+    failed_catalogs: list[int] = []
+    for catalog in message.catalog_files:
+        catalog_ack = await catalogs.open_catalog(session, catalog)
+        if not catalog_ack.success:
+            log.error("Resume: catalog %d: %s", catalog.file_id, catalog_ack.message)
+            failed_catalogs.append(catalog.file_id)
+    ack = pb.ResumeSessionAck(success=not failed_files and not failed_regions and not failed_catalogs)
     if not ack.success:
         text = ""
         if failed_files:
             text += "Problem loading files: " + "".join(f"{file_id} " for file_id in failed_files)
         if failed_regions:
             text += "Problem loading regions: " + "".join(f"{region_id} " for region_id in failed_regions)
+        if failed_catalogs:
+            text += "Problem loading catalogs: " + "".join(f"{file_id} " for file_id in failed_catalogs)
         ack.message = text
     await session.reply(request_id, ack)

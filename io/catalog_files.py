@@ -20,8 +20,8 @@ import os
 import time
 import warnings
 import xml.etree.ElementTree as ET
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 from carta_trio.io.file_list import ListingPace, ListProgress, final_item, item_count
 from carta_trio.io.file_types import magic_bytes

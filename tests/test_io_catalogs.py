@@ -1,0 +1,100 @@
+"""Pure catalog code: filter semantics, sort order, paging and ColumnData encoding (FILES_REGIONS_CATALOGS.md §2.5-2.6)."""
+
+from __future__ import annotations
+
+import numpy as np
+from carta_trio.io.catalog_fits import tform_type
+from carta_trio.io.catalog_table import (
+    STRING_DTYPE,
+    CatalogTable,
+    Column,
+    ColumnSpec,
+    column_data,
+)
+from carta_trio.io.catalog_view import CatalogView, apply_filter, sort_order
+from carta_trio.messages import schema as pb
+
+Op = pb.ComparisonOperator
+
+
+def spec(values: np.ndarray, kind: int, index: int = 0, name: str = "c") -> ColumnSpec:
+    return ColumnSpec(name=name, data_type=kind, index=index, values=values)
+
+
+def keep(column: ColumnSpec, op: int, value: float, second: float = 0) -> list[int]:
+    mask = apply_filter(column, pb.FilterConfig(comparison_operator=op, value=value, secondary_value=second))
+    assert mask is not None
+    return np.flatnonzero(mask).tolist()
+
+
+def test_values_are_converted_to_the_column_type_first() -> None:
+    ints = spec(np.array([1, 2, 3, -3], dtype=np.int32), Column.Int32)
+    assert keep(ints, Op.Greater, 2.7) == [2]  # > 2, as static_cast<int>(2.7)
+    assert keep(ints, Op.Lesser, -2.7) == [3]  # truncation toward zero: < -2
+    floats = spec(np.array([0.1, 0.2], dtype=np.float32), Column.Float)
+    assert keep(floats, Op.Equal, 0.1) == [0]  # compared at float precision
+    doubles = spec(np.array([1.0, np.nan, 3.0]), Column.Double)
+    assert keep(doubles, Op.NotEqual, 1.0) == [1, 2]  # NaN passes NotEqual only
+    assert keep(doubles, Op.RangeClosed, 1.0, 3.0) == [0, 2]
+    assert keep(doubles, Op.RangeOpen, 1.0, 3.0) == []
+    assert keep(doubles, Op.RangeClosed, 3.0, 1.0) == []  # bounds not swapped
+    flags = spec(np.array([True, False]), Column.Bool)
+    assert keep(flags, Op.Equal, 1) == [0] and keep(flags, Op.Equal, 0) == [1]
+
+
+def test_substring_filters_are_case_sensitive_and_empty_matches_all() -> None:
+    names = spec(np.array(["Star", "star", "RadioStar"], dtype=STRING_DTYPE), Column.String)
+    mask = apply_filter(names, pb.FilterConfig(sub_string="Star", comparison_operator=Op.Greater))
+    assert np.flatnonzero(mask).tolist() == [0, 2]
+    assert apply_filter(names, pb.FilterConfig(sub_string="")) is None
+
+
+def test_sort_puts_nan_last_both_ways() -> None:
+    values = np.array([2.0, np.nan, 1.0, 3.0, np.nan])
+    assert values[sort_order(values, True)][:3].tolist() == [1.0, 2.0, 3.0]
+    assert values[sort_order(values, False)][:3].tolist() == [3.0, 2.0, 1.0]
+    assert np.isnan(values[sort_order(values, False)][3:]).all()
+    words = np.array(["b", "B", "a"], dtype=STRING_DTYPE)
+    assert words[sort_order(words, True)].tolist() == ["B", "a", "b"]  # byte-wise
+
+
+def table(rows: int = 10) -> CatalogTable:
+    return CatalogTable(
+        columns=[spec(np.arange(rows, dtype=np.float64)[::-1].copy(), Column.Double, 0, "x"),
+                 spec(np.array([f"n{i}" for i in range(rows)], dtype=STRING_DTYPE), Column.String, 1, "name"),
+                 ColumnSpec(name="vec", data_type=Column.UnsupportedType, index=2)],
+        rows=rows, file_type=pb.CatalogFileType.VOTable,
+    )  # fmt: skip
+
+
+def test_paging_edges_and_the_view_cache() -> None:
+    view = CatalogView(table(), 3)
+    request = pb.CatalogFilterRequest(file_id=3, column_indices=[0, 1, 2, 9], subset_start_index=4, subset_data_size=3,
+                                      sort_column="x")
+    plan = view.plan(request)
+    (response,) = list(plan.responses())
+    assert (response.subset_data_size, response.subset_end_index, response.request_end_index) == (3, 7, 7)
+    assert sorted(response.columns) == [0, 1]  # unsupported and unknown indices are left out
+    assert np.frombuffer(response.columns[0].binary_data, "<f8").tolist() == [4.0, 5.0, 6.0]
+    assert view.plan(request).rows is plan.rows  # same filters and sort: the view is reused
+    at_end = list(view.plan(pb.CatalogFilterRequest(file_id=3, subset_start_index=10, subset_data_size=5)).responses())
+    assert [(r.subset_data_size, r.subset_end_index, r.progress) for r in at_end] == [(0, 10, 1.0)]
+    rest = list(view.plan(pb.CatalogFilterRequest(file_id=3, subset_start_index=8, subset_data_size=-1)).responses())
+    assert [(r.subset_data_size, r.subset_end_index) for r in rest] == [(2, 10)]
+
+
+def test_column_data_encoding() -> None:
+    ints = spec(np.array([1, -2], dtype=np.int64), Column.Int64)
+    assert column_data(ints, slice(0, 2)).binary_data == np.array([1, -2], "<i8").tobytes()
+    flags = spec(np.array([True, False]), Column.Bool)
+    assert column_data(flags, slice(0, 2)).binary_data == b"\x01\x00"
+    raw = spec(np.array([b"ab  ", b"c"]), Column.String)
+    assert list(column_data(raw, slice(0, 2)).string_data) == ["ab", "c"]
+
+
+def test_tform_types() -> None:
+    assert [tform_type(t)[0] for t in ("L", "1B", "I", "J", "K", "E", "D", "12A")] == [
+        Column.Bool, Column.Uint8, Column.Int16, Column.Int32, Column.Int64, Column.Float, Column.Double, Column.String]
+    for unsupported in ("3E", "12A4", "X", "C", "M", "PJ(5)", "QD(2)"):
+        kind, reason = tform_type(unsupported)
+        assert kind == Column.UnsupportedType and reason
