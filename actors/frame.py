@@ -176,6 +176,11 @@ class Frame:
         self._wake.set()
         await step.done.wait()
 
+    @property
+    def pending_tile_requests(self) -> int:
+        """Tile requests queued and not finished (bounded: see :mod:`.tile_queue`)."""
+        return len(self._queue)
+
     def remove_tiles(self, message: pb.RemoveRequiredTiles) -> None:
         """Drop queued tiles that the viewer no longer needs."""
         self._queue.remove(set(message.tiles))

@@ -4,6 +4,14 @@ Every ADD_REQUIRED_TILES (or ``required_tiles`` of SET_IMAGE_CHANNELS) becomes a
 :class:`TileRequest` with its own sync id (WIRE.md §2.9). The queue serves the
 newest request first, so the tiles of the view the user is looking at now come
 before those of a view already left; older requests resume afterwards.
+
+The queue is bounded (issue 11 D7): a client that keeps sending tile requests
+while never reading its socket stalls the frame in its send, so requests pile up
+unserved. A new request absorbs the waiting (not yet announced) requests for the
+same plane and encoding, their codes after its own; beyond :data:`MAX_WAITING`
+waiting requests the oldest are dropped, and a request carries at most
+:data:`MAX_CODES` distinct codes. Nothing announced by a start sync is ever dropped,
+so every start sync still gets its tiles and its end sync.
 """
 
 from __future__ import annotations
@@ -20,6 +28,12 @@ from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
     from carta_trio.actors.session import Session
+
+
+#: Requests waiting unannounced per frame; the oldest beyond this are dropped.
+MAX_WAITING = 8
+#: Distinct tile codes per request: every layer of a 16384 x 16384 image has 5,461 tiles.
+MAX_CODES = 8192
 
 
 @dataclasses.dataclass(eq=False)
@@ -39,7 +53,7 @@ class TileRequest:
 
     def __post_init__(self) -> None:
         # The frontend counts distinct tiles; a duplicated code would never flush.
-        self.codes = list(dict.fromkeys(self.codes))
+        self.codes = list(dict.fromkeys(self.codes))[:MAX_CODES]
         if self.tile_count < 0:
             self.tile_count = len(self.codes)
 
@@ -48,6 +62,26 @@ class TileRequest:
         """ZFP precision: the quality rounded half away from zero (the reference's lround)."""
         q = self.compression_quality
         return int(q + 0.5) if q >= 0 else -int(-q + 0.5)
+
+    def same_batch(self, other: TileRequest) -> bool:
+        """Same plane, encoding and animation step: the two can be served as one batch."""
+        return (
+            (self.channel, self.stokes, self.animation_id, self.compression_type)
+            == (other.channel, other.stokes, other.animation_id, other.compression_type)
+            and self.precision_or_none == other.precision_or_none
+        )
+
+    @property
+    def precision_or_none(self) -> int | None:
+        return self.precision if math.isfinite(self.compression_quality) else None
+
+    def absorb(self, older: TileRequest) -> None:
+        """Take over the codes of a waiting ``older`` request after this one's own."""
+        assert not self.started, "an announced request cannot grow"
+        seen = set(self.codes)
+        extra = [code for code in older.codes if code not in seen]
+        self.codes = (self.codes + extra)[:MAX_CODES]
+        self.tile_count = len(self.codes)
 
     @property
     def done(self) -> bool:
@@ -80,7 +114,21 @@ class TileQueue:
         return len(self._requests)
 
     def push(self, request: TileRequest) -> None:
+        """Queue ``request`` as the newest; waiting requests of the same batch merge into it
+        and at most :data:`MAX_WAITING` stay waiting (the oldest are dropped)."""
+        if not request.started:
+            for older in [r for r in self._requests if not r.started and r.same_batch(request)]:
+                request.absorb(older)
+                self._requests.remove(older)
         self._requests.append(request)
+        waiting = [r for r in self._requests if not r.started]
+        for dropped in waiting[: max(0, len(waiting) - MAX_WAITING)]:
+            self._requests.remove(dropped)
+
+    @property
+    def pending_codes(self) -> int:
+        """Codes not yet served, over every queued request."""
+        return sum(len(r.codes) for r in self._requests)
 
     def newest(self) -> TileRequest | None:
         return self._requests[-1] if self._requests else None
