@@ -42,9 +42,10 @@ def _open_paths() -> list[str]:
     out = []
     for other in live_sessions():
         for frame in list(other.frames.values()):
-            path = getattr(frame.reader, "path", None)
-            if isinstance(path, (str, os.PathLike)):
-                out.append(os.fspath(path))
+            # joined Stokes files and image expressions read several files
+            for path in frame.reader.source_paths():
+                if isinstance(path, (str, os.PathLike)):
+                    out.append(os.fspath(path))
     return out
 
 

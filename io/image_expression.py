@@ -1,12 +1,19 @@
-"""OPEN_FILE with ``lel_expr=true``: image expressions in casacore's LEL, evaluated per plane.
+"""OPEN_FILE with ``lel_expr=true``: image expressions in casacore's LEL, evaluated per box.
 
 The frontend sends the expression in ``file`` and the browser's folder in ``directory``
 (FILES_REGIONS_CATALOGS.md §4): ``"a.fits" - "b.fits"``, ``sqrt(abs("x.im"))``,
-``AMPLITUDE("c.im")``, ``"a.fits"["a.fits" > 0]``... casacore parses and evaluates it
-(python-casacore's ``images.image(expression)``); reading a box evaluates only that box,
-so a plane or a spectrum never touches the rest of the cube.
+``AMPLITUDE("c.im")``, ``"a.fits"["a.fits" > 0]``... Two evaluators, one grammar:
 
-Before casacore sees the expression every image it names is found and checked here:
+* the element-wise subset (arithmetic, powers, comparisons, masks, ``iif``, element-wise
+  functions; :mod:`carta_trio.io.lel_numpy`) is evaluated with numpy on the box asked for,
+  reading each image through our own readers -- any format we read, HDF5 included, at
+  about the cost of reading the inputs (:class:`NumpyExpressionReader`);
+* everything else (reductions such as ``mean(x)``, complex images and functions, regions)
+  goes to casacore (python-casacore's ``images.image(expression)``), which also evaluates
+  only the box read (:class:`ExpressionReader`). casacore cannot read the IDIA HDF5
+  schema, so such expressions over HDF5 images are refused with a message saying so.
+
+Before either sees the expression every image it names is found and checked here:
 
 * names are the quoted strings (``"..."``/``'...'``) and the bare names that are not a
   function call, a number or the constants ``T``/``F``; each is resolved against the
@@ -15,27 +22,32 @@ Before casacore sees the expression every image it names is found and checked he
   (``Forbidden path in image expression: '<name>'``);
 * a name that is no file gets casacore's own message ``ImageExprParse: '<name>' is an
   unknown lattice or image or it is an unqualified region``;
-* HDF5 images are refused (``Image expressions over HDF5 files are not supported:
-  '<name>'``): casacore cannot read the IDIA schema and we do not evaluate LEL ourselves;
 * ``$`` outside quotes is refused: python-casacore would substitute Python variables.
 
-The checked names are replaced by their absolute paths (casacore resolves relative names
-against the process's working folder, not the request's); casacore's messages are
-mapped back to the names as written, and the python-casacore wrapper text is removed,
-so syntax errors read as the reference's (``Image Expression: Parse error at or near
-...``, ``Scanned so far: ...``). Everything here is blocking.
+For casacore the checked names are replaced by their absolute paths (casacore resolves
+relative names against the process's working folder, not the request's); its messages are
+mapped back to the names as written and the python-casacore wrapper text is removed, so
+syntax errors read as the reference's (``Image Expression: Parse error at or near ...``,
+``Scanned so far: ...``). Everything here is blocking.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from carta_trio.io import images, paths
+import numpy as np
+
+from carta_trio.io import images, lel_numpy, paths
 from carta_trio.io.casa_reader import CASA_FILE_TYPE, CasaReader
-from carta_trio.io.image_reader import ImageOpenError
+from carta_trio.io.fits_header import format_card
+from carta_trio.io.generated_image import structural_cards
+from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
+from carta_trio.io.stokes_concat import carried_cards
 
 __all__ = [
     "ExpressionError",
@@ -46,6 +58,7 @@ __all__ = [
     "resolve_expression",
 ]
 
+SHAPES_MISMATCH = "LatticeExprNode - shapes of operands mismatch"
 UNKNOWN_IMAGE = "ImageExprParse: '{}' is an unknown lattice or image or it is an unqualified region"
 _CONSTANTS = {"T", "F"}
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[A-Za-z]*")
@@ -119,6 +132,7 @@ class ResolvedExpression:
     rewritten: str  # names replaced by quoted absolute paths
     sources: tuple[Path, ...]
     replacements: tuple[tuple[str, str], ...]  # (quoted absolute path, name as written)
+    targets: dict[str, Path] = dataclasses.field(default_factory=dict)  # name as written -> file
 
     def readable(self, message: str) -> str:
         """A casacore message with the absolute paths turned back into the names as written."""
@@ -145,6 +159,7 @@ def resolve_expression(top: str | Path, directory: str, expression: str,
     pieces: list[str] = []
     sources: list[Path] = []
     replacements: list[tuple[str, str]] = []
+    targets: dict[str, Path] = {}
     last = 0
     for ref in find_names(expression):
         try:
@@ -156,8 +171,7 @@ def resolve_expression(top: str | Path, directory: str, expression: str,
             raise ExpressionError(f"Forbidden path in image expression: '{ref.name}'") from exc
         if not target.exists():
             raise ExpressionError(UNKNOWN_IMAGE.format(ref.name))
-        if images.detect_file_type(target) == images.HDF5:
-            raise ExpressionError(f"Image expressions over HDF5 files are not supported: '{ref.name}'")
+        targets[ref.name] = target
         quoted = _quote(target)
         pieces.append(expression[last:ref.start])
         pieces.append(quoted)
@@ -166,7 +180,7 @@ def resolve_expression(top: str | Path, directory: str, expression: str,
         last = ref.end
     pieces.append(expression[last:])
     del folder  # resolved only for its checks
-    return ResolvedExpression(expression, "".join(pieces), tuple(sources), tuple(replacements))
+    return ResolvedExpression(expression, "".join(pieces), tuple(sources), tuple(replacements), targets)
 
 
 class ExpressionReader(CasaReader):
@@ -202,6 +216,94 @@ class ExpressionReader(CasaReader):
 
 
 def open_expression(top: str | Path, directory: str, expression: str,
-                    starting: str | Path | None = None) -> ExpressionReader:
-    """Resolve, check and open ``expression``; raises ``PathError`` or :class:`ExpressionError`."""
-    return ExpressionReader(resolve_expression(top, directory, expression, starting))
+                    starting: str | Path | None = None) -> ImageReader:
+    """Resolve, check and open ``expression``; raises ``PathError`` or :class:`ExpressionError`.
+
+    The element-wise subset (:mod:`carta_trio.io.lel_numpy`) is evaluated with numpy over
+    our own readers; anything else goes to casacore, except over HDF5 images (refused).
+    """
+    resolved = resolve_expression(top, directory, expression, starting)
+    try:
+        node, names = lel_numpy.parse(expression)
+        if any(name not in resolved.targets for name in names):
+            raise lel_numpy.Unsupported("a name not found by the name scan")
+    except lel_numpy.Unsupported:
+        hdf5 = [name for name, path in resolved.targets.items() if images.detect_file_type(path) == images.HDF5]
+        if hdf5:
+            raise ExpressionError(f"Image expressions over HDF5 files support element-wise arithmetic only "
+                                  f"(+ - * / ^, comparisons, masks, iif and element-wise functions): "
+                                  f"'{hdf5[0]}'") from None
+        return ExpressionReader(resolved)
+    readers: list[ImageReader] = []
+    try:
+        for name in names:
+            readers.append(images.open_image(resolved.targets[name], ""))
+        if any(r.data_type.lower().startswith(("complex", "dcomplex")) for r in readers):
+            for reader in readers:
+                reader.close()
+            return ExpressionReader(resolved)  # complex values: casacore's functions apply
+        if any(r.shape != readers[0].shape for r in readers):
+            raise ExpressionError(SHAPES_MISMATCH)
+        return NumpyExpressionReader(expression, node, readers)
+    except BaseException:
+        for reader in readers:
+            reader.close()
+        raise
+
+
+class NumpyExpressionReader(ImageReader):
+    """An element-wise expression over images of one shape, evaluated per box with numpy.
+
+    Geometry, header (WCS), unit and beams are the first image's, as LEL takes the
+    coordinates of its first image. Owns and closes the readers.
+    """
+
+    def __init__(self, expression: str, node: lel_numpy.Node, readers: Sequence[ImageReader]) -> None:
+        first = readers[0]
+        self.name = expression
+        self.path = Path(expression)  # an identifier, not a file: see source_paths()
+        self.hdu = ""
+        self.file_type = CASA_FILE_TYPE
+        self.data_type = "float"
+        self.unit = first.unit
+        self.shape = tuple(first.shape)
+        self.axes = first.axes
+        self.stokes_values = list(first.stokes_values)
+        self._node = node
+        self._readers = list(readers)
+        self._cards = structural_cards(self.shape) + carried_cards(first.header_cards())
+
+    def header_cards(self) -> list[HeaderCard]:
+        return list(self._cards)
+
+    def header_strings(self) -> list[str]:
+        return [format_card(c.key, c.value, c.comment) for c in self._cards]
+
+    def beams(self) -> list[Beam]:
+        return self._readers[0].beams()
+
+    def source_paths(self) -> list[Path]:
+        return [Path(r.path) for r in self._readers]
+
+    def _evaluate(self, read: Callable[[ImageReader], np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+        cache: dict[int, np.ndarray] = {}
+
+        def image(index: int) -> np.ndarray:
+            if index not in cache:
+                cache[index] = read(self._readers[index])
+            return cache[index]
+
+        out = lel_numpy.evaluate(self._node, image)
+        return np.ascontiguousarray(np.broadcast_to(np.asarray(out, dtype=np.float32), shape))
+
+    def read_cube(self, x0: int, x1: int, y0: int, y1: int, z0: int, z1: int, stokes: int) -> np.ndarray:
+        self._check_box(x0, x1, y0, y1, z0, z1, stokes)
+        return self._evaluate(lambda r: r.read_cube(x0, x1, y0, y1, z0, z1, stokes), (z1 - z0, y1 - y0, x1 - x0))
+
+    def _read_region(self, starts: Sequence[int], stops: Sequence[int]) -> np.ndarray:
+        shape = tuple(int(b) - int(a) for a, b in zip(reversed(starts), reversed(stops)))
+        return self._evaluate(lambda r: r._read_region(starts, stops), shape)
+
+    def close(self) -> None:
+        for reader in self._readers:
+            reader.close()

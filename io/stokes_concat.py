@@ -61,6 +61,7 @@ __all__ = [
     "StokesConcatReader",
     "StokesFile",
     "concat_name",
+    "carried_cards",
     "concat_stokes_files",
 ]
 
@@ -124,6 +125,12 @@ def _contiguous(files: Sequence[StokesFile]) -> bool:
 
 def _is_structural(key: str) -> bool:
     return key in _DROPPED or (key.startswith("NAXIS") and key[5:].isdigit())
+
+
+def carried_cards(cards: Sequence[HeaderCard]) -> list[HeaderCard]:
+    """A source header without what does not describe a derived in-memory image
+    (structure, scaling, checksums), to follow new structural cards."""
+    return [c for c in cards if not _is_structural(c.key)]
 
 
 def _mapping(reader: ImageReader) -> dict[str, Any]:
