@@ -13,7 +13,9 @@ doing; :meth:`close` also releases the reader.
 
 from __future__ import annotations
 
+import collections
 import logging
+import os
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
@@ -40,11 +42,12 @@ HISTOGRAM_ORDER = 30
 
 #: Encoded tiles kept per frame (a 4K plane has 256 full-resolution tiles).
 TILE_CACHE_SIZE = 1024
-#: Tiles taken from a request at a time: enough to keep the cores and the socket
-#: busy together, few enough that a newer request waits only a few milliseconds.
-TILE_BATCH = 8
 #: Tiles encoded per worker-thread call.
 TILE_GROUP = 4
+#: Groups being encoded at once: one per core and one more ready to start, so no core
+#: idles while the event loop forwards a finished group; few enough that a newer
+#: request waits only a few milliseconds.
+TILE_GROUPS_IN_FLIGHT = (os.cpu_count() or 1) + 1
 
 
 def _order(listener: ChannelListener) -> int:
@@ -296,8 +299,7 @@ class Frame:
         if step.tiles is None or not step.tiles.tiles:
             return
         request = self._make_request(step.tiles, step.animation_id)
-        while not request.done or not request.started:
-            await self._serve_tile_batch(request)
+        await self._serve_tile_batch(request, preemptible=False)
 
     async def load_plane(self, channel: int | None = None, stokes: int | None = None) -> None:
         """Make (channel, stokes) current (default: reload the current one).
@@ -381,39 +383,57 @@ class Frame:
 
     # ------------------------------------------------------------------ tiles
 
-    async def _serve_tile_batch(self, request: TileRequest) -> None:
-        """Send up to :data:`TILE_BATCH` tiles of ``request``; its syncs as due."""
+    async def _serve_tile_batch(self, request: TileRequest, *, preemptible: bool = True) -> None:
+        """Send the tiles of ``request`` and its syncs as due.
+
+        Groups of :data:`TILE_GROUP` tiles are encoded in worker threads, up to
+        :data:`TILE_GROUPS_IN_FLIGHT` at once, and each group is sent, in request
+        order, as soon as it and those before it are ready: the cores keep encoding
+        while the event loop forwards bytes. A ``preemptible`` request stops taking
+        new groups once more urgent work is posted (a newer tile request, a channel
+        change, an animation step); what is in flight is still sent, the rest stays
+        queued.
+        """
         if not request.started:
             request.started = True
             await self.session.send_stream(request.sync_message(self.file_id, end=False))
-        stale = (request.channel, request.stokes) != (self.channel, self.stokes)
-        codes = request.take(TILE_BATCH) if not stale else request.take(len(request.codes))
-        if codes and not stale:
-            # Groups of tiles are encoded concurrently (the CPU limiter runs one per
-            # core), one worker-thread call per group to keep hand-over costs low; each
-            # group is sent, in request order, as soon as it is ready, so sending
-            # overlaps with the encoding of the groups after it.
-            groups = [codes[i : i + TILE_GROUP] for i in range(0, len(codes), TILE_GROUP)]
-            results: list[list[bytes | None]] = [[] for _ in groups]
-            ready = [trio.Event() for _ in groups]
-
-            async def encode(index: int, group: list[int]) -> None:
-                try:
-                    results[index] = await self._encode_tiles(group, request)
-                finally:
-                    ready[index].set()
-
-            async with trio.open_nursery() as nursery:
-                for index, group in enumerate(groups):
-                    nursery.start_soon(encode, index, group)
-                for index in range(len(groups)):
-                    await ready[index].wait()
-                    for frame in results[index]:
-                        if frame is not None:
-                            await self.session.send_frame(frame)
+        if (request.channel, request.stokes) != (self.channel, self.stokes):
+            request.take(len(request.codes))  # stale: the plane it asked for is gone
+        else:
+            await self._stream_tiles(request, preemptible)
         if request.done:
             self._queue.discard(request)
             await self.session.send_stream(request.sync_message(self.file_id, end=True))
+
+    def _preempted(self, request: TileRequest) -> bool:
+        return bool(self._pending_steps) or self._pending_channels is not None or self._queue.newest() is not request
+
+    async def _stream_tiles(self, request: TileRequest, preemptible: bool) -> None:
+        in_flight: collections.deque[tuple[trio.Event, list[list[bytes | None]]]] = collections.deque()
+
+        async def encode(group: list[int], done: trio.Event, result: list[list[bytes | None]]) -> None:
+            try:
+                result.append(await self._encode_tiles(group, request))
+            finally:
+                done.set()
+
+        async with trio.open_nursery() as nursery:
+            while True:
+                while (
+                    request.codes
+                    and len(in_flight) < TILE_GROUPS_IN_FLIGHT
+                    and not (preemptible and self._preempted(request))
+                ):
+                    slot: tuple[trio.Event, list[list[bytes | None]]] = (trio.Event(), [])
+                    in_flight.append(slot)
+                    nursery.start_soon(encode, request.take(TILE_GROUP), *slot)
+                if not in_flight:
+                    return
+                done, result = in_flight.popleft()
+                await done.wait()
+                for frame in result[0] if result else ():
+                    if frame is not None:
+                        await self.session.send_frame(frame)
 
     async def _encode_tiles(self, codes: list[int], request: TileRequest) -> list[bytes | None]:
         """Ready RASTER_TILE_DATA frames for ``codes`` (None for impossible ones, reported).

@@ -213,12 +213,20 @@ def zfp_compress(tile: np.ndarray, precision: int) -> bytes:
     NaNs must already be filled (see ``fill_nan_blocks``); all-NaN blocks come out as
     zero blocks.
     """
-    arr = np.ascontiguousarray(tile, dtype=np.float32)
+    arr = np.asarray(tile, dtype=np.float32)
+    if arr.ndim == 2 and not _row_major_view(arr):
+        arr = np.ascontiguousarray(arr)
     if arr.ndim != 2:
         raise ValueError(f"zfp_compress needs a 2-D array, got shape {arr.shape}")
     if not 1 <= precision <= 64:
         raise ValueError(f"zfp precision {precision} is outside 1..64")
     return zfpy.compress_numpy(arr, precision=int(precision), write_header=False)
+
+
+def _row_major_view(arr: np.ndarray) -> bool:
+    """True for a row-major window of a larger float32 array (a tile cut out of a plane):
+    zfp reads such strides directly and emits the same bytes as for a compact copy."""
+    return arr.strides[1] == arr.itemsize and arr.strides[0] >= arr.itemsize * arr.shape[1]
 
 
 def zfp_decompress(data: bytes, width: int, height: int, precision: int) -> np.ndarray:
@@ -266,13 +274,14 @@ def encode_tile(
 
     precision = zfp_precision(quality)
     nan = np.isnan(tile)
-    runs = _runs_from_mask(nan)
+    # Most tiles have no NaN: one run, and zfp reads the plane's window in place.
+    runs = _runs_from_mask(nan) if nan.any() else np.array([tile.size], dtype=np.int32)
     if runs.size > 1:
         work = np.array(tile, dtype=np.float32, order="C", copy=True)
         with np.errstate(invalid="ignore", over="ignore"):
             _fill_nan_blocks(work, nan)
     else:
-        work = np.ascontiguousarray(tile, dtype=np.float32)  # zfp only reads it
+        work = np.asarray(tile, dtype=np.float32)  # zfp only reads it
     stream = zfp_compress(work, precision)
     raw_bytes = 4 * work.size
     if (
