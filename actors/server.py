@@ -31,7 +31,7 @@ from carta_trio.settings import Settings
 # Handler modules register themselves with the dispatcher on import.
 from carta_trio.actors import (  # noqa: F401  isort: skip
     animation, catalogs, contours, cursor, file_handlers, fitting, frame_handlers, image_combination, moments, pv,
-    region_streams, regions, resume, save_file, session_handlers, vector_overlay,
+    region_import_export, region_streams, regions, resume, save_file, session_handlers, vector_overlay,
 )
 
 log = logging.getLogger(__name__)
