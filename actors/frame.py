@@ -48,6 +48,8 @@ TILE_GROUP = 4
 #: idles while the event loop forwards a finished group; few enough that a newer
 #: request waits only a few milliseconds.
 TILE_GROUPS_IN_FLIGHT = (os.cpu_count() or 1) + 1
+#: Row bands a plane's block mean is split into (one per core).
+MIP_PARTS = os.cpu_count() or 1
 
 
 def _order(listener: ChannelListener) -> int:
@@ -349,7 +351,7 @@ class Frame:
         channel, stokes = self.channel, self.stokes
         done = self._mips_pending[mip] = trio.Event()
         try:
-            data = await self.session.run_sync(self._downsample, mip, channel, stokes)
+            data = await self._downsample(mip, channel, stokes)
         finally:
             del self._mips_pending[mip]
             done.set()
@@ -357,12 +359,28 @@ class Frame:
             self._mips[mip] = data
         return data
 
-    def _downsample(self, mip: int, channel: int, stokes: int) -> np.ndarray:
+    async def _downsample(self, mip: int, channel: int, stokes: int) -> np.ndarray:
+        """The block mean of the current plane, in row bands reduced on all cores at
+        once (the first view waits for it), unless the file has it precomputed."""
+        precomputed = await self.session.run_sync(self._precomputed_mip, mip, channel, stokes)
+        if precomputed is not None:
+            return precomputed
+        plane = self.plane
+        bands = downsample.band_rows(plane.shape[0], mip, MIP_PARTS)
+        parts: list[np.ndarray] = [plane] * len(bands)
+
+        async def reduce(index: int, start: int, stop: int) -> None:
+            parts[index] = await self.session.run_sync(downsample.block_mean, plane[start:stop], mip)
+
+        async with trio.open_nursery() as nursery:
+            for index, (start, stop) in enumerate(bands):
+                nursery.start_soon(reduce, index, start, stop)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _precomputed_mip(self, mip: int, channel: int, stokes: int) -> np.ndarray | None:
         # Precomputed (HDF5) mipmaps exist only for the stored Stokes planes.
         precomputed = None if polarization.is_computed(stokes) else self.reader.mipmap(mip, channel, stokes)
-        if precomputed is not None:
-            return np.asarray(precomputed, dtype=np.float32)
-        return downsample.block_mean(self.plane, mip)
+        return None if precomputed is None else np.asarray(precomputed, dtype=np.float32)
 
     # -------------------------------------------------------------- histogram
 

@@ -35,9 +35,10 @@ async def running_server(top: Path, **overrides: object) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def server_process(top: Path, *extra: str) -> AsyncIterator[str]:
+async def server_process(top: Path, *extra: str, pids: list[int] | None = None) -> AsyncIterator[str]:
     """Run ``python3 -m carta_trio`` in its own process (so the benchmark client does
-    not share the server's GIL); yield its WebSocket URL; stop it with SIGINT."""
+    not share the server's GIL); yield its WebSocket URL; stop it with SIGINT.
+    ``pids`` (if given) receives the server's process id, for CPU accounting."""
     import os
     import re
     import signal
@@ -52,6 +53,8 @@ async def server_process(top: Path, *extra: str) -> AsyncIterator[str]:
              "--port", "0", "--top_level_folder", str(top), "--no_log", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
         )
+        if pids is not None:
+            pids.append(proc.pid)
         try:
             port = None
             assert proc.stdout is not None
@@ -72,3 +75,22 @@ async def server_process(top: Path, *extra: str) -> AsyncIterator[str]:
                 proc.kill()
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+def process_cpu_seconds(pid: int | None = None) -> float:
+    """User + system CPU seconds of a process (this one by default), all threads."""
+    import os
+
+    if pid is None:
+        times = os.times()
+        return times.user + times.system
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def load_average() -> str:
+    """The 1-minute load average and the core count, for the record of a noisy run."""
+    import os
+
+    return f"load {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores"
+

@@ -28,7 +28,7 @@ import numpy as np
 
 from .tile_geometry import TileBounds
 
-__all__ = ["block_mean", "downsample_region", "downsample_tile", "tile_from_mip_plane"]
+__all__ = ["band_rows", "block_mean", "downsample_region", "downsample_tile", "tile_from_mip_plane"]
 
 _LANES = 4  # SSE float32 lanes
 
@@ -53,6 +53,14 @@ def block_mean(region: np.ndarray, factor: int) -> np.ndarray:
 
     src = np.asarray(region, dtype=np.float32)
     finite = np.isfinite(src)
+    if h % factor == 0 and w % factor == 0 and finite.all():
+        # Whole blocks of finite pixels (most planes): no padded copy, no counting.
+        count = np.full((out_h, out_w), factor * factor, dtype=np.int32)
+        if factor % _LANES == 0:
+            total = _lane_sums(src, factor, w, out_h, out_w)
+        else:
+            total = _row_major_sums(src, factor, out_h, out_w)
+        return total / count.astype(np.float32)
     # Non-finite and padding positions contribute +0.0, which leaves a float32 sum
     # unchanged (the sums start at +0.0 and can never become -0.0).
     values = np.zeros((out_h * factor, out_w * factor), dtype=np.float32)
@@ -70,6 +78,16 @@ def block_mean(region: np.ndarray, factor: int) -> np.ndarray:
         mean = total / count.astype(np.float32)
     mean[count == 0] = np.nan
     return mean
+
+
+def band_rows(height: int, factor: int, parts: int) -> list[tuple[int, int]]:
+    """Row ranges ``(start, stop)`` cutting ``height`` rows into at most ``parts`` bands
+    at multiples of ``factor``. Every block lies in one band, so the block means of the
+    bands, stacked, are the block mean of the whole plane (bit for bit): the bands can
+    be reduced on different cores."""
+    out_h = -(-height // factor)
+    edges = sorted({round(i * out_h / max(1, parts)) for i in range(max(1, parts) + 1)})
+    return [(a * factor, min(height, b * factor)) for a, b in zip(edges, edges[1:]) if b > a]
 
 
 def _block_counts(finite: np.ndarray, factor: int, out_h: int, out_w: int) -> np.ndarray:

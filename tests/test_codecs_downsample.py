@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from carta_trio.codecs.downsample import block_mean, downsample_region, downsample_tile, tile_from_mip_plane
+from carta_trio.codecs.downsample import band_rows, block_mean, downsample_region, downsample_tile, tile_from_mip_plane
 from carta_trio.codecs.tile_geometry import mip_for_layer, tile_bounds, total_layers
 
 F = np.float32
@@ -151,3 +151,14 @@ def test_tile_from_precomputed_mip_plane() -> None:
         assert_bits_equal(tile_from_mip_plane(mip_plane, b), downsample_tile(plane, b))
     with pytest.raises(ValueError, match="does not contain"):
         tile_from_mip_plane(mip_plane[:100], tile_bounds(1, 1, 1, w, h))
+
+
+@pytest.mark.parametrize(("h", "w", "factor", "parts"), [(1001, 777, 8, 2), (1001, 777, 3, 3), (5, 9, 16, 2), (37, 64, 4, 64)])
+def test_row_bands_stack_to_the_whole_block_mean(h: int, w: int, factor: int, parts: int) -> None:
+    plane = noisy_plane(h, w, seed=9, nan_fraction=0.05)
+    bands = band_rows(h, factor, parts)
+    assert bands[0][0] == 0 and bands[-1][1] == h and len(bands) <= parts
+    assert all(stop == start for (_, stop), (start, _) in zip(bands, bands[1:]))
+    assert all(start % factor == 0 for start, _ in bands)
+    stacked = np.concatenate([block_mean(plane[start:stop], factor) for start, stop in bands])
+    assert_bits_equal(stacked, block_mean(plane, factor))
