@@ -93,6 +93,9 @@ async def _apply(frame: Frame, message: pb.SetCursor) -> None:
     if state.cursor == (x, y):
         return
     state.cursor = (x, y)
+    # A cursor profile still on its way for the previous position (after a channel
+    # change) would arrive after this one and show the old position last.
+    state.slot(spatial_streams.SLOT, CURSOR_REGION_ID).cancel()
     await spatial_streams.send_cursor_spatial(frame)
     # Cancels the profile of the previous position, and starts none outside the image.
     spectral_streams.start_cursor_spectral(frame, state.cursor)

@@ -18,7 +18,28 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+from carta_trio.messages import schema as pb
+
 HandlerFn = Callable[[Any, int, Any], Awaitable[None]]
+
+#: Messages whose answer depends on the frame's channel/Stokes. The session holds
+#: one of these back while a SET_IMAGE_CHANNELS of its ``file_id`` received before it
+#: is still being applied, so it observes the new channel, as the reference's
+#: arrival-order handling does; bursts of channel changes still coalesce.
+AFTER_CHANNEL_CHANGE: frozenset[int] = frozenset({
+    pb.EventType.SET_CURSOR,
+    pb.EventType.SET_SPATIAL_REQUIREMENTS,
+    pb.EventType.SET_SPECTRAL_REQUIREMENTS,
+    pb.EventType.SET_HISTOGRAM_REQUIREMENTS,
+    pb.EventType.SET_STATS_REQUIREMENTS,
+    pb.EventType.SET_REGION,
+    pb.EventType.ADD_REQUIRED_TILES,
+    pb.EventType.SET_CONTOUR_PARAMETERS,
+    pb.EventType.SET_VECTOR_OVERLAY_PARAMETERS,
+    pb.EventType.MOMENT_REQUEST,
+    pb.EventType.PV_REQUEST,
+    pb.EventType.FITTING_REQUEST,
+})
 
 
 @dataclasses.dataclass(frozen=True)

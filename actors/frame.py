@@ -97,6 +97,12 @@ class Frame:
         self._mips_pending: dict[int, trio.Event] = {}
         self._tiles: dict[tuple[Any, ...], raster_tiles.EncodedTile] = {}
         self._pending_channels: pb.SetImageChannels | None = None
+        #: SET_IMAGE_CHANNELS posted / applied (a coalesced one counts as applied with
+        #: the newer one), so later messages can wait for the channel they must see.
+        self._channels_posted = 0
+        self._channels_applied = 0
+        self._channels_settled = trio.Event()
+        self._closed = False
         self._pending_steps: list[AnimationStep] = []
         self._queue = TileQueue()
         self._wake = trio.Event()
@@ -129,6 +135,8 @@ class Frame:
         """Stop the actor now and release the image (CLOSE_FILE, disconnect)."""
         if self._scope is not None:
             self._scope.cancel()
+        self._closed = True
+        self._channels_settled.set()
         self._plane = None
         self._mips.clear()
         self._tiles.clear()
@@ -146,9 +154,16 @@ class Frame:
         (a contour job, say) stops now rather than finishing first.
         """
         self._pending_channels = message
+        self._channels_posted += 1
         for hook in list(self.channel_posted_hooks):
             hook(self)
         self._wake.set()
+
+    async def channels_settled(self) -> None:
+        """Return once every SET_IMAGE_CHANNELS posted so far is applied (or the frame
+        closed): a message that arrived after a channel change then sees the new channel."""
+        while self._channels_applied < self._channels_posted and not self._closed:
+            await self._channels_settled.wait()
 
     def post_tiles(self, message: pb.AddRequiredTiles, animation_id: int = 0) -> None:
         """Queue a tile request for the current channel; served newest first."""
@@ -216,7 +231,13 @@ class Frame:
                 continue
             if self._pending_channels is not None:
                 message, self._pending_channels = self._pending_channels, None
-                await self._supervised("channels", self._apply_channels(message))
+                generation = self._channels_posted
+                try:
+                    await self._supervised("channels", self._apply_channels(message))
+                finally:
+                    self._channels_applied = generation
+                    self._channels_settled.set()
+                    self._channels_settled = trio.Event()
                 continue
             request = self._queue.newest()
             if request is None:

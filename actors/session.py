@@ -179,6 +179,10 @@ class Session:
             )
         if self.settings.log_protocol_messages:
             log.debug("[protocol] <== %s", name)
+        if envelope.event_type in dispatch.AFTER_CHANNEL_CHANGE:
+            frame = self.frames.get(getattr(envelope.message, "file_id", None))  # type: ignore[arg-type]
+            if frame is not None:
+                await frame.channels_settled()
         if handler.concurrent:
             assert self.nursery is not None
             self.nursery.start_soon(
