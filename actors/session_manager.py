@@ -15,6 +15,7 @@ from collections.abc import AsyncIterator
 
 import trio
 
+from carta_trio.actors import memory
 from carta_trio.actors.session import Session
 from carta_trio.settings import Settings
 
@@ -63,6 +64,8 @@ class SessionManager:
             inbox_send.close()
             out_recv.close()
             del self.sessions[key]
+            # its frames close as the cancelled session unwinds; then give the memory back
+            self._nursery.start_soon(memory.release_soon)
             log.info("Session %d [%s] Deleted. Remaining sessions: %d", session.id, address, len(self.sessions))
             if not self.sessions:
                 log.info("No remaining sessions.")

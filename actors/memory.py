@@ -1,0 +1,69 @@
+"""Giving memory back to the system after sessions close (issue 11 D19).
+
+Planes, mips and encoded tiles are allocated in worker threads; glibc keeps the
+freed space in per-thread arenas and below its (dynamically raised) mmap threshold,
+so a server that has served many sessions keeps its peak resident size long after
+they left. After a session ends (its frames closed), :func:`release_soon` collects
+garbage and calls ``malloc_trim(0)``, which returns the free pages of every arena.
+Many sessions closing together cause one release, shortly after the last of them.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import gc
+import logging
+
+import trio
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait after a session closes before releasing (its frames close meanwhile,
+#: and a burst of closing sessions shares one release).
+DELAY = 0.5
+
+_pending: trio.lowlevel.RunVar[bool] = trio.lowlevel.RunVar("memory_release_pending", default=False)
+
+
+def _load_malloc_trim():  # type: ignore[no-untyped-def]
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        trim = libc.malloc_trim
+    except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+        return None
+    trim.argtypes = [ctypes.c_size_t]
+    trim.restype = ctypes.c_int
+    return trim
+
+
+_malloc_trim = _load_malloc_trim()
+
+
+def release_memory() -> bool:
+    """Collect garbage and return the allocator's free pages to the system (blocking).
+
+    Returns True if ``malloc_trim`` ran and released something.
+    """
+    gc.collect()
+    if _malloc_trim is None:
+        return False
+    return bool(_malloc_trim(0))
+
+
+async def release_soon() -> None:
+    """Release memory :data:`DELAY` seconds from now, unless a release is already due.
+
+    Meant to be started in the server's nursery when a session ends.
+    """
+    if _pending.get():
+        return
+    _pending.set(True)
+    try:
+        await trio.sleep(DELAY)
+    finally:
+        _pending.set(False)
+    try:
+        await trio.to_thread.run_sync(release_memory)
+    except Exception:  # noqa: BLE001 - releasing memory is best effort
+        log.debug("releasing memory failed", exc_info=True)
