@@ -4,9 +4,11 @@ The fit (ANALYTICS.md §8, :mod:`carta_trio.analysis.gaussian_fit`) runs as the 
 ``("fitting", file_id)`` in the request's own task: iterations run in worker threads
 in chunks of about :data:`CHUNK_SECONDS` (a cancelled chunk stops at its next function
 evaluation and is waited for, so no computation outlives the job). FITTING_PROGRESS
-``(iter + 1)/202`` goes out between chunks at the job cadence (with the request's id,
-as the reference sends it), then ``201/202`` once the solver is done, then the
-response. Data: the current plane
+``(iter + 1)/202`` goes out once per solver iteration, from ``iter`` 0 (before the
+first) on, as the reference's GSL driver callback sends it (with the request's id),
+then ``201/202`` once the solver is done, then the response. Requests beyond
+:data:`carta_trio.limits.MAX_FITTING_COMPONENTS` components or whose Jacobian would
+exceed :data:`carta_trio.limits.MAX_FITTING_JACOBIAN_BYTES` are refused. Data: the current plane
 (region -1), the field of view ``fov_info`` (region 0) or a closed region (> 0); pixels
 outside the region are NaN in its bounding box.
 
@@ -39,7 +41,8 @@ from carta_trio.actors.dispatch import handles
 from carta_trio.actors.fitting_images import open_fit_images
 from carta_trio.actors.jobs import cancel_jobs, open_job
 from carta_trio.actors.regions import pixel_scale_of, registry
-from carta_trio.analysis.gaussian_fit import FitInputError, FitResult, GaussianFitter
+from carta_trio import limits
+from carta_trio.analysis.gaussian_fit import PARAMS_PER_COMPONENT, FitInputError, FitResult, GaussianFitter
 from carta_trio.analysis.region_geometry import RegionError, RegionMask
 from carta_trio.analysis.region_masks import region_mask
 from carta_trio.io.header_entries import normalize_unit
@@ -161,8 +164,18 @@ def _region_of(frame: Frame, message: pb.FittingRequest, region: Region | None) 
 def _prepare(frame: Frame, plane: Plane, message: pb.FittingRequest, region: Region | None) -> GaussianFitter:
     """Blocking: cut the data and set up the fitter (NaN count, noise estimate)."""
     channel, stokes, plane = plane
+    ncomp = len(message.initial_values)
+    if ncomp > limits.MAX_FITTING_COMPONENTS:
+        raise FitRequestError(f"too many Gaussian components: {ncomp} (at most {limits.MAX_FITTING_COMPONENTS})")
     mask = _region_of(frame, message, region)
     data, origin = (plane, (0, 0)) if mask is None else (_masked_box(plane, mask), (mask.x0, mask.y0))
+    pixels = int(np.count_nonzero(~np.isnan(data)))
+    jacobian = pixels * (ncomp * PARAMS_PER_COMPONENT + 1) * 8
+    if jacobian > limits.MAX_FITTING_JACOBIAN_BYTES:
+        raise FitRequestError(
+            f"fitting {ncomp} component(s) to {pixels} pixels needs {jacobian / 2**30:.1f} GiB, more than the "
+            f"{limits.MAX_FITTING_JACOBIAN_BYTES / 2**30:.1f} GiB limit: fit a smaller region or fewer components"
+        )
     components = [
         (c.center.x, c.center.y, c.amp, c.fwhm.x, c.fwhm.y, c.pa) for c in message.initial_values
     ]
@@ -217,8 +230,13 @@ async def _fit(session: Session, job: Job, request_id: int, frame: Frame, plane:
         return FitResult(False, str(exc)), (0, 0)
     log.info("Fitting image (%d data points) with %d Gaussian component(s) (%d parameter(s)).",
              fitter.n_valid, fitter.ncomp, len(fitter.free))
-    while not await _in_thread(fitter, fitter.run, CHUNK_SECONDS):
-        await job.report(fitter.progress, pb.FittingProgress(file_id=file_id, progress=fitter.progress), request_id)
+    while True:
+        finished = await _in_thread(fitter, fitter.run, CHUNK_SECONDS)
+        # One FITTING_PROGRESS per solver iteration, as the reference's GSL callback.
+        for value in fitter.take_progress():
+            await session.reply(request_id, pb.FittingProgress(file_id=file_id, progress=value))
+        if finished:
+            break
     await session.reply(request_id, pb.FittingProgress(file_id=file_id, progress=fitter.progress))
     result = await _in_thread(fitter, functools.partial(
         fitter.result, model=message.create_model_image, residual=message.create_residual_image))

@@ -40,7 +40,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .gaussian_errors import SQ_FWHM_TO_SIGMA, component_errors, integrated_fluxes
-from .nonlinear_lsq import LinearSolver, Stopped, TrustRegionLM
+from .nonlinear_lsq import ENOPROG, LinearSolver, Stopped, TrustRegionLM
 
 __all__ = [
     "Component",
@@ -266,6 +266,7 @@ class GaussianFitter:
         self._lm: TrustRegionLM | None = None
         self._stop = False
         self._cancelled = False
+        self._progress: list[float] = []
 
     # ------------------------------------------------------------------ running
 
@@ -295,13 +296,22 @@ class GaussianFitter:
             if self._lm is None:
                 self._lm = TrustRegionLM(self._problem, self.initial[self.free], self.solver,
                                          max_iter=self.max_iter, should_stop=lambda: self._stop)
+                self._progress.append(1 / (self.max_iter + 2))  # the driver's call before iterating
             while not self._lm.finished:
                 if deadline is not None and time.monotonic() >= deadline:
                     return False
                 self._lm.iterate()
+                if self._lm.info != ENOPROG:  # GSL returns before the callback then
+                    self._progress.append((self._lm.niter + 1) / (self.max_iter + 2))
         except Stopped:
             self._cancelled = True
         return True
+
+    def take_progress(self) -> list[float]:
+        """Progress values of the iterations run since the last call, in order: the
+        reference's per-iteration ``(iter + 1)/(max_iter + 2)``. Call between runs."""
+        values, self._progress = self._progress, []
+        return values
 
     # ------------------------------------------------------------------ results
 

@@ -37,6 +37,9 @@ FD_STEP = math.sqrt(np.finfo(float).eps)
 MAX_BAD_STEPS = 15
 
 
+#: GSL_ENOPROG: no acceptable step in the first iteration.
+ENOPROG = 27
+
 class LinearSolver(enum.Enum):
     """GSL ``gsl_multifit_nlinear_solver_*`` used for each damped step."""
 
@@ -122,7 +125,7 @@ class TrustRegionLM:
         progressed = self._trust_iterate()
         if not progressed and self.niter == 1:
             # no acceptable step at all: the driver gives up with GSL_EMAXITER
-            self.info = 27  # GSL_ENOPROG
+            self.info = ENOPROG
             self.max_iter_exceeded = True
             self.finished = True
             return

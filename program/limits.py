@@ -18,3 +18,10 @@ MAX_ANIMATION_FRAME_RATE = 240
 #: is a channel distance, which a looping animation over few channels never exceeds.
 #: The frontend acknowledges every frame, so it never meets this bound.
 MAX_ANIMATION_FRAMES_AHEAD = MAX_ANIMATION_FRAME_RATE // 3
+
+#: FITTING_REQUEST: Gaussian components per request (the frontend's dialog offers up
+#: to 20) and the size of the solver's Jacobian (float64, fitted pixels x free
+#: parameters). 1 GiB fits one component to a whole 4096x4096 plane, or 20 to about
+#: 1050x1050 pixels; 20 components on 4096x4096 (15 GiB) is refused with the sizes.
+MAX_FITTING_COMPONENTS = 20
+MAX_FITTING_JACOBIAN_BYTES = 1 << 30

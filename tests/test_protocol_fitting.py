@@ -135,7 +135,10 @@ async def test_fit_current_channel_with_errors_flux_and_log(carta_url: str, cube
     progress = progress_of(received)
     assert progress and all(e.request_id == received[-1].request_id and e.message.file_id == 0 for e in progress)
     values = [e.message.progress for e in progress]
-    assert values == sorted(values) and values[-1] == pytest.approx(201 / 202)
+    # one per solver iteration, from before the first (the GSL driver's callback), then 201/202
+    iterations = int(response.log.split("number of iterations = ")[1].split("\n")[0])
+    assert iterations >= 2
+    assert values == pytest.approx([(k + 1) / 202 for k in range(iterations + 1)] + [201 / 202])
     assert not response.HasField("model_image") and not response.HasField("residual_image")
 
 
@@ -299,3 +302,57 @@ def test_generated_ids_and_names() -> None:
     assert fit_image_name("data.image", "residual", 2) == "data_residual.image"
     assert fit_image_name("x.fits.gz", "model", 0) == "x.fits_model.gz"
     assert fit_image_name("cube.fits.moment.integrated", "model", 1013) == "cube_model.fits.moment.integrated"
+
+
+async def test_fitting_progress_one_per_iteration_in_a_long_fit(carta_url: str, data_dir: Path) -> None:
+    """The 10th FITTING_PROGRESS comes after 9 iterations (main sent one per 0.5 s)."""
+    rng = np.random.default_rng(6)
+    shape = (200, 200)
+    image = 40.0 + rng.normal(0, 1.0, shape)
+    for k in range(3):
+        image += gaussian(shape, 50 + 50 * k, 60 + 40 * k, 30.0, 12.0, 7.0, 15.0 * k)
+    write_fits(data_dir / "long.fits", image.astype(np.float32), wcs_header(("RA---SIN", "DEC--SIN")))
+    guess = [(51 + 50 * k, 61 + 40 * k, 20.0, 10.0, 8.0, 10.0 * k) for k in range(3)]
+    async with open_client(carta_url) as client:
+        await open_image(client, "long.fits", channel=0)
+        received, response = await fit(client, request(values=guess, fixed=[False] * 18 + [True], offset=0.0))
+    values = [e.message.progress for e in progress_of(received)]
+    assert len(values) >= 10 and values[9] == pytest.approx(10 / 202)
+    assert values[:-1] == pytest.approx([(k + 1) / 202 for k in range(len(values) - 1)])
+
+
+async def test_fitting_refuses_too_many_components_and_too_large_problems(carta_url: str, data_dir: Path) -> None:
+    """issue 11 D6: bounded by limits.MAX_FITTING_COMPONENTS and the Jacobian budget."""
+    from carta_trio import limits
+
+    write_fits(data_dir / "wide.fits", np.ones((1100, 1100), dtype=np.float32), wcs_header(("RA---SIN", "DEC--SIN")))
+    one = (500.0, 500.0, 1.0, 10.0, 10.0, 0.0)
+    async with open_client(carta_url) as client:
+        await open_image(client, "wide.fits", channel=0)
+        n = limits.MAX_FITTING_COMPONENTS + 1
+        received, response = await fit(client, request(values=[one] * n, fixed=[False] * (6 * n) + [True]))
+        assert not response.success and response.message.startswith("too many Gaussian components")
+        assert progress_of(received) == []
+        n = limits.MAX_FITTING_COMPONENTS
+        received, response = await fit(client, request(values=[one] * n, fixed=[False] * (6 * n) + [True]))
+        assert not response.success and "GiB limit" in response.message, response.message
+        assert progress_of(received) == []
+        assert cpu_limiter().borrowed_tokens == 0
+
+
+async def test_fit_stops_computing_when_the_client_leaves(carta_url: str, data_dir: Path) -> None:
+    """issue 11 D6: a disconnect cancels the fit at once (no CPU token held afterwards)."""
+    rng = np.random.default_rng(5)
+    shape = (384, 384)
+    big = 40.0 + rng.normal(0, 1.0, shape)
+    for k in range(4):
+        big += gaussian(shape, 60 + 80 * k, 190 + 20 * k, 30.0, 12.0, 7.0, 15.0 * k)
+    write_fits(data_dir / "big.fits", big.astype(np.float32), wcs_header(("RA---SIN", "DEC--SIN")))
+    guess = [(61 + 80 * k, 191 + 20 * k, 20.0, 10.0, 8.0, 10.0 * k) for k in range(4)]
+    async with open_client(carta_url) as client:
+        await open_image(client, "big.fits", channel=0)
+        await client.send(request(values=guess, fixed=[False] * 24 + [True], offset=0.0))
+        await client.expect(ET.FITTING_PROGRESS, timeout=60)
+    with trio.fail_after(5):
+        while cpu_limiter().borrowed_tokens:
+            await trio.sleep(0.05)
