@@ -85,3 +85,17 @@ def decoded(column: pb.ColumnData) -> np.ndarray | list[str]:
 def expected_type(values: np.ndarray) -> int:
     dtype = np.asarray(values).dtype
     return EXPECTED_TYPES["U" if dtype.kind in "US" else dtype.str[1:]]
+
+
+def write_sky_catalog(path: Path, ra: float, dec: float, rows: int, seed: int = 11) -> Path:
+    """A TABLEDATA VOTable of ``rows`` sources within about 40 arcsec of (ra, dec) degrees:
+    RA_d/DEC_d (deg), flux (0-10) and a name."""
+    rng = np.random.default_rng(seed)
+    table = Table()
+    table["name"] = np.array([f"src{i:03d}" for i in range(rows)])
+    table["RA_d"] = ra + rng.uniform(-40, 40, rows) / 3600 / np.cos(np.radians(dec))
+    table["DEC_d"] = dec + rng.uniform(-35, 35, rows) / 3600
+    table["flux"] = rng.uniform(0, 10, rows)
+    table["RA_d"].unit = table["DEC_d"].unit = "deg"
+    table["flux"].unit = "mJy"
+    return write_votable(table, path)

@@ -43,6 +43,7 @@ import numpy as np
 import pytest
 
 from carta_trio.io.frontend_install import install_frontend, is_frontend_build
+from tests.catalog_factory import write_sky_catalog
 
 REPO = Path(__file__).resolve().parents[1]
 E2E_DIR = REPO / "tests" / "e2e"
@@ -72,6 +73,11 @@ CUBE_RAMP = 0.05
 CUBE_CRVAL3, CUBE_CDELT3 = 1.0e11, 1.0e6
 #: Beam (degrees) and pixel size (degrees) of both images.
 BMAJ, BMIN, CDELT = 1.0e-3, 8.0e-4, 2.777777777778e-4
+
+# The generated source catalog (tests/catalog_factory.write_sky_catalog) around the images' centre.
+CATALOG_NAME = "sources.xml"
+CATALOG_ROWS = 120
+CATALOG_FLUX_CUT = 5
 
 # What the cube steps do (the tests read them back from here).
 CHANNEL_STEP_TARGET = 3
@@ -105,6 +111,10 @@ def plan_steps() -> list[dict[str, Any]]:
         {"step": "moment", "region_id": -1},
         {"step": "close_floating_widgets"},
         {"step": "cursor", "name": "moment_cursor", "pixel": list(MOMENT_CURSOR_PIXEL)},
+        # Catalogs: import from the file browser's catalog mode, filter, overlay on the image.
+        {"step": "open_catalog", "folder": IMAGE_FOLDER, "file": CATALOG_NAME},
+        {"step": "catalog_filter", "column": "flux", "filter": f"> {CATALOG_FLUX_CUT}"},
+        {"step": "catalog_overlay", "x": "RA_d", "y": "DEC_d"},
         {"step": "console", "always": True},
     ]
 
@@ -210,6 +220,7 @@ def make_data_folder(top: Path) -> Path:
     (folder / "nested").mkdir(parents=True)
     write_test_image(folder / IMAGE_NAME)
     write_test_cube(folder / CUBE_NAME)
+    write_sky_catalog(folder / CATALOG_NAME, 275.0875, -16.2027777778, CATALOG_ROWS)
     (folder / "notes.txt").write_text("not an image\n")
     return top.resolve()
 

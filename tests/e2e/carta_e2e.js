@@ -20,6 +20,9 @@
 //             {"step": "region_stats", "center": [60, 60], "size": [21, 21]},
 //             {"step": "moment", "region_id": -1},
 //             {"step": "close_floating_widgets"},
+//             {"step": "open_catalog", "folder": "sub", "file": "s.xml"},
+//             {"step": "catalog_filter", "column": "flux", "filter": "> 5"},
+//             {"step": "catalog_overlay", "x": "RA_d", "y": "DEC_d"},
 //             {"step": "evaluate", "expression": "app.activeFrame.frameInfo.fileId"},
 //             {"step": "console", "always": true}]   // "always": runs after a failure too
 // }                                           // "name": the step's key in the results (default: "step")
@@ -425,6 +428,9 @@ const STEPS = {
 Object.assign(STEPS, require('./analysis_steps').analysisSteps({
   EVENT, canvasStats, waitForImage, activeFrameInfo, alertTexts,
 }));
+
+// The catalog steps (import from the file browser's catalog mode, filter, overlay).
+Object.assign(STEPS, require('./catalog_steps').catalogSteps({ EVENT, waitForImage, alertTexts }));
 
 // ---------------------------------------------------------------- runner
 

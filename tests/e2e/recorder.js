@@ -14,6 +14,9 @@ const EVENT = {
   ANIMATION_FLOW_CONTROL: 29, ADD_REQUIRED_TILES: 30, REMOVE_REQUIRED_TILES: 31, RASTER_TILE_DATA: 32,
   SET_CONTOUR_PARAMETERS: 45, CONTOUR_IMAGE_DATA: 46, RASTER_TILE_SYNC: 49, MOMENT_REQUEST: 61,
   MOMENT_RESPONSE: 62, MOMENT_PROGRESS: 63, STOP_MOMENT_CALC: 64,
+  CATALOG_LIST_REQUEST: 50, CATALOG_LIST_RESPONSE: 51, CATALOG_FILE_INFO_REQUEST: 52, CATALOG_FILE_INFO_RESPONSE: 53,
+  OPEN_CATALOG_FILE: 54, OPEN_CATALOG_FILE_ACK: 55, CLOSE_CATALOG_FILE: 56, CATALOG_FILTER_REQUEST: 57,
+  CATALOG_FILTER_RESPONSE: 58,
 };
 const EVENT_NAME = Object.fromEntries(Object.entries(EVENT).map(([k, v]) => [v, k]));
 
@@ -88,6 +91,16 @@ const MESSAGE_FIELDS = {
   61: { 1: ['file_id', 'int32'], 4: ['region_id', 'int32'], 8: ['keep', 'bool'] },
   62: { 1: ['success', 'bool'], 2: ['message', 'string'], 3: ['open_file_acks', 'count'], 4: ['cancel', 'bool'] },
   63: { 1: ['file_id', 'int32'], 2: ['progress', 'float'] },
+  51: { 1: ['success', 'bool'], 2: ['message', 'string'], 3: ['directory', 'string'], 5: ['files', 'count'] },
+  53: { 1: ['success', 'bool'], 2: ['message', 'string'], 4: ['headers', 'count'] },
+  54: { 1: ['directory', 'string'], 2: ['name', 'string'], 3: ['file_id', 'int32'], 4: ['preview_data_size', 'int32'] },
+  55: { 1: ['success', 'bool'], 2: ['message', 'string'], 3: ['file_id', 'int32'], 5: ['data_size', 'int32'],
+        6: ['headers', 'count'], 7: ['preview_data', 'count'] },
+  57: { 1: ['file_id', 'int32'], 3: ['filter_configs', 'count'], 4: ['subset_data_size', 'int32'],
+        5: ['subset_start_index', 'int32'], 9: ['sort_column', 'string'] },
+  58: { 1: ['file_id', 'int32'], 4: ['columns', 'count'], 5: ['subset_data_size', 'int32'],
+        6: ['subset_end_index', 'int32'], 7: ['progress', 'float'], 8: ['filter_data_size', 'int32'],
+        9: ['request_end_index', 'int32'] },
 };
 
 const scratch = Buffer.alloc(8);
