@@ -14,7 +14,8 @@ import pytest
 from carta_trio.messages import registry
 from carta_trio.messages import schema as pb
 from tests.catalog_factory import astropy_read, write_sky_catalog
-from tests.e2e_session import CATALOG_FLUX_CUT, CATALOG_NAME, CATALOG_ROWS, e2e_results, step  # noqa: F401
+from tests.e2e_session import CATALOG_FLUX_CUT, CATALOG_NAME, CATALOG_ROWS, step
+from tests.e2e_session import e2e_results  # noqa: F401  (the shared fixture, for pytest to find)
 
 pytestmark = pytest.mark.e2e
 
