@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 import numpy as np
+
 from carta_trio.io.catalog_table import (
     CatalogError,
     CatalogTable,

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import open_client
 
