@@ -43,9 +43,10 @@ def _open_paths() -> list[str]:
     for other in live_sessions():
         for frame in list(other.frames.values()):
             # joined Stokes files and image expressions read several files
-            for path in frame.reader.source_paths():
-                if isinstance(path, (str, os.PathLike)):
-                    out.append(os.fspath(path))
+            try:
+                out.extend(os.fspath(p) for p in frame.reader.source_paths() if os.path.isabs(os.fspath(p)))
+            except (AttributeError, TypeError):
+                continue
     return out
 
 
