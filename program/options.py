@@ -170,6 +170,14 @@ def _long_spec(name: str) -> OptionSpec:
     return spec
 
 
+def _single_dash_long(arg: str) -> bool:
+    """``-port``/``-root=/x``: a long option's name after one dash (never a group of
+    short letters, which would not spell a long option name)."""
+    name = arg[1:].partition("=")[0]
+    key = ALIASES.get(name.replace("-", "_"), name.replace("-", "_"))
+    return len(name) > 1 and key in SPECS
+
+
 def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
     """(given options by reference key, positional arguments), cxxopts-style.
 
@@ -205,6 +213,10 @@ def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
                 text = args[i]
                 i += 1
             record(spec, _convert(spec, text))
+        elif arg.startswith("-") and len(arg) > 2 and _single_dash_long(arg):
+            # carta-controller v1.x spells long options with one dash (-port, -root, -base)
+            args.insert(i, "-" + arg)
+            continue
         elif arg.startswith("-") and len(arg) > 1:
             letters = arg[1:]
             for j, letter in enumerate(letters):
