@@ -99,7 +99,9 @@ async def on_catalog_filter(session: Session, request_id: int, message: pb.Catal
     session.spawn("CATALOG_FILTER_REQUEST", _stream_filter, session, view, message, generation)
 
 
-async def _stream_filter(session: Session, view: CatalogView, message: pb.CatalogFilterRequest, generation: int) -> None:
+async def _stream_filter(
+    session: Session, view: CatalogView, message: pb.CatalogFilterRequest, generation: int
+) -> None:
     latest: dict[int, int] = session.state.setdefault(_GENERATION_KEY, {})
     if latest.get(message.file_id) != generation:
         return

@@ -171,7 +171,9 @@ class CatalogView:
             self._orders[key] = order
         return order
 
-    def select(self, configs: Sequence[pb.FilterConfig], sort_column: str, sorting_type: int) -> tuple[np.ndarray | None, list[str]]:
+    def select(
+        self, configs: Sequence[pb.FilterConfig], sort_column: str, sorting_type: int
+    ) -> tuple[np.ndarray | None, list[str]]:
         """Row numbers after filters and sort (None: all rows unsorted), and notes on skipped parts."""
         notes: list[str] = []
         mask: np.ndarray | None = None

@@ -37,7 +37,7 @@ from carta_trio.io.catalog_table import (
 from carta_trio.io.catalog_tabledata import NotSimple, read_tabledata
 from carta_trio.messages import schema as pb
 
-__all__ = ["is_votable_head", "peek", "read_votable", "votable_columns"]
+__all__ = ["is_votable_head", "open_bytes", "peek", "read_votable", "votable_columns"]
 
 _TYPES = {
     "int": Column.Int32, "short": Column.Int16, "unsignedByte": Column.Uint8, "long": Column.Int64,
@@ -55,7 +55,8 @@ def _children(node: ET.Element | None, name: str) -> list[ET.Element]:
     return [] if node is None else [c for c in node if _local(c.tag) == name]
 
 
-def _open(path: str | Path) -> IO[bytes]:
+def open_bytes(path: str | Path) -> IO[bytes]:
+    """The file's bytes, decompressed on the fly when it is gzip'd."""
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
     return gzip.open(path, "rb") if gz else open(path, "rb")
@@ -65,7 +66,7 @@ def _header_tree(path: str | Path) -> tuple[ET.Element, ET.Element | None]:
     """The VOTABLE element with everything before the first ``<DATA>`` (no cells), and that DATA."""
     parser = ET.XMLPullParser(events=("start",))
     root: ET.Element | None = None
-    with _open(path) as f:
+    with open_bytes(path) as f:
         while True:
             chunk = f.read(_CHUNK)
             try:
@@ -146,7 +147,7 @@ def read_votable(path: str | Path) -> CatalogTable:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with _open(path) as f:
+            with open_bytes(path) as f:
                 votable = parse(f, verify="ignore", invalid="mask")
         tables = votable.resources[0].tables if votable.resources else []
         if not tables:
@@ -188,7 +189,7 @@ def is_votable_head(head: bytes) -> bool:
 
 def peek(path: str | Path, size: int = 256) -> bytes:
     """The first ``size`` bytes of the file, decompressed if gzip'd."""
-    with _open(path) as f:
+    with open_bytes(path) as f:
         try:
             return f.read(size)
         except (OSError, EOFError, gzip.BadGzipFile):

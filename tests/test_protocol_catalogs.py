@@ -284,3 +284,18 @@ async def test_resume_reopens_catalogs(data_dir: Path, carta_url: str) -> None:
         gone = pb.OpenCatalogFile(directory="", name="gone.xml", file_id=2)
         failed = await client.request(pb.ResumeSession(catalog_files=[catalog, gone]))
         assert (failed.success, failed.message) == (False, "Problem loading catalogs: 2 ")
+
+
+async def test_gzip_and_text_tables_are_listed_and_described(data_dir: Path, carta_url: str) -> None:
+    """Beyond the reference: a gzip'd VOTable is listed as VOTable; CSV gets file info (Load enabled)."""
+    table = mixed_table(8, columns=4)
+    write_votable(table, data_dir / "z.vot", "binary2", gzipped=True)
+    table.write(data_dir / "t.csv")
+    async with open_client(carta_url) as client:
+        await client.register()
+        listing = await client.request(pb.CatalogListRequest(directory="", filter_mode=pb.FileListFilterMode.Content))
+        assert {f.name: f.type for f in listing.files}.get("z.vot") == pb.CatalogFileType.VOTable
+        for name in ("z.vot", "t.csv"):
+            info = await client.request(pb.CatalogFileInfoRequest(directory="", name=name))
+            assert info.success, (name, info.message)
+            assert [h.name for h in info.headers] == table.colnames
