@@ -12,7 +12,6 @@ reference ignores or crashes on (unknown id, failed open) get an ERROR_DATA.
 
 from __future__ import annotations
 
-import itertools
 import os
 from typing import TYPE_CHECKING
 
@@ -30,9 +29,7 @@ __all__ = ["catalog_store", "open_catalog"]
 
 JOB_KIND = "catalog_filter"
 _STORE_KEY = "catalogs"
-_GENERATION_KEY = "catalog_filter_generation"
 _TAGS = ["catalog"]
-_counter = itertools.count(1)
 
 
 def catalog_store(session: Session) -> CatalogStore:
@@ -42,8 +39,7 @@ def catalog_store(session: Session) -> CatalogStore:
 
 def _supersede(session: Session, file_id: int) -> int:
     """Cancel the filter stream of catalog ``file_id`` (running or not yet started); the new generation."""
-    generation = next(_counter)
-    session.state.setdefault(_GENERATION_KEY, {})[file_id] = generation
+    generation = catalog_store(session).supersede(file_id)
     cancel_jobs(session, JOB_KIND, key=file_id)
     return generation
 
@@ -102,8 +98,7 @@ async def on_catalog_filter(session: Session, request_id: int, message: pb.Catal
 async def _stream_filter(
     session: Session, view: CatalogView, message: pb.CatalogFilterRequest, generation: int
 ) -> None:
-    latest: dict[int, int] = session.state.setdefault(_GENERATION_KEY, {})
-    if latest.get(message.file_id) != generation:
+    if not catalog_store(session).is_current(message.file_id, generation):
         return
     async with open_job(session, JOB_KIND, message.file_id) as job:
         plan = await job.run_chunk(view.plan, message)

@@ -199,13 +199,17 @@ async def test_bad_requests_get_clear_answers(data_dir: Path, carta_url: str) ->
     fits.HDUList([fits.PrimaryHDU(np.zeros((4, 4)))]).writeto(data_dir / "image.fits")
     write_votable(mixed_table(0, columns=3), data_dir / "empty.xml")
     (data_dir / "notes.txt").write_text("hello\n")
+    (data_dir / "bad.xml").write_text('<?xml version="1.0"?><VOTABLE><RESOURCE><TABLE><FIELD name="a" datatype="int">'
+                                      "</TABLE></RESOURCE></VOTABLE>")
+    (data_dir / "nofield.xml").write_text('<?xml version="1.0"?><VOTABLE><RESOURCE><TABLE></TABLE></RESOURCE></VOTABLE>')
     async with open_client(carta_url) as client:
         await client.register()
         missing = await open_catalog(client, "none.xml", file_id=5)
         assert (missing.success, missing.file_id) == (False, 5)
         assert missing.message.startswith("Cannot find path /") and missing.message.endswith("/none.xml")
         for name, text in (("trunc.xml", "Cannot parse table data!"), ("image.fits", "File does not contain a FITS table!"),
-                           ("empty.xml", "no rows"), ("notes.txt", "Unknown catalog format")):
+                           ("empty.xml", "no rows"), ("notes.txt", "Unknown catalog format"),
+                           ("bad.xml", "Cannot parse table data!"), ("nofield.xml", "Cannot parse table headers!")):
             ack = await open_catalog(client, name, file_id=6)
             assert not ack.success and text in ack.message, (name, ack.message)
         # a filter on the catalog whose open failed, and on an unknown id
