@@ -65,8 +65,9 @@ async def open_catalog(session: Session, request: pb.OpenCatalogFile) -> pb.Open
         store.failed(request.file_id, str(exc))
         return pb.OpenCatalogFileAck(success=False, file_id=request.file_id, message=str(exc))
     store.opened(request.file_id, table)
-    for note in table.unsupported_notes():
-        await session.send_error(f"{request.name}: {note}", pb.ErrorSeverity.INFO, _TAGS)
+    notes = table.unsupported_notes()
+    if notes:  # one ERROR_DATA per message (limits.MAX_ERRORS_PER_MESSAGE)
+        await session.send_error(f"{request.name}: " + "; ".join(notes), pb.ErrorSeverity.INFO, _TAGS)
     return await session.run_sync(
         build_open_ack, table, request.file_id, request.name, size, request.preview_data_size
     )
@@ -102,8 +103,8 @@ async def _stream_filter(
         return
     async with open_job(session, JOB_KIND, message.file_id) as job:
         plan = await job.run_chunk(view.plan, message)
-        for note in plan.notes:
-            await session.send_error(note, pb.ErrorSeverity.WARNING, _TAGS)
+        if plan.notes:  # one ERROR_DATA per message (limits.MAX_ERRORS_PER_MESSAGE)
+            await session.send_error("; ".join(plan.notes), pb.ErrorSeverity.WARNING, _TAGS)
         for begin, end in plan.chunks():
             response = await job.run_chunk(plan.response, begin, end)
             await session.send_stream(response)

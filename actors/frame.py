@@ -25,6 +25,7 @@ import trio
 from carta_trio.actors.image_histogram import histogram_message, plane_histogram
 from carta_trio.actors.tile_queue import TileQueue, TileRequest, encode_tile_frames
 from carta_trio.actors import region_data
+from carta_trio.actors.session import own_error_budget
 from carta_trio.analysis import histograms, polarization
 from carta_trio.codecs import downsample, raster_tiles, tile_geometry
 from carta_trio.messages import schema as pb
@@ -122,6 +123,7 @@ class Frame:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         """Serve posted work until cancelled; loads channel 0 / Stokes 0 first."""
+        own_error_budget()  # its errors belong to the work it serves, not to OPEN_FILE
         with trio.CancelScope() as scope:
             self._scope = scope
             await self.load_plane()
