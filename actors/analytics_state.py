@@ -1,32 +1,27 @@
 """Per-frame analytics state: requirements, job slots and caches (BEHAVIOUR.md §4.3-4.4).
 
 Requirements are per (file, region) in the reference; here they live on the frame
-they are for (``frame.state["analytics"]``), so CLOSE_FILE drops them with the frame.
+they are for (``frame.analytics``), so CLOSE_FILE drops them with the frame.
 Region ids: 0 the cursor, -1 the whole image plane, -2 the cube (histograms only),
 positive ids the session's regions (:mod:`carta_trio.actors.regions`).
 
 Long work (spectral profiles, the cube histogram, region analytics after a change)
-runs as *jobs*: a task in the session's nursery inside a cancel scope kept in a
-:class:`~carta_trio.actors.frame_jobs.JobSlot` per (kind, region). Starting a job
-cancels the one in its slot, so the newest request always wins; removing a region,
-closing the file or an empty cube-histogram requirement cancels it.
+runs as jobs of the frame (``frame.jobs.start(kind, region_id, ...)``, see
+:mod:`carta_trio.actors.jobs`): starting one cancels the one in its slot, so the newest
+request always wins; removing a region (:func:`forget_region`), closing the file or an
+empty cube-histogram requirement cancels it.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import trio
-
-from carta_trio.actors.frame_jobs import JobSlot
 from carta_trio.actors.stokes_coordinates import Coordinate
 
 if TYPE_CHECKING:
     from carta_trio.actors.frame import Frame
-    from carta_trio.actors.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -95,25 +90,9 @@ class FrameAnalytics:
     plane_stats: dict[tuple[int, int], Any] = field(default_factory=dict)
     #: Region spectral results: (region_id, region version, stokes) -> {stats type: array}.
     spectral_cache: dict[tuple[int, int, int], dict[int, Any]] = field(default_factory=dict)
-    slots: dict[tuple[str, int], JobSlot] = field(default_factory=dict)
-
-    def slot(self, kind: str, region_id: int) -> JobSlot:
-        """The job slot of ``kind`` for ``region_id`` (created on first use)."""
-        key = (kind, region_id)
-        slot = self.slots.get(key)
-        if slot is None:
-            slot = self.slots[key] = JobSlot()
-        return slot
-
-    def cancel_region_jobs(self, region_id: int) -> None:
-        """Cancel every job of ``region_id`` (not a checkpoint)."""
-        for (kind, rid), slot in self.slots.items():
-            if rid == region_id:
-                slot.cancel()
 
     def forget_region(self, region_id: int) -> None:
-        """Drop a removed region's requirements, caches and jobs."""
-        self.cancel_region_jobs(region_id)
+        """Drop a removed region's requirements and caches (its jobs: :func:`forget_region`)."""
         for table in (self.spatial, self.spectral, self.spectral_sent, self.stats, self.histograms):
             table.pop(region_id, None)
         for key in [k for k in self.spectral_cache if k[0] == region_id]:
@@ -125,10 +104,6 @@ class FrameAnalytics:
         for key in [k for k in self.spectral_cache if k[0] == region_id]:
             del self.spectral_cache[key]
 
-    def cancel_all(self) -> None:
-        for slot in self.slots.values():
-            slot.cancel()
-
     def region_ids(self) -> set[int]:
         """Positive region ids with any requirement on this frame."""
         ids: set[int] = set()
@@ -138,15 +113,14 @@ class FrameAnalytics:
 
 
 def analytics(frame: Frame) -> FrameAnalytics:
-    """The frame's analytics state, created on first use."""
-    state = frame.state.get(STATE_KEY)
-    if state is None:
-        state = frame.state[STATE_KEY] = FrameAnalytics()
-    return state
+    """The frame's analytics state."""
+    return frame.analytics
 
 
-def existing_analytics(frame: Frame) -> FrameAnalytics | None:
-    return frame.state.get(STATE_KEY)
+def forget_region(frame: Frame, region_id: int) -> None:
+    """A region was removed: cancel its jobs on ``frame`` and drop its state."""
+    frame.jobs.cancel(None, region_id)
+    frame.analytics.forget_region(region_id)
 
 
 def frame_is_open(frame: Frame) -> bool:
@@ -159,32 +133,3 @@ async def send_file_stream(frame: Frame, message: Any) -> None:
     reference's ``SendFileEvent``)."""
     if frame_is_open(frame):
         await frame.session.send_stream(message)
-
-
-def start_job(
-    session: Session, slot: JobSlot, name: str, fn: Callable[..., Awaitable[None]], *args: object
-) -> trio.CancelScope:
-    """Cancel ``slot``'s job and start ``fn(*args)`` as its new job in the session's nursery.
-
-    The cancel scope is created and registered before the task starts, so of two jobs
-    started back to back the later always wins, whatever order trio runs them in. A
-    failure is reported by the session's supervisor (ERROR_DATA naming ``name``).
-    Returns the job's scope (cancel it to stop the job).
-    """
-    slot.cancel()
-    scope = trio.CancelScope()
-    slot.scope = scope
-
-    async def job() -> None:
-        with scope:
-            try:
-                await fn(*args)
-            finally:
-                if slot.scope is scope:
-                    slot.scope = None
-
-    if session.nursery is None:
-        slot.scope = None
-        return scope
-    session.spawn(name, job)
-    return scope

@@ -1,13 +1,13 @@
 """SET_CONTOUR_PARAMETERS and the CONTOUR_IMAGE_DATA stream (WIRE.md 3, BEHAVIOUR.md §4.3-4.4).
 
-A frame's contour settings live in ``frame.state["contours"]``. New settings with
+A frame's contour settings live in ``frame.contours``. New settings with
 levels start a computation of the current plane; empty levels store the empty
 settings and send nothing; settings equal to the stored ones do nothing (as the
-reference). Every channel or Stokes change recomputes while levels are set, through
-a channel listener ordered first (``channel_order`` 10, vectors are 20).
+reference). Every channel or Stokes change recomputes while levels are set
+(:func:`follow_channel`, first in :mod:`~carta_trio.actors.channel_change`).
 
-A computation is a job in the frame's contour :class:`JobSlot`: new parameters, a
-channel change, CLOSE_FILE or the end of the session cancel it. It smooths the
+A computation is the frame's ``contours`` job (:mod:`~carta_trio.actors.jobs`): new
+parameters, a channel change, CLOSE_FILE or the end of the session cancel it. It smooths the
 plane, traces the levels concurrently (see :mod:`carta_trio.actors.contour_workers`)
 and sends each level's chunks as soon as that level is traced: one
 CONTOUR_IMAGE_DATA per chunk with one ContourSet; messages of different levels may
@@ -31,7 +31,6 @@ from typing import TYPE_CHECKING
 from carta_trio.actors.contour_workers import smooth, trace_levels
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_handlers import require_frame
-from carta_trio.actors.frame_jobs import JobSlot, attach_channel_listener, watch_channel_posted, watch_frame_close
 from carta_trio.analysis.contour_levels import EncodedLevel
 from carta_trio.analysis.contours import (
     ContourParameterError,
@@ -48,8 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "contours"
 TAG = "contours"
+JOB_KIND = "contours"
 
 
 @dataclass
@@ -57,7 +56,6 @@ class ContourState:
     """Contour settings and job of one frame."""
 
     settings: ContourSettings | None = None
-    slot: JobSlot = field(default_factory=JobSlot)
     #: Per level: did our last messages leave the frontend's store complete (True),
     #: incomplete (False)? Absent: we never filled it.
     store_complete: dict[float, bool] = field(default_factory=dict)
@@ -65,10 +63,9 @@ class ContourState:
 
 def contour_state(frame: Frame) -> ContourState:
     """The frame's contour state, created on first use."""
-    state = frame.state.get(STATE_KEY)
-    if state is None:
-        state = frame.state[STATE_KEY] = ContourState()
-    return state
+    if frame.contours is None:
+        frame.contours = ContourState()
+    return frame.contours
 
 
 def settings_from_message(message: pb.SetContourParameters) -> ContourSettings:
@@ -85,13 +82,13 @@ def settings_from_message(message: pb.SetContourParameters) -> ContourSettings:
     )
 
 
-@handles(pb.EventType.SET_CONTOUR_PARAMETERS, concurrent=True)
+@handles(pb.EventType.SET_CONTOUR_PARAMETERS)
 async def on_set_contour_parameters(session: Session, request_id: int, message: pb.SetContourParameters) -> None:
     """Store the settings; compute and stream contours if they changed and have levels.
 
     Invalid settings get an ERROR_DATA (tag ``contours``) and leave the stored ones
-    unchanged. Runs as a concurrent task; returns when the computation has been sent
-    or was cancelled by a newer one.
+    unchanged. Runs inline and only starts the frame's contour job, so a later channel
+    change always cancels it.
     """
     frame = await require_frame(session, message.file_id, TAG)
     if frame is None:
@@ -103,15 +100,14 @@ async def on_set_contour_parameters(session: Session, request_id: int, message: 
         await session.send_error(str(exc), pb.ErrorSeverity.ERROR, [TAG])
         return
     state = contour_state(frame)
-    _follow_frame(frame)
     if settings == state.settings:
         return
     state.settings = settings
-    state.slot.cancel()
+    frame.jobs.cancel(JOB_KIND)
     if settings.is_empty:
         state.store_complete.clear()  # the frontend cleared its stores before asking
         return
-    await compute_contours(frame)
+    frame.jobs.start(JOB_KIND, None, TAG, _contour_job, frame)
 
 
 def restore_contour_settings(frame: Frame, message: pb.SetContourParameters) -> bool:
@@ -123,49 +119,47 @@ def restore_contour_settings(frame: Frame, message: pb.SetContourParameters) -> 
         log.info("file %d: %s", frame.file_id, exc)
         return False
     contour_state(frame).settings = settings
-    _follow_frame(frame)
     return True
 
 
-async def _on_channel_changed(frame: Frame, channel_changed: bool, stokes_changed: bool) -> None:
-    state = frame.state.get(STATE_KEY)
+async def follow_channel(frame: Frame) -> None:
+    """After a channel or Stokes change: recompute while levels are set (in the frame's task)."""
+    state = frame.contours
     if state is not None and state.settings is not None and not state.settings.is_empty:
         await compute_contours(frame)
 
 
-_on_channel_changed.channel_order = 10  # type: ignore[attr-defined]
-
-
 def cancel_contours(frame: Frame) -> None:
     """Stop the frame's contour job, if one runs (not a checkpoint)."""
-    state = frame.state.get(STATE_KEY)
-    if state is not None:
-        state.slot.cancel()
-
-
-def _follow_frame(frame: Frame) -> None:
-    attach_channel_listener(frame, _on_channel_changed)
-    watch_frame_close(frame.session, STATE_KEY, cancel_contours)
-    watch_channel_posted(frame, STATE_KEY, cancel_contours)
+    frame.jobs.cancel(JOB_KIND)
 
 
 async def compute_contours(frame: Frame) -> None:
     """Compute and stream the contours of the frame's current plane.
 
-    Cancels the contour job in flight and becomes the frame's job; returns early,
-    without an error, when cancelled in turn. A failure is logged and reported as
+    Runs in the caller's task as the frame's contour job (cancelling the one in flight);
+    returns early, without an error, when cancelled in turn. A failure is logged and reported as
     WARNING ``Error processing contours`` (tag ``contours``); it never raises.
     """
     state = contour_state(frame)
     settings = state.settings
     if settings is None or settings.is_empty:
         return
-    with state.slot.start():
-        try:
-            await _stream_contours(frame, settings, state)
-        except Exception as exc:  # noqa: BLE001 - reported to the client, frame keeps serving
-            log.exception("contours of file %d failed", frame.file_id)
-            await frame.session.send_error(f"Error processing contours: {exc}", pb.ErrorSeverity.WARNING, [TAG])
+    with frame.jobs.open(JOB_KIND):
+        await _contour_job(frame)
+
+
+async def _contour_job(frame: Frame) -> None:
+    """The computation itself (the body of the frame's contour job)."""
+    state = contour_state(frame)
+    settings = state.settings
+    if settings is None or settings.is_empty:
+        return
+    try:
+        await _stream_contours(frame, settings, state)
+    except Exception as exc:  # noqa: BLE001 - reported to the client, frame keeps serving
+        log.exception("contours of file %d failed", frame.file_id)
+        await frame.session.send_error(f"Error processing contours: {exc}", pb.ErrorSeverity.WARNING, [TAG])
 
 
 async def _stream_contours(frame: Frame, settings: ContourSettings, state: ContourState) -> None:

@@ -33,7 +33,6 @@ from carta_trio.actors.analytics_state import (
     HistogramRequirement,
     analytics,
     send_file_stream,
-    start_job,
 )
 from carta_trio.actors.histogram_streams import config_echo, histogram_message, resolve_requirement_stokes, stored_histogram
 from carta_trio.actors.stokes_coordinates import CoordinateError, is_computed
@@ -60,14 +59,12 @@ def start_cube_histograms(frame: Frame, requirements: list[HistogramRequirement]
     """Start (or restart) the frame's cube-histogram job for ``requirements``."""
     state = analytics(frame)
     state.cube_histograms = list(requirements)
-    start_job(frame.session, state.slot(SLOT, CUBE_REGION_ID), "cube histogram", _run, frame, list(requirements))
+    frame.jobs.start(SLOT, CUBE_REGION_ID, "cube histogram", _run, frame, list(requirements))
 
 
 async def cancel_cube_histogram(frame: Frame) -> None:
     """Stop a running cube histogram; INFO ``Histogram cancelled`` if one was running."""
-    slot = analytics(frame).slot(SLOT, CUBE_REGION_ID)
-    if slot.running:
-        slot.cancel()
+    if frame.jobs.cancel(SLOT, CUBE_REGION_ID):
         await frame.session.send_error("Histogram cancelled", pb.ErrorSeverity.INFO, [TAG])
 
 

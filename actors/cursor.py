@@ -21,11 +21,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from carta_trio.actors import spatial_streams, spectral_streams
-from carta_trio.actors.analytics_state import CURSOR_REGION_ID, analytics, start_job
+from carta_trio.actors.analytics_state import CURSOR_REGION_ID, analytics
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_handlers import require_frame
-from carta_trio.actors.region_streams import apply_spatial_requirements, follow_frame
-from carta_trio.actors.session import one_error_per_message
+from carta_trio.actors.region_streams import apply_spatial_requirements
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -47,10 +46,9 @@ class CursorInbox:
 
 
 def _inbox(frame: Frame) -> CursorInbox:
-    inbox = frame.state.get("cursor_inbox")
-    if inbox is None:
-        inbox = frame.state["cursor_inbox"] = CursorInbox()
-    return inbox
+    if frame.cursor_inbox is None:
+        frame.cursor_inbox = CursorInbox()
+    return frame.cursor_inbox
 
 
 @handles(pb.EventType.SET_CURSOR)
@@ -59,12 +57,11 @@ async def on_set_cursor(session: Session, request_id: int, message: pb.SetCursor
     frame = await require_frame(session, message.file_id, TAG)
     if frame is None:
         return
-    follow_frame(frame)
     inbox = _inbox(frame)
     inbox.pending = message
     if not inbox.running:
         inbox.running = True
-        start_job(session, analytics(frame).slot(SLOT, CURSOR_REGION_ID), "cursor", _serve, frame, inbox)
+        frame.jobs.start(SLOT, CURSOR_REGION_ID, "cursor", _serve, frame, inbox)
 
 
 async def _serve(frame: Frame, inbox: CursorInbox) -> None:
@@ -72,8 +69,7 @@ async def _serve(frame: Frame, inbox: CursorInbox) -> None:
     try:
         while inbox.pending is not None:
             message, inbox.pending = inbox.pending, None
-            with one_error_per_message():
-                await _apply(frame, message)
+            await _apply(frame, message)
     finally:
         inbox.running = False
 
@@ -97,7 +93,7 @@ async def _apply(frame: Frame, message: pb.SetCursor) -> None:
     state.cursor = (x, y)
     # A cursor profile still on its way for the previous position (after a channel
     # change) would arrive after this one and show the old position last.
-    state.slot(spatial_streams.SLOT, CURSOR_REGION_ID).cancel()
+    frame.jobs.cancel(spatial_streams.SLOT, CURSOR_REGION_ID)
     await spatial_streams.send_cursor_spatial(frame)
     # Cancels the profile of the previous position, and starts none outside the image.
     spectral_streams.start_cursor_spectral(frame, state.cursor)

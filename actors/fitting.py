@@ -39,7 +39,7 @@ import trio
 from carta_trio.actors import workers
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.fitting_images import open_fit_images
-from carta_trio.actors.jobs import cancel_jobs, open_job
+from carta_trio.actors.jobs import cancel_on_file
 from carta_trio.actors.regions import pixel_scale_of, registry
 from carta_trio import limits
 from carta_trio.analysis.gaussian_fit import PARAMS_PER_COMPONENT, FitInputError, FitResult, GaussianFitter
@@ -290,7 +290,7 @@ async def on_fitting_request(session: Session, request_id: int, message: pb.Fitt
         return
     outcome: tuple[FitResult, tuple[int, int]] | None = None
     plane = (frame.channel, frame.stokes, frame.plane)
-    async with open_job(session, KIND, file_id, file_id=file_id) as job:
+    with frame.jobs.open(KIND) as job:
         outcome = await _fit(session, job, request_id, frame, plane, message)
     if job.cancelled or outcome is None:
         log.info("Fitting file %d cancelled", file_id)
@@ -306,4 +306,4 @@ async def on_fitting_request(session: Session, request_id: int, message: pb.Fitt
 @handles(pb.EventType.STOP_FITTING)
 async def on_stop_fitting(session: Session, request_id: int, message: pb.StopFitting) -> None:
     """Cancel the file's running fit; its response says ``task cancelled``. No reply."""
-    cancel_jobs(session, KIND, file_id=message.file_id)
+    cancel_on_file(session, message.file_id, KIND)

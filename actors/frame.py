@@ -1,60 +1,57 @@
-"""The Frame actor: one open image.
+"""The Frame actor: one open image, and the owner of all work on it.
 
-A frame owns its reader, the current plane and its mip pyramid, and the queue of
-tile requests. Its inbox is coalescing: of a burst of SET_IMAGE_CHANNELS only the
-latest is served (the ICD's command-queue note), and the newest tile request is
-served first. Analytics that follow the channel register a hook in
-:attr:`Frame.channel_listeners`; the frame awaits them, in order, between the
-image histogram and the tiles of a channel change (BEHAVIOUR.md §4.4).
+A newcomer's map of the actor layer starts here (then :mod:`carta_trio.actors.jobs`):
 
-Cancelling the frame's scope (CLOSE_FILE, disconnect) stops whatever it was
-doing; :meth:`close` also releases the reader.
+- **Lifetime.** :meth:`Frame.run` opens the frame's nursery; the actor loop, every
+  job (:attr:`Frame.jobs`, see :mod:`~carta_trio.actors.jobs`), stream and overlay of
+  the frame run in it. CLOSE_FILE, replacing the file id and disconnect all call
+  ``await frame.aclose()``: it cancels the nursery, waits until the loop and its
+  children have stopped, and closes the reader once no reader call is in flight
+  (:class:`~carta_trio.io.reader_guard.GuardedReader`: a cancelled caller's worker
+  thread may still be inside the file; the last one out closes it). There are no
+  close hooks: whatever belongs to a frame lives in its nursery or its attributes.
+- **Inbox.** Coalescing: of a burst of SET_IMAGE_CHANNELS only the latest is served
+  (the ICD's command-queue note), the newest tile request is served first, and
+  animation steps run as a unit.
+- **Channel change.** After a new plane is loaded, the work that follows the channel
+  runs in the one order of :mod:`carta_trio.actors.channel_change` (BEHAVIOUR.md §4.4).
+- **State.** Typed attributes: :attr:`Frame.analytics` (requirements and caches of
+  the region streams), :attr:`Frame.contours`, :attr:`Frame.vectors`,
+  :attr:`Frame.cursor_inbox` and :attr:`Frame.facts` (header-derived values).
 """
 
 from __future__ import annotations
 
-import collections
 import logging
-import os
-from collections.abc import Awaitable, Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import trio
 
-from carta_trio.actors.image_histogram import histogram_message, plane_histogram
-from carta_trio.actors.tile_queue import TileQueue, TileRequest, encode_tile_frames
 from carta_trio.actors import region_data
-from carta_trio.actors.session import own_error_budget
-from carta_trio.analysis import histograms, polarization
-from carta_trio.codecs import downsample, raster_tiles, tile_geometry
+from carta_trio.actors.analytics_state import FrameAnalytics
+from carta_trio.actors.frame_state import FrameFacts
+from carta_trio.actors.frame_pixels import FramePixels
+from carta_trio.actors.jobs import Jobs
+from carta_trio.actors.tile_queue import TileQueue, TileRequest
+from carta_trio.analysis import polarization
+from carta_trio.codecs import raster_tiles
+from carta_trio.io.reader_guard import GuardedReader
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
+    from carta_trio.actors.contours import ContourState
+    from carta_trio.actors.cursor import CursorInbox
     from carta_trio.actors.session import Session
+    from carta_trio.actors.vector_overlay import VectorState
     from carta_trio.io.image_reader import ImageReader
 
 log = logging.getLogger(__name__)
 
-ChannelListener = Callable[["Frame", bool, bool], Awaitable[None]]
-
-#: Channel listeners ordered below this run before the image histogram.
-HISTOGRAM_ORDER = 30
-
-#: Encoded tiles kept per frame (a 4K plane has 256 full-resolution tiles).
-TILE_CACHE_SIZE = 1024
-#: Tiles encoded per worker-thread call.
-TILE_GROUP = 4
-#: Groups being encoded at once: one per core and one more ready to start, so no core
-#: idles while the event loop forwards a finished group; few enough that a newer
-#: request waits only a few milliseconds.
-TILE_GROUPS_IN_FLIGHT = (os.cpu_count() or 1) + 1
-#: Row bands a plane's block mean is split into (one per core).
-MIP_PARTS = os.cpu_count() or 1
-
-
-def _order(listener: ChannelListener) -> int:
-    return int(getattr(listener, "channel_order", HISTOGRAM_ORDER))
+#: Seconds :meth:`Frame.aclose` waits for reader calls in flight (a cancelled caller's
+#: thread); after that the last call out closes the reader on its own.
+READER_CLOSE_WAIT = 10.0
 
 
 class AnimationStep:
@@ -79,13 +76,28 @@ class AnimationStep:
         self.done = trio.Event()
 
 
-class Frame:
+def _inside(nursery: trio.Nursery) -> bool:
+    """True when the current task is a (grand)child of ``nursery``."""
+    task: trio.lowlevel.Task | None = trio.lowlevel.current_task()
+    while task is not None:
+        parent = task.parent_nursery
+        if parent is None:
+            return False
+        if parent is nursery:
+            return True
+        task = parent.parent_task
+    return False
+
+
+class Frame(FramePixels):
     """State of one open image; its actor loop is :meth:`run`."""
 
     def __init__(self, session: Session, file_id: int, reader: ImageReader, name: str) -> None:
         self.session = session
         self.file_id = file_id
-        self.reader = reader
+        self._guard = reader if isinstance(reader, GuardedReader) else GuardedReader(reader)
+        #: The image; every call on it is counted in flight (see the module docstring).
+        self.reader: ImageReader = cast("ImageReader", self._guard)
         self.name = name
         self.width = reader.width
         self.height = reader.height
@@ -107,58 +119,112 @@ class Frame:
         self._pending_steps: list[AnimationStep] = []
         self._queue = TileQueue()
         self._wake = trio.Event()
-        self._scope: trio.CancelScope | None = None
         self._plane_lock = trio.Lock()
-        #: Coroutines called as ``listener(frame, channel_changed, stokes_changed)`` after a
-        #: channel change, ordered by their ``channel_order`` attribute: those below
-        #: :data:`HISTOGRAM_ORDER` (contours, vectors) before the image histogram, the
-        #: rest (region streams) after it (BEHAVIOUR.md §4.4).
-        self.channel_listeners: list[ChannelListener] = []
-        #: Plain callables ``hook(frame)`` run when a channel change is queued.
-        self.channel_posted_hooks: list[Callable[[Frame], None]] = []
-        #: Free slots for analytics modules (regions, contours, ...).
-        self.state: dict[str, Any] = {}
+        self._nursery: trio.Nursery | None = None
+        self._started = False
+        self._stopped = trio.Event()
+        self._closing = False
+        #: The frame's jobs, one per slot ``(kind, key)``; :meth:`aclose` cancels them all.
+        self.jobs = Jobs(session, self.spawn)
+        #: Requirements, caches and cursor of the region streams (analytics_state).
+        self.analytics = FrameAnalytics()
+        #: Contour settings (None until SET_CONTOUR_PARAMETERS).
+        self.contours: ContourState | None = None
+        #: Vector-overlay settings (None until SET_VECTOR_OVERLAY_PARAMETERS).
+        self.vectors: VectorState | None = None
+        #: The newest unserved SET_CURSOR (cursor.py).
+        self.cursor_inbox: CursorInbox | None = None
+        #: Values derived once from the header (flux context, sky, pixel scale...).
+        self.facts = FrameFacts()
+
 
     # ---------------------------------------------------------------- lifecycle
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Serve posted work until cancelled; loads channel 0 / Stokes 0 first."""
-        own_error_budget()  # its errors belong to the work it serves, not to OPEN_FILE
-        with trio.CancelScope() as scope:
-            self._scope = scope
-            await self.load_plane()
-            task_status.started()
-            while True:
-                await self._wake.wait()
-                self._wake = trio.Event()
-                await self._drain()
+        """Load channel 0 / Stokes 0, then serve posted work until :meth:`aclose`.
 
-    def close(self) -> None:
-        """Stop the actor now and release the image (CLOSE_FILE, disconnect)."""
-        if self._scope is not None:
-            self._scope.cancel()
+        The frame's nursery lives as long as this call: the loop and every job,
+        stream and overlay of the frame run in it.
+        """
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                if self._closing:
+                    nursery.cancel_scope.cancel()
+                await self.load_plane()
+                self._started = True
+                task_status.started()
+                while True:
+                    await self._wake.wait()
+                    self._wake = trio.Event()
+                    await self._drain()
+        finally:
+            self._nursery = None
+            self._release()
+            self._stopped.set()
+
+    def spawn(self, name: str, fn: Any, *args: object) -> None:
+        """Start a supervised child task (a job, a stream) in the frame's nursery.
+
+        A failure is logged and reported as ERROR_DATA naming ``name``; the frame keeps
+        serving. Nothing starts once the frame is closing.
+        """
+        if self._nursery is None or self._closing:
+            return
+        self._nursery.start_soon(self._supervised, name, fn(*args), name=name)
+
+    async def aclose(self) -> None:
+        """Stop the frame and release the image (CLOSE_FILE, a replaced file id, disconnect).
+
+        Cancels the frame's nursery and its jobs, waits until they have stopped, then
+        waits (bounded) until no reader call is in flight and the reader is closed.
+        Idempotent; safe from inside the frame's own tasks (it then only cancels).
+        """
+        self._closing = True
+        self.jobs.close()
+        nursery = self._nursery
+        with trio.CancelScope(shield=True):
+            if nursery is not None:
+                nursery.cancel_scope.cancel()
+                if _inside(nursery):
+                    return
+                await self._stopped.wait()
+            else:
+                self._release()
+            with trio.move_on_after(READER_CLOSE_WAIT):
+                while not self._guard.closed:
+                    await trio.sleep(0.002)
+
+    def _release(self) -> None:
+        """Drop the caches and close the reader (now, or as its last call returns)."""
+        self._closing = True
         self._closed = True
         self._channels_settled.set()
+        self.jobs.close()
         self._plane = None
         self._mips.clear()
         self._tiles.clear()
-        try:
-            self.reader.close()
-        except Exception:  # noqa: BLE001 - closing must never fail the caller
-            log.debug("closing reader of file %d failed", self.file_id, exc_info=True)
+        self._guard.close()
+
+    @property
+    def closing(self) -> bool:
+        """True once :meth:`aclose` has been called (or the actor stopped)."""
+        return self._closing
 
     # ------------------------------------------------------------------ inbox
 
     def post_channels(self, message: pb.SetImageChannels) -> None:
         """Queue a channel change; a newer one replaces one not yet started.
 
-        ``channel_posted_hooks`` run at once, so work for the outgoing channel
-        (a contour job, say) stops now rather than finishing first.
+        The jobs that follow the channel (contours, vectors) are cancelled at once, so
+        work for the outgoing channel stops now rather than finishing first.
         """
+        from carta_trio.actors.channel_change import FOLLOW_CHANNEL_JOBS
+
         self._pending_channels = message
         self._channels_posted += 1
-        for hook in list(self.channel_posted_hooks):
-            hook(self)
+        for kind in FOLLOW_CHANNEL_JOBS:
+            self.jobs.cancel(kind)
         self._wake.set()
 
     async def channels_settled(self) -> None:
@@ -208,8 +274,7 @@ class Frame:
         self._queue.remove(set(message.tiles))
 
     def _make_request(self, message: pb.AddRequiredTiles, animation_id: int) -> TileRequest:
-        sync_id = self.session.state.get("sync_id", 0) + 1
-        self.session.state["sync_id"] = sync_id
+        sync_id = self.session.next_sync_id()
         return TileRequest(
             sync_id=sync_id,
             channel=self.channel,
@@ -248,7 +313,8 @@ class Frame:
                 self._queue.discard(request)
 
     async def _supervised(self, tag: str, work: Awaitable[None]) -> bool:
-        """Run one work item; a failure becomes ERROR_DATA and the frame keeps serving."""
+        """Run one work item or child task; a failure becomes ERROR_DATA and the frame
+        keeps serving."""
         try:
             await work
         except Exception as exc:  # noqa: BLE001 - the frame's supervision boundary
@@ -288,18 +354,15 @@ class Frame:
             return False
         channel_changed, stokes_changed = channel != self.channel, stokes != self.stokes
         if channel_changed or stokes_changed:
+            from carta_trio.actors import channel_change
+
             await self.load_plane(channel, stokes)
-            listeners = list(self.channel_listeners)
-            for listener in listeners:
-                if _order(listener) < HISTOGRAM_ORDER:
-                    await listener(self, channel_changed, stokes_changed)
-            await self.send_image_histogram()
-            for listener in listeners:
-                if _order(listener) >= HISTOGRAM_ORDER:
-                    await listener(self, channel_changed, stokes_changed)
+            await channel_change.after_channel_change(self, channel_changed, stokes_changed)
         return True
 
     async def _apply_step(self, step: AnimationStep) -> None:
+        from carta_trio.actors import channel_change
+
         if step.phase == "switch":
             if not self.valid_channel(step.channel, step.stokes):
                 await self.session.send_error(
@@ -312,15 +375,10 @@ class Frame:
                 return  # the reference's SetImageChannels refuses an unchanged plane silently
             await self.load_plane(step.channel, step.stokes)
             step.changed = (channel_changed, stokes_changed)
-            await self.send_image_histogram()
-            for listener in list(self.channel_listeners):
-                if _order(listener) >= HISTOGRAM_ORDER:
-                    await listener(self, channel_changed, stokes_changed)
+            await channel_change.render_and_streams(self, channel_changed, stokes_changed)
             return
         assert step.changed is not None
-        for listener in list(self.channel_listeners):
-            if _order(listener) < HISTOGRAM_ORDER:
-                await listener(self, *step.changed)
+        await channel_change.overlays(self)
         if step.tiles is None or not step.tiles.tiles:
             return
         request = self._make_request(step.tiles, step.animation_id)
@@ -353,161 +411,8 @@ class Frame:
         return np.asarray(plane, dtype=np.float32)
 
     @property
-    def plane(self) -> np.ndarray:
-        """The current plane, float32 [height, width]."""
-        assert self._plane is not None, "frame has no plane loaded"
-        return self._plane
+    def reader_lock(self) -> trio.Lock:
+        """Held around whole-plane reads (the frame's own loads, other planes), so readers
+        that are not thread-safe (h5py, casacore) are never used from two threads at once."""
+        return self._plane_lock
 
-    async def mip_plane(self, mip: int) -> np.ndarray:
-        """The current plane block-averaged by ``mip``, computed once per channel.
-
-        Concurrent callers (the tiles of one batch) wait for the one computation.
-        """
-        while True:
-            cached = self._mips.get(mip)
-            if cached is not None:
-                return cached
-            pending = self._mips_pending.get(mip)
-            if pending is None:
-                break
-            await pending.wait()
-        channel, stokes = self.channel, self.stokes
-        done = self._mips_pending[mip] = trio.Event()
-        try:
-            data = await self._downsample(mip, channel, stokes)
-        finally:
-            del self._mips_pending[mip]
-            done.set()
-        if (channel, stokes) == (self.channel, self.stokes):
-            self._mips[mip] = data
-        return data
-
-    async def _downsample(self, mip: int, channel: int, stokes: int) -> np.ndarray:
-        """The block mean of the current plane, in row bands reduced on all cores at
-        once (the first view waits for it), unless the file has it precomputed."""
-        precomputed = await self.session.run_sync(self._precomputed_mip, mip, channel, stokes)
-        if precomputed is not None:
-            return precomputed
-        plane = self.plane
-        bands = downsample.band_rows(plane.shape[0], mip, MIP_PARTS)
-        parts: list[np.ndarray] = [plane] * len(bands)
-
-        async def reduce(index: int, start: int, stop: int) -> None:
-            parts[index] = await self.session.run_sync(downsample.block_mean, plane[start:stop], mip)
-
-        async with trio.open_nursery() as nursery:
-            for index, (start, stop) in enumerate(bands):
-                nursery.start_soon(reduce, index, start, stop)
-        return parts[0] if len(parts) == 1 else np.concatenate(parts)
-
-    def _precomputed_mip(self, mip: int, channel: int, stokes: int) -> np.ndarray | None:
-        # Precomputed (HDF5) mipmaps exist only for the stored Stokes planes.
-        precomputed = None if polarization.is_computed(stokes) else self.reader.mipmap(mip, channel, stokes)
-        return None if precomputed is None else np.asarray(precomputed, dtype=np.float32)
-
-    # -------------------------------------------------------------- histogram
-
-    async def send_image_histogram(self) -> None:
-        """REGION_HISTOGRAM_DATA for region -1 with the default render config."""
-        result = await plane_histogram(self.session, self.plane, histograms.auto_bin_count(self.width, self.height))
-        await self.session.send_stream(
-            pb.RegionHistogramData(
-                file_id=self.file_id,
-                region_id=-1,
-                channel=self.channel,
-                stokes=self.stokes,
-                progress=1.0,
-                config=pb.HistogramConfig(num_bins=-1),
-                histograms=histogram_message(result),
-            )
-        )
-
-    # ------------------------------------------------------------------ tiles
-
-    async def _serve_tile_batch(self, request: TileRequest, *, preemptible: bool = True) -> None:
-        """Send the tiles of ``request`` and its syncs as due.
-
-        Groups of :data:`TILE_GROUP` tiles are encoded in worker threads, up to
-        :data:`TILE_GROUPS_IN_FLIGHT` at once, and each group is sent, in request
-        order, as soon as it and those before it are ready: the cores keep encoding
-        while the event loop forwards bytes. A ``preemptible`` request stops taking
-        new groups once more urgent work is posted (a newer tile request, a channel
-        change, an animation step); what is in flight is still sent, the rest stays
-        queued.
-        """
-        if not request.started:
-            request.started = True
-            await self.session.send_stream(request.sync_message(self.file_id, end=False))
-        if (request.channel, request.stokes) != (self.channel, self.stokes):
-            request.take(len(request.codes))  # stale: the plane it asked for is gone
-        else:
-            await self._stream_tiles(request, preemptible)
-        if request.done:
-            self._queue.discard(request)
-            await self.session.send_stream(request.sync_message(self.file_id, end=True))
-
-    def _preempted(self, request: TileRequest) -> bool:
-        return bool(self._pending_steps) or self._pending_channels is not None or self._queue.newest() is not request
-
-    async def _stream_tiles(self, request: TileRequest, preemptible: bool) -> None:
-        in_flight: collections.deque[tuple[trio.Event, list[list[bytes | None]]]] = collections.deque()
-
-        async def encode(group: list[int], done: trio.Event, result: list[list[bytes | None]]) -> None:
-            try:
-                result.append(await self._encode_tiles(group, request))
-            finally:
-                done.set()
-
-        async with trio.open_nursery() as nursery:
-            while True:
-                while (
-                    request.codes
-                    and len(in_flight) < TILE_GROUPS_IN_FLIGHT
-                    and not (preemptible and self._preempted(request))
-                ):
-                    slot: tuple[trio.Event, list[list[bytes | None]]] = (trio.Event(), [])
-                    in_flight.append(slot)
-                    nursery.start_soon(encode, request.take(TILE_GROUP), *slot)
-                if not in_flight:
-                    return
-                done, result = in_flight.popleft()
-                await done.wait()
-                for frame in result[0] if result else ():
-                    if frame is not None:
-                        await self.session.send_frame(frame)
-
-    async def _encode_tiles(self, codes: list[int], request: TileRequest) -> list[bytes | None]:
-        """Ready RASTER_TILE_DATA frames for ``codes`` (None for impossible ones, reported).
-
-        Encoding (for tiles not in the cache) and the protobuf framing both happen in
-        one worker-thread call, so the event loop only forwards bytes.
-        """
-        out: list[raster_tiles.EncodedTile | None] = [None] * len(codes)
-        blocks: list[np.ndarray | None] = [None] * len(codes)
-        keys: list[tuple[Any, ...] | None] = [None] * len(codes)
-        for index, code in enumerate(codes):
-            coord = tile_geometry.decode_tile_code(code)
-            try:
-                bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, self.width, self.height)
-            except ValueError as exc:
-                await self.session.send_error(f"Invalid tile {code}: {exc}", pb.ErrorSeverity.WARNING, ["tiles"])
-                continue
-            key = (self.channel, self.stokes, code, request.compression_type, request.precision)
-            cached = self._tiles.get(key)
-            if cached is not None:
-                out[index] = cached
-                continue
-            source = await self.mip_plane(bounds.mip)
-            m = bounds.mip
-            y0, x0 = bounds.y_min // m, bounds.x_min // m
-            blocks[index] = source[y0 : y0 + bounds.height, x0 : x0 + bounds.width]
-            keys[index] = key
-        tiles, frames = await self.session.run_sync(
-            encode_tile_frames, self.file_id, request, codes, out, blocks, self.width, self.height
-        )
-        for key, tile in zip(keys, tiles):
-            if key is not None and tile is not None:
-                if len(self._tiles) >= TILE_CACHE_SIZE:
-                    self._tiles.pop(next(iter(self._tiles)))
-                self._tiles[key] = tile
-        return frames

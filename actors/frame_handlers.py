@@ -8,8 +8,7 @@ from typing import TYPE_CHECKING
 from carta_trio.actors.animation import cancel_animation
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame import Frame
-from carta_trio.actors.jobs import cancel_file_jobs
-from carta_trio.actors.tile_queue import check_compression, drop_invalid_tiles
+from carta_trio.actors.tile_queue import check_compression
 from carta_trio.io import file_info, images, paths
 from carta_trio.io.image_reader import ImageOpenError, ImageReader
 from carta_trio.messages import schema as pb
@@ -62,9 +61,7 @@ def beam_table(reader: ImageReader) -> list[pb.Beam]:
     return table
 
 
-async def open_frame(
-    session: Session, message: pb.OpenFile, *, log_failure: bool = True
-) -> tuple[pb.OpenFileAck, Frame | None]:
+async def open_frame(session: Session, message: pb.OpenFile) -> tuple[pb.OpenFileAck, Frame | None]:
     """Open an image as a new Frame actor under ``message.file_id`` (replacing one).
 
     Returns the OPEN_FILE_ACK to send and the frame (None on failure). Sends nothing
@@ -81,18 +78,17 @@ async def open_frame(
     except (paths.PathError, ImageOpenError, file_info.FileInfoError, OSError) as exc:
         ack.success = False
         ack.message = str(exc)
-        if log_failure:  # RESUME_SESSION logs one line for all its failures instead
-            log.error("%s", exc)
+        log.error("%s", exc)
         return ack, None
     old = session.frames.pop(message.file_id, None)
     if old is not None:
-        close_frame(session, old)
+        await close_frame(session, old)
     frame = Frame(session, message.file_id, reader, message.file)
     try:
         assert session.nursery is not None
         await session.nursery.start(frame.run)
     except Exception as exc:
-        frame.close()
+        await frame.aclose()
         raise RuntimeError(f"Cannot load image data: {exc}") from exc
     session.frames[message.file_id] = frame
     ack.success = True
@@ -112,31 +108,34 @@ async def on_open_file(session: Session, request_id: int, message: pb.OpenFile) 
         await frame.send_image_histogram()
 
 
-def close_frame(session: Session, frame: Frame) -> None:
-    """Stop a frame, its jobs and everything hooked to it (its regions go too)."""
-    cancel_file_jobs(session, frame.file_id)
-    frame.close()
-    for hook in session.state.get("frame_closed_hooks", ()):
-        hook(frame)
+async def close_frame(session: Session, frame: Frame) -> None:
+    """Close a frame (already taken out of ``session.frames``): its actor, jobs, streams
+    and reader stop (:meth:`Frame.aclose`); then the session-level things drawn on its
+    file id go too, each named here (no hooks): its regions and its PV previews."""
+    from carta_trio.actors import pv_preview, regions
+
+    await frame.aclose()
+    regions.forget_file(session, frame.file_id)
+    pv_preview.forget_file(session, frame.file_id)
 
 
-def close_all_frames(session: Session) -> None:
+async def close_all_frames(session: Session) -> None:
     """CLOSE_FILE -1: every frame of the session."""
     cancel_animation(session)
     for file_id in list(session.frames):
-        close_frame(session, session.frames.pop(file_id))
+        await close_frame(session, session.frames.pop(file_id))
 
 
 @handles(pb.EventType.CLOSE_FILE)
 async def on_close_file(session: Session, request_id: int, message: pb.CloseFile) -> None:
     """Close one frame or all (-1); unknown ids are ignored, as the reference does."""
     if message.file_id == ALL_FILES:
-        close_all_frames(session)
+        await close_all_frames(session)
         return
     cancel_animation(session)
     frame = session.frames.pop(message.file_id, None)
     if frame is not None:
-        close_frame(session, frame)
+        await close_frame(session, frame)
 
 
 @handles(pb.EventType.SET_IMAGE_CHANNELS)
@@ -146,8 +145,6 @@ async def on_set_image_channels(session: Session, request_id: int, message: pb.S
         return
     if message.HasField("required_tiles") and not await check_compression(session, message.required_tiles):
         message.ClearField("required_tiles")
-    if message.HasField("required_tiles"):
-        await drop_invalid_tiles(session, message.required_tiles, frame.width, frame.height)
     frame.post_channels(message)
 
 
@@ -155,9 +152,6 @@ async def on_set_image_channels(session: Session, request_id: int, message: pb.S
 async def on_add_required_tiles(session: Session, request_id: int, message: pb.AddRequiredTiles) -> None:
     frame = frame_or_none(session, message.file_id)
     if frame is not None and message.tiles and await check_compression(session, message):
-        await drop_invalid_tiles(session, message, frame.width, frame.height)
-        if not message.tiles:
-            return
         animation = session.state.get("animation_tiles_hook")
         if animation is not None and animation(frame, message):
             return

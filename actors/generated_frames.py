@@ -27,12 +27,12 @@ log = logging.getLogger(__name__)
 __all__ = ["open_generated_frame", "close_frame"]
 
 
-def close_frame(session: Session, file_id: int) -> bool:
+async def close_frame(session: Session, file_id: int) -> bool:
     """Close frame ``file_id`` as CLOSE_FILE does (its jobs, its regions); False if none."""
     frame = session.frames.pop(file_id, None)
     if frame is None:
         return False
-    frame_handlers.close_frame(session, frame)
+    await frame_handlers.close_frame(session, frame)
     return True
 
 
@@ -54,13 +54,13 @@ async def open_generated_frame(session: Session, file_id: int, image: ImageReade
         ack.success = False
         ack.message = f"Cannot describe generated image {name}: {exc}"
         return ack
-    close_frame(session, file_id)
+    await close_frame(session, file_id)
     frame = Frame(session, file_id, image, name)
     assert session.nursery is not None, "session is not running"
     try:
         await session.nursery.start(frame.run)
     except Exception as exc:  # noqa: BLE001 - reported in the ack, as the reference does
-        frame.close()
+        await frame.aclose()
         ack.success = False
         ack.message = f"Cannot load image data of {name}: {exc}"
         return ack

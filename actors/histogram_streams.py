@@ -14,12 +14,11 @@ region outside the image sends nothing. The cube histogram (region -2) is in
 from __future__ import annotations
 
 import logging
-import math
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from carta_trio.actors import region_data
+from carta_trio.actors import image_histogram, region_data
 from carta_trio.actors.image_histogram import histogram_message
 from carta_trio.actors.analytics_state import (
     IMAGE_REGION_ID,
@@ -27,9 +26,8 @@ from carta_trio.actors.analytics_state import (
     analytics,
     send_file_stream,
 )
-from carta_trio.actors.stokes_coordinates import CoordinateError, is_computed, resolve_stokes
+from carta_trio.actors.stokes_coordinates import CoordinateError, resolve_stokes
 from carta_trio.analysis import histograms
-from carta_trio.actors.session import one_error_per_call
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -79,46 +77,14 @@ async def plane_of(frame: Frame, channel: int, stokes: int) -> np.ndarray:
 def stored_histogram(
     stored: dict[str, Any] | None, requirement: HistogramRequirement, total_pixels: int
 ) -> histograms.HistogramResult | None:
-    """An IDIA HDF5 file's precomputed histogram, when the config allows it (ANALYTICS.md §3.3).
-
-    Used when the bounds are not fixed and the bins are automatic or equal the stored
-    count: bin geometry in double from the stored min/max, mean and std_dev from the
-    stored sums (0 and 0 for files that lack them, as the reference).
-    """
-    if not stored or requirement.fixed_bounds or "histogram" not in stored:
-        return None
-    counts = np.asarray(stored["histogram"], dtype=np.int64)
-    n = int(counts.size)
-    if n == 0 or (requirement.num_bins > 0 and requirement.num_bins != n):
-        return None
-    lo, hi = float(stored.get("min", math.nan)), float(stored.get("max", math.nan))
-    if not (math.isfinite(lo) and math.isfinite(hi)):
-        return None
-    width = (hi - lo) / n
-    mean = std = 0.0
-    if "sum" in stored and "sum_sq" in stored:
-        count = total_pixels - int(stored.get("nan_count", 0))
-        total, total_sq = float(stored["sum"]), float(stored["sum_sq"])
-        mean = total / count if count else math.nan
-        std = math.sqrt(max(total_sq - total * total / count, 0.0) / (count - 1)) if count > 1 else math.nan
-    return histograms.HistogramResult(n, width, lo + width / 2, counts, mean, std)
-
-
-def _stored_plane_histogram(frame: Frame, channel: int, stokes: int, requirement: HistogramRequirement) -> histograms.HistogramResult | None:
-    if is_computed(stokes):
-        return None
-    try:
-        stored = frame.reader.precomputed_stats(channel, stokes)
-    except (IndexError, ValueError, OSError):
-        return None
-    return stored_histogram(stored, requirement, frame.width * frame.height)
+    """:func:`~carta_trio.actors.image_histogram.stored_histogram` for a requirement."""
+    return image_histogram.stored_histogram(stored, requirement.num_bins, requirement.fixed_bounds, total_pixels)
 
 
 def _bounds(requirement: HistogramRequirement) -> tuple[float, float] | None:
     return requirement.bounds if requirement.fixed_bounds else None
 
 
-@one_error_per_call
 async def send_image_histograms(frame: Frame, requirements: list[HistogramRequirement] | None = None) -> None:
     """One REGION_HISTOGRAM_DATA (region -1) per configured image histogram."""
     if requirements is None:
@@ -140,11 +106,8 @@ async def send_image_histograms(frame: Frame, requirements: list[HistogramRequir
         except CoordinateError as exc:
             await session.send_error(f"Histogram requirements not valid for region id -1: {exc}", pb.ErrorSeverity.ERROR, [TAG])
             continue
-        result = await session.run_sync(_stored_plane_histogram, frame, channel, stokes, requirement)
-        if result is None:
-            plane = await plane_of(frame, channel, stokes)
-            num_bins = histograms.resolve_num_bins(requirement.num_bins, frame.width, frame.height)
-            result = await session.run_sync(_plane_histogram, plane, num_bins, _bounds(requirement))
+        result = await image_histogram.plane_histogram(frame, channel, stokes, requirement.num_bins,
+                                                       _bounds(requirement))
         await send_file_stream(
             frame,
             pb.RegionHistogramData(
@@ -157,10 +120,6 @@ async def send_image_histograms(frame: Frame, requirements: list[HistogramRequir
                 histograms=histogram_message(result),
             ),
         )
-
-
-def _plane_histogram(plane: np.ndarray, num_bins: int, bounds: tuple[float, float] | None) -> histograms.HistogramResult:
-    return histograms.histogram(plane, num_bins, fixed_bounds=bounds)
 
 
 def _region_histogram(
@@ -179,7 +138,6 @@ def _region_histogram(
     return histograms.histogram(box, num_bins, mask=None if mask.is_full else mask.mask, fixed_bounds=bounds)
 
 
-@one_error_per_call
 async def send_region_histograms(frame: Frame, region: Region) -> None:
     """One REGION_HISTOGRAM_DATA per histogram config of a closed region (current channel).
 

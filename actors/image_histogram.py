@@ -1,23 +1,33 @@
-"""The image histogram of a plane (region -1, automatic bounds), split over the cores.
+"""The histogram of one image plane (region -1): ONE rule for every path.
 
-Every channel change and every opened file sends one (it drives the frontend's
-rendering, FRONTEND.md), so it is on the path to the first screen: both passes
-(BasicStats, then bin counts) run in parallel pieces and are joined.
+:func:`plane_histogram` is used by the render histogram sent on open and after every
+channel change (:meth:`Frame.send_image_histogram`) and by SET_HISTOGRAM_REQUIREMENTS
+for region -1, so both give the same answer for the same plane (before, HDF5 files
+got the stored histogram on one path and a computed one on the other). The rule:
+
+1. the file's stored histogram (IDIA HDF5 ``Statistics/XY``) when the config allows
+   it: bounds not fixed and bins automatic or equal to the stored count
+   (ANALYTICS.md §3.3, :func:`stored_histogram`);
+2. otherwise computed from the plane; with automatic bounds both passes (BasicStats,
+   then bin counts) run in parallel pieces and are joined (it is on the path to the
+   first screen).
 """
 
 from __future__ import annotations
 
 import functools
-from typing import TYPE_CHECKING
+import math
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import trio
 
-from carta_trio.analysis import histograms
+from carta_trio.analysis import histograms, polarization
 from carta_trio.analysis.histograms import HistogramResult
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
     from carta_trio.actors.session import Session
 
 #: Pieces a plane is split into (one per core).
@@ -36,7 +46,67 @@ def histogram_message(result: HistogramResult) -> pb.Histogram:
     )
 
 
-async def plane_histogram(session: Session, plane: np.ndarray, num_bins: int) -> HistogramResult:
+def stored_histogram(
+    stored: dict[str, Any] | None, num_bins: int, fixed_bounds: bool, total_pixels: int
+) -> HistogramResult | None:
+    """A file's precomputed histogram, when the config allows it (ANALYTICS.md §3.3).
+
+    Used when the bounds are not fixed and ``num_bins`` is automatic (<= 0) or equals
+    the stored count: bin geometry in double from the stored min/max, mean and std_dev
+    from the stored sums (0 and 0 for files that lack them, as the reference).
+    """
+    if not stored or fixed_bounds or "histogram" not in stored:
+        return None
+    counts = np.asarray(stored["histogram"], dtype=np.int64)
+    n = int(counts.size)
+    if n == 0 or (num_bins > 0 and num_bins != n):
+        return None
+    lo, hi = float(stored.get("min", math.nan)), float(stored.get("max", math.nan))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        return None
+    width = (hi - lo) / n
+    mean = std = 0.0
+    if "sum" in stored and "sum_sq" in stored:
+        count = total_pixels - int(stored.get("nan_count", 0))
+        total, total_sq = float(stored["sum"]), float(stored["sum_sq"])
+        mean = total / count if count else math.nan
+        std = math.sqrt(max(total_sq - total * total / count, 0.0) / (count - 1)) if count > 1 else math.nan
+    return HistogramResult(n, width, lo + width / 2, counts, mean, std)
+
+
+def _stored_plane(frame: Frame, channel: int, stokes: int, num_bins: int) -> HistogramResult | None:
+    if polarization.is_computed(stokes):
+        return None
+    try:
+        stored = frame.reader.precomputed_stats(channel, stokes)
+    except (IndexError, ValueError, OSError):
+        return None
+    return stored_histogram(stored, num_bins, False, frame.width * frame.height)
+
+
+async def plane_histogram(
+    frame: Frame, channel: int, stokes: int, num_bins: int = -1,
+    bounds: tuple[float, float] | None = None, plane: np.ndarray | None = None,
+) -> HistogramResult:
+    """The histogram of plane (``channel``, ``stokes``) of ``frame``: stored, else computed.
+
+    ``num_bins`` <= 0 is automatic (from the image size); ``bounds`` fixes the range
+    (the stored histogram is then never used); ``plane`` saves a read if the caller has it.
+    """
+    session = frame.session
+    if bounds is None:
+        stored = await session.run_sync(_stored_plane, frame, channel, stokes, num_bins)
+        if stored is not None:
+            return stored
+    bins = histograms.resolve_num_bins(num_bins, frame.width, frame.height)
+    if plane is None:
+        plane = await frame.read_plane(channel, stokes)
+    if bounds is not None:
+        return await session.run_sync(functools.partial(histograms.histogram, plane, bins, fixed_bounds=bounds))
+    return await _computed(session, plane, bins)
+
+
+async def _computed(session: Session, plane: np.ndarray, num_bins: int) -> HistogramResult:
     """The automatic-bounds histogram of ``plane`` (as ``histograms.histogram``), in parallel."""
     parts = [part for part in np.array_split(plane, HISTOGRAM_PARTS) if part.size]
     stats_parts: list[histograms.BasicStats] = [histograms.BasicStats()] * len(parts)

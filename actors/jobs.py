@@ -1,22 +1,36 @@
-"""Long computations as cancellable jobs: request -> progress... -> result.
+"""Jobs: long work on behalf of a request, in one shape (STYLE.md: "write it once").
 
-Moments, PV diagrams, fitting and the cube histogram share one shape (STYLE.md:
-"write it once"): a job runs in the task of its (concurrent) handler inside a
-cancel scope registered in the session under ``(kind, key)``; it computes in
-chunks off the event loop, reports progress at a steady cadence, and ends with
-its response. Any of these cancel it: its STOP message (:func:`cancel_jobs` by
-kind and file), closing its file (:func:`cancel_file_jobs`), a new job under the
-same key, or the session ending. Cancellation takes effect at the next chunk
-boundary or at once while waiting for a worker thread (the thread's result is
-dropped).
+A *job* is request -> progress... -> result: moments, PV, PV preview, fitting, the
+cube histogram, region statistics/histograms/profiles, contours and vector overlays.
+Every job belongs to one frame and sits in a *slot* ``(kind, key)`` of that frame's
+:class:`Jobs` table (``frame.jobs``), at most one job per slot. A job is cancelled by:
+
+- its STOP message (:meth:`Jobs.cancel` by kind, and key where the ICD names one);
+- a newer job for the same slot (starting one cancels the one in the slot first:
+  the newest request always wins);
+- its frame closing (:meth:`Frame.aclose <carta_trio.actors.frame.Frame.aclose>`
+  closes the table: every job is cancelled and no new one starts).
+
+There are two ways to run a job, both in the same table:
+
+- :meth:`Jobs.start` runs ``fn(*args)`` as a supervised task in the **frame's
+  nursery** (streams that nobody waits for: region stats, profiles, the cube histogram);
+- :meth:`Jobs.open` runs the ``with`` body as the job **in the caller's task** (a
+  handler that must answer its request whatever happens, e.g. MOMENT_RESPONSE with
+  ``cancel=true``; or the frame's own task, which keeps the §4.4 order after a channel
+  change). The body ends quietly when the job is cancelled; check ``job.cancelled``.
+
+Work inside a job goes to worker threads in chunks (:meth:`Job.run_chunk`), so a
+cancellation takes effect at the next chunk boundary, or at once while waiting for a
+thread (the thread's result is dropped; the frame's reader guard keeps the file open
+until that thread has left it).
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import logging
-from collections.abc import AsyncIterator, Callable, Hashable
+from collections.abc import Awaitable, Callable, Hashable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
@@ -30,22 +44,31 @@ T = TypeVar("T")
 #: Seconds between progress messages while a job runs (DESIGN.md: about 0.5-1 s).
 PROGRESS_INTERVAL = 0.5
 
+Slot = tuple[str, Hashable]
+#: "Any key" for :meth:`Jobs.cancel` (None is a key like any other).
+ANY: Any = object()
+Spawn = Callable[..., None]
 
-@dataclasses.dataclass(eq=False)
+
 class Job:
-    """One running job: its scope, identity and progress pacing."""
+    """One running job: its slot, cancel scope and progress pacing."""
 
-    session: Session
-    kind: str
-    key: Hashable
-    file_id: int | None
-    scope: trio.CancelScope
-    interval: float = PROGRESS_INTERVAL
-    _last_report: float = -1.0
+    def __init__(self, session: Session, kind: str, key: Hashable, interval: float = PROGRESS_INTERVAL) -> None:
+        self.session = session
+        self.kind = kind
+        self.key = key
+        self.interval = interval
+        self.scope = trio.CancelScope()
+        self._last_report = -1.0
 
     @property
     def cancelled(self) -> bool:
+        """True once anything cancelled the job (STOP, a newer job, the frame closing)."""
         return self.scope.cancel_called
+
+    def cancel(self) -> None:
+        """Cancel the job (not a checkpoint)."""
+        self.scope.cancel()
 
     def due(self, fraction: float) -> bool:
         """True when a progress report should go out now (steady cadence, and at 1.0)."""
@@ -67,61 +90,120 @@ class Job:
         """Run one chunk of work in a worker thread; a cancellation point."""
         return await self.session.run_sync(fn, *args)
 
+    def __repr__(self) -> str:
+        return f"Job({self.kind!r}, {self.key!r}{', cancelled' if self.cancelled else ''})"
 
-def _registry(session: Session) -> dict[tuple[str, Hashable], Job]:
-    return session.state.setdefault("jobs", {})
 
+class Jobs:
+    """The job table of one frame: at most one job per slot ``(kind, key)``.
 
-@contextlib.asynccontextmanager
-async def open_job(
-    session: Session, kind: str, key: Hashable, *, file_id: int | None = None, interval: float = PROGRESS_INTERVAL
-) -> AsyncIterator[Job]:
-    """Run the ``async with`` body as the job ``(kind, key)``.
-
-    A job already running under the same key is cancelled first. If the job is
-    cancelled, the body is interrupted and the block exits quietly; check
-    ``job.cancelled`` afterwards to send a cancelled response where the ICD wants one.
+    ``spawn(name, fn, *args)`` starts a supervised task in the owner's nursery (the
+    frame's); it is only used by :meth:`start`.
     """
-    registry = _registry(session)
-    previous = registry.get((kind, key))
-    if previous is not None:
-        previous.scope.cancel()
-    with trio.CancelScope() as scope:
-        job = Job(session, kind, key, file_id, scope, interval)
-        registry[(kind, key)] = job
+
+    def __init__(self, session: Session, spawn: Spawn) -> None:
+        self._session = session
+        self._spawn = spawn
+        self._slots: dict[Slot, Job] = {}
+        self._closed = False
+
+    def _claim(self, kind: str, key: Hashable, interval: float) -> Job:
+        """A new job in slot ``(kind, key)``, cancelling the one there; born cancelled
+        once the table is closed."""
+        previous = self._slots.get((kind, key))
+        if previous is not None:
+            previous.cancel()
+        job = Job(self._session, kind, key, interval)
+        if self._closed:
+            job.cancel()
+        else:
+            self._slots[(kind, key)] = job
+        return job
+
+    def _release(self, job: Job) -> None:
+        if self._slots.get((job.kind, job.key)) is job:
+            del self._slots[(job.kind, job.key)]
+
+    @contextlib.contextmanager
+    def open(self, kind: str, key: Hashable = None, *, interval: float = PROGRESS_INTERVAL) -> Iterator[Job]:
+        """Run the ``with`` body as the job in slot ``(kind, key)``, in the caller's task.
+
+        The job in the slot is cancelled first. If this job is cancelled, the body is
+        interrupted and the block exits quietly; ``job.cancelled`` tells afterwards.
+        """
+        job = self._claim(kind, key, interval)
         try:
-            yield job
+            with job.scope:
+                yield job
         finally:
-            if registry.get((kind, key)) is job:
-                del registry[(kind, key)]
+            self._release(job)
 
+    def start(
+        self, kind: str, key: Hashable, name: str, fn: Callable[..., Awaitable[None]], *args: object,
+        interval: float = PROGRESS_INTERVAL,
+    ) -> Job:
+        """Start ``fn(*args)`` as the job in slot ``(kind, key)`` in the frame's nursery.
 
-def cancel_jobs(session: Session, kind: str | None = None, *, file_id: int | None = None, key: Hashable = None) -> int:
-    """Cancel the jobs matching ``kind``/``file_id``/``key`` (None matches any).
-
-    Returns how many were cancelled now (jobs already cancelled but not yet
-    finished are not counted again).
-    """
-    count = 0
-    for (job_kind, job_key), job in list(_registry(session).items()):
+        The job's scope is registered before its task runs, so of two jobs started back
+        to back the later always wins, whatever order trio runs them in. A failure is
+        reported as ERROR_DATA naming ``name``. Returns the job (cancel it to stop it).
+        """
+        job = self._claim(kind, key, interval)
         if job.cancelled:
-            continue
-        if kind is not None and job_kind != kind:
-            continue
-        if file_id is not None and job.file_id != file_id:
-            continue
-        if key is not None and job_key != key:
-            continue
-        job.scope.cancel()
-        count += 1
-    return count
+            return job
+
+        async def run() -> None:
+            try:
+                with job.scope:
+                    await fn(*args)
+            finally:
+                self._release(job)
+
+        self._spawn(name, run)
+        return job
+
+    def get(self, kind: str, key: Hashable = None) -> Job | None:
+        """The job in slot ``(kind, key)``, if one runs."""
+        return self._slots.get((kind, key))
+
+    def is_running(self, kind: str, key: Hashable = None) -> bool:
+        """True while a job not yet cancelled holds slot ``(kind, key)``."""
+        job = self._slots.get((kind, key))
+        return job is not None and not job.cancelled
+
+    def running(self, kind: str | None = None) -> list[Job]:
+        """The jobs in the table (of ``kind``), cancelled ones still finishing included."""
+        return [job for job in self._slots.values() if kind is None or job.kind == kind]
+
+    def cancel(self, kind: str | None = None, key: Hashable = ANY) -> int:
+        """Cancel the jobs of ``kind`` (None: every kind) and ``key`` (default: every
+        key). Returns how many were cancelled now (jobs already cancelled are not
+        counted again). Not a checkpoint."""
+        count = 0
+        for (job_kind, job_key), job in list(self._slots.items()):
+            if job.cancelled or (kind is not None and job_kind != kind):
+                continue
+            if key is not ANY and job_key != key:
+                continue
+            job.cancel()
+            count += 1
+        return count
+
+    def close(self) -> None:
+        """Cancel every job; jobs claimed from now on are born cancelled."""
+        self._closed = True
+        for job in list(self._slots.values()):
+            job.cancel()
 
 
-def cancel_file_jobs(session: Session, file_id: int) -> int:
-    """CLOSE_FILE: cancel every job working on ``file_id``."""
-    return cancel_jobs(session, file_id=file_id)
+def cancel_on_file(session: Session, file_id: int, kind: str | None = None, key: Hashable = ANY) -> int:
+    """Cancel jobs of ``kind``/``key`` on the frame open under ``file_id`` (STOP_* messages
+    name the file); 0 if no frame is open there."""
+    frame = session.frames.get(file_id)
+    return 0 if frame is None else frame.jobs.cancel(kind, key)
 
 
-def running_jobs(session: Session, kind: str | None = None) -> list[Job]:
-    """The jobs currently registered (tests, diagnostics)."""
-    return [job for (job_kind, _), job in _registry(session).items() if kind is None or job_kind == kind]
+def cancel_everywhere(session: Session, kind: str | None = None, key: Hashable = ANY) -> int:
+    """Cancel jobs of ``kind``/``key`` on every frame of the session (RESUME_SESSION,
+    STOP_PV_PREVIEW which names only a preview id)."""
+    return sum(frame.jobs.cancel(kind, key) for frame in list(session.frames.values()))

@@ -30,7 +30,7 @@ import trio
 from carta_trio.actors import region_data
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.generated_frames import open_generated_frame
-from carta_trio.actors.jobs import Job, cancel_jobs, open_job
+from carta_trio.actors.jobs import Job, cancel_on_file
 from carta_trio.actors.regions import registry
 from carta_trio.analysis.moments import (
     SUFFIXES,
@@ -330,7 +330,7 @@ async def on_moment_request(session: Session, request_id: int, message: pb.Momen
         await session.reply(request_id, pb.MomentResponse(success=False, message=str(exc)))
         return
     outcome = None
-    async with open_job(session, JOB_KIND, file_id, file_id=file_id) as job:
+    with frame.jobs.open(JOB_KIND) as job:
         outcome = await compute_moments(session, job, plan, request_id, moment_workers(session))
     if job.cancelled or outcome is None:
         await session.reply(request_id, pb.MomentResponse(success=True, cancel=True))
@@ -345,8 +345,7 @@ async def on_moment_request(session: Session, request_id: int, message: pb.Momen
         return
     name_index = 0
     if message.keep:
-        name_index = frame.state.get("moment_name_index", 0) + 1
-        frame.state["moment_name_index"] = name_index
+        name_index = frame.facts.moment_name_index = frame.facts.moment_name_index + 1
     images = await session.run_sync(make_images, plan, results, name_index, message.keep)
     response = pb.MomentResponse(success=True)
     for image_id, image in images:
@@ -357,4 +356,4 @@ async def on_moment_request(session: Session, request_id: int, message: pb.Momen
 @handles(pb.EventType.STOP_MOMENT_CALC)
 async def on_stop_moment_calc(session: Session, request_id: int, message: pb.StopMomentCalc) -> None:
     """Cancel the file's moment job now; its response follows with ``cancel = true``."""
-    cancel_jobs(session, JOB_KIND, file_id=message.file_id)
+    cancel_on_file(session, message.file_id, JOB_KIND)

@@ -26,7 +26,7 @@ import numpy as np
 from carta_trio.actors import pv_preview
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.generated_frames import open_generated_frame
-from carta_trio.actors.jobs import Job, cancel_jobs, open_job
+from carta_trio.actors.jobs import Job, cancel_on_file
 from carta_trio.actors.pv_cut import Cut, PvError, box_groups, plan_cut, read_box_spectra, validate_request
 from carta_trio.actors.regions import Region, add_region_listener
 from carta_trio.analysis.pv import pv_matrix
@@ -102,7 +102,7 @@ async def on_pv_request(session: Session, request_id: int, message: pb.PvRequest
         return
     spectra = None
     cuts: dict[int, int] = session.state.setdefault("pv_cut_regions", {})
-    async with open_job(session, JOB_KIND, file_id, file_id=file_id) as job:
+    with frame.jobs.open(JOB_KIND) as job:
         cuts[file_id] = region.region_id
         spectra = await compute_spectra(session, job, frame, cut, z0, z1, request_id)
     if job.cancelled or spectra is None or session.frames.get(file_id) is not frame:
@@ -133,7 +133,7 @@ async def _cut_moved(session: Session, region: Region) -> None:
     """Moving a cut cancels the PV image being computed from it (as the reference)."""
     for file_id, region_id in list(session.state.get("pv_cut_regions", {}).items()):
         if region_id == region.region_id:
-            cancel_jobs(session, JOB_KIND, file_id=file_id)
+            cancel_on_file(session, file_id, JOB_KIND)
 
 
 add_region_listener(changed=_cut_moved)
@@ -142,4 +142,4 @@ add_region_listener(changed=_cut_moved)
 @handles(pb.EventType.STOP_PV_CALC)
 async def on_stop_pv_calc(session: Session, request_id: int, message: pb.StopPvCalc) -> None:
     """Cancel the file's PV job now; its response follows with ``cancel = true``."""
-    cancel_jobs(session, JOB_KIND, file_id=message.file_id)
+    cancel_on_file(session, message.file_id, JOB_KIND)

@@ -30,8 +30,7 @@ import trio
 from carta_trio.actors import region_data
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.image_histogram import histogram_message
-from carta_trio.actors.frame_jobs import watch_frame_close
-from carta_trio.actors.jobs import cancel_jobs, open_job
+from carta_trio.actors.jobs import Job, cancel_everywhere
 from carta_trio.actors.pv_cut import PvError, plan_cut, read_box_spectra
 from carta_trio.actors.regions import Region, add_region_listener, registry
 from carta_trio.analysis import histograms
@@ -50,6 +49,7 @@ log = logging.getLogger(__name__)
 
 STATE_KEY = "pv_previews"
 JOB_KIND = "pv_preview"
+UPDATES_JOB = "pv_preview_updates"
 CANCELLED = "PV image preview cancelled."
 LOAD_PROGRESS_INTERVAL = 1.0
 CHUNK_BYTES = 16 << 20
@@ -80,7 +80,8 @@ class Preview:
     #: The cut of the last preview computed or queued (moves are detected against it).
     shown: tuple[tuple[float, float], ...] = ()
     wake: trio.Event = field(default_factory=trio.Event)
-    updater: trio.CancelScope | None = None
+    #: The frame job sending PV_PREVIEW_DATA for queued cuts.
+    updater: Job | None = None
 
 
 def previews(session: Session) -> dict[int, Preview]:
@@ -88,7 +89,6 @@ def previews(session: Session) -> dict[int, Preview]:
     state = session.state.get(STATE_KEY)
     if state is None:
         state = session.state[STATE_KEY] = {}
-        watch_frame_close(session, STATE_KEY, _on_frame_closed)
     return state
 
 
@@ -117,7 +117,7 @@ async def _load_cube(session: Session, frame: Frame, box: tuple[int, int, int, i
     step = max(1, min(groups, CHUNK_BYTES // plane_bytes)) if groups else 1
     stokes = frame.stokes
     file_id = frame.file_id
-    async with open_job(session, JOB_KIND, preview_id, file_id=file_id, interval=LOAD_PROGRESS_INTERVAL) as job:
+    with frame.jobs.open(JOB_KIND, preview_id, interval=LOAD_PROGRESS_INTERVAL) as job:
         for g0 in range(0, groups, step):
             g1 = min(groups, g0 + step)
             cube[g0:g1] = await job.run_chunk(_load_groups, frame.reader, box, z0 + g0 * rebin_z,
@@ -241,34 +241,33 @@ def _replace(session: Session, preview: Preview) -> None:
     if old is not None and old.updater is not None:
         old.updater.cancel()
     table[preview.preview_id] = preview
-    scope = trio.CancelScope()
-    preview.updater = scope
-    if session.nursery is not None:
-        session.spawn(f"PV preview {preview.preview_id} updates", _updates, session, preview, scope)
+    frame = session.frames.get(preview.file_id)
+    if frame is not None:
+        preview.updater = frame.jobs.start(UPDATES_JOB, preview.preview_id, f"PV preview {preview.preview_id} updates",
+                                           _updates, session, preview)
 
 
-async def _updates(session: Session, preview: Preview, scope: trio.CancelScope) -> None:
+async def _updates(session: Session, preview: Preview) -> None:
     """Send PV_PREVIEW_DATA for the latest queued cut until the preview is dropped.
 
     A region change queues a full update; a ``preview_region`` SET_REGION (the cut
     being dragged) queues a quick one. Only the newest queued cut is computed.
     """
-    with scope:
-        while True:
-            await preview.wake.wait()
-            preview.wake = trio.Event()
-            pending, preview.pending = preview.pending, None
-            if pending is None:
-                continue
-            points, quick = pending
-            preview.shown = points
-            try:
-                data = await session.run_sync(preview_data, preview, points, quick)
-            except PvError as exc:
-                log.info("PV preview %d update failed: %s", preview.preview_id, exc)
-                data = _empty(preview.preview_id)
-            if previews(session).get(preview.preview_id) is preview:
-                await session.send_stream(data)
+    while True:
+        await preview.wake.wait()
+        preview.wake = trio.Event()
+        pending, preview.pending = preview.pending, None
+        if pending is None:
+            continue
+        points, quick = pending
+        preview.shown = points
+        try:
+            data = await session.run_sync(preview_data, preview, points, quick)
+        except PvError as exc:
+            log.info("PV preview %d update failed: %s", preview.preview_id, exc)
+            data = _empty(preview.preview_id)
+        if previews(session).get(preview.preview_id) is preview:
+            await session.send_stream(data)
 
 
 def region_moved(session: Session, region: Region, quick: bool = False) -> None:
@@ -302,22 +301,22 @@ def stop_updates(session: Session, preview_id: int) -> None:
 
 def close_preview(session: Session, preview_id: int) -> None:
     """Drop a preview: cancel its cube loading and updates; nothing more is sent."""
-    cancel_jobs(session, JOB_KIND, key=preview_id)
+    cancel_everywhere(session, JOB_KIND, preview_id)
     preview = previews(session).pop(preview_id, None)
     if preview is not None and preview.updater is not None:
         preview.updater.cancel()
 
 
-def _on_frame_closed(frame: Frame) -> None:
-    session = frame.session
-    for preview_id in [p.preview_id for p in previews(session).values() if p.file_id == frame.file_id]:
+def forget_file(session: Session, file_id: int) -> None:
+    """CLOSE_FILE: the previews of the closed file go with it (its jobs already stopped)."""
+    for preview_id in [p.preview_id for p in previews(session).values() if p.file_id == file_id]:
         close_preview(session, preview_id)
 
 
 @handles(pb.EventType.STOP_PV_PREVIEW)
 async def on_stop_pv_preview(session: Session, request_id: int, message: pb.StopPvPreview) -> None:
     """Cancel loading the preview cube (its PV_RESPONSE says cancelled)."""
-    cancel_jobs(session, JOB_KIND, key=message.preview_id)
+    cancel_everywhere(session, JOB_KIND, message.preview_id)
 
 
 @handles(pb.EventType.CLOSE_PV_PREVIEW)

@@ -45,16 +45,15 @@ EXPORT_TAG = "export"
 ZERO_REGIONS = ("Import error: zero regions set. No regions defined or regions lie outside image coordinate "
                 "system.")
 READ_ONLY = "Exporting region is not allowed in read-only mode"
-_GEOMETRY_KEY = "region_file_geometry"
 
 
 def geometry_of(frame: Frame) -> ImageGeometry:
     """The frame's render plane for region files (cached on the frame)."""
-    geometry = frame.state.get(_GEOMETRY_KEY)
+    geometry: ImageGeometry | None = frame.facts.region_file_geometry
     if geometry is None:
         sky = sky_coordinates(frame.reader)
         geometry = ImageGeometry(frame.width, frame.height, sky.celestial if sky else None, sky.swap if sky else False)
-        frame.state[_GEOMETRY_KEY] = geometry
+        frame.facts.region_file_geometry = geometry
     return geometry
 
 

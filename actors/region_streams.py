@@ -2,15 +2,16 @@
 
 SET_SPATIAL/SPECTRAL/STATS/HISTOGRAM_REQUIREMENTS replace the requirements of one
 (file, region) and send what they ask for. The handlers run inline, in arrival order,
-and only validate, store and start jobs (:func:`~carta_trio.actors.analytics_state.start_job`),
+and only validate, store and start jobs of the frame (``frame.jobs.start``),
 so a later message always supersedes an earlier one and nothing here delays the next
 message or a tile. Errors are ERROR_DATA with the reference's texts and tags; the other
 requirements and streams are untouched.
 
 After SET_REGION (:func:`_on_region_changed`): the region's histograms, statistics,
 spatial profiles (point/line) and spectral profiles on every file that has requirements
-on it. After a channel or Stokes change (:func:`_on_channel_changed`, a frame channel
-listener ordered after contours and vectors), exactly §4.4: cursor spectral profile if
+on it. After a channel or Stokes change (:func:`follow_channel`, called by
+:mod:`~carta_trio.actors.channel_change` after contours, vectors and the render
+histogram), exactly §4.4: cursor spectral profile if
 the Stokes changed; the configured image histograms and image statistics; the cursor's
 and point/line regions' spatial profiles if the channel changed; for every region, its
 spectral profiles if the Stokes changed (``z`` configs only), its histograms and stats.
@@ -31,12 +32,10 @@ from carta_trio.actors.analytics_state import (
     SpectralRequirement,
     StatsRequirement,
     analytics,
-    existing_analytics,
-    start_job,
+    forget_region,
 )
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_handlers import require_frame
-from carta_trio.actors.frame_jobs import attach_channel_listener, watch_frame_close
 from carta_trio.actors.histogram_streams import (
     requirement_from_config,
     resolve_requirement_stokes,
@@ -54,23 +53,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: After contours (10) and vector overlays (20), and the frame's render histogram.
-CHANNEL_ORDER = 30
+#: Job kinds (slot keys are region ids).
+STATS_JOB = "stats"
+HISTOGRAM_JOB = "histogram"
 #: More bins than this is refused (the reference would try to allocate them and die).
 #: Values <= 0 mean automatic (the reference crashes on 0 and -3; -1 is automatic).
 MAX_HISTOGRAM_BINS = 1 << 20
-
-
-def follow_frame(frame: Frame) -> None:
-    """Hook the frame's channel changes and its close (idempotent)."""
-    attach_channel_listener(frame, _on_channel_changed)
-    watch_frame_close(frame.session, "analytics", _on_frame_closed)
-
-
-def _on_frame_closed(frame: Frame) -> None:
-    state = existing_analytics(frame)
-    if state is not None:
-        state.cancel_all()
 
 
 async def _coordinates(frame: Frame, texts: list[str], axes: tuple[str | None, ...], tag: str,
@@ -92,19 +80,6 @@ async def _coordinates(frame: Frame, texts: list[str], axes: tuple[str | None, .
             continue
         out.append(coordinate)
     return out
-
-
-_STATS_TYPES = frozenset(v.number for v in pb.StatsType.DESCRIPTOR.values)
-
-
-async def _known_stats(session: Session, types: list[int], tag: str, region_id: int) -> list[int]:
-    """The stats types this schema knows; unknown ones are dropped with one ERROR_DATA."""
-    known = [int(t) for t in types if t in _STATS_TYPES]
-    if len(known) != len(types):
-        unknown = sorted({int(t) for t in types if t not in _STATS_TYPES})
-        await session.send_error(f"{tag.capitalize()} requirements for region id {region_id}: unknown statistics "
-                                 f"type(s) {', '.join(map(str, unknown[:5]))} ignored", pb.ErrorSeverity.ERROR, [tag])
-    return known
 
 
 def _region(session: Session, region_id: int) -> Region | None:
@@ -146,7 +121,6 @@ async def apply_spatial_requirements(frame: Frame, message: pb.SetSpatialRequire
                 f"{spatial_streams.MAX_LINE_WIDTH}", pb.ErrorSeverity.ERROR, ["spatial"])
             continue
         requirements.append(SpatialRequirement(coordinate, int(config.start), int(config.end), int(config.mip), int(config.width)))
-    follow_frame(frame)
     state = analytics(frame)
     state.spatial[region_id] = requirements
     if send:
@@ -181,11 +155,10 @@ async def on_set_spectral_requirements(session: Session, request_id: int, messag
     configs = list(message.spectral_profiles)
     coordinates = await _coordinates(frame, [c.coordinate for c in configs], (None, "z"), "spectral", "Spectral", region_id)
     requirements = [
-        SpectralRequirement(coordinate, await _known_stats(session, config.stats_types, "spectral", region_id))
+        SpectralRequirement(coordinate, [int(s) for s in config.stats_types])
         for config, coordinate in zip(configs, coordinates)
         if coordinate is not None
     ]
-    follow_frame(frame)
     state = analytics(frame)
     state.spectral[region_id] = requirements
     kept = {r.coordinate.text for r in requirements}
@@ -216,25 +189,23 @@ async def on_set_stats_requirements(session: Session, request_id: int, message: 
     configs = list(message.stats_configs)
     coordinates = await _coordinates(frame, [c.coordinate for c in configs], (None, "z"), "stats", "Stats", region_id)
     requirements = [
-        StatsRequirement(coordinate, await _known_stats(session, config.stats_types, "stats", region_id))
+        StatsRequirement(coordinate, [int(s) for s in config.stats_types])
         for config, coordinate in zip(configs, coordinates)
         if coordinate is not None
     ]
-    follow_frame(frame)
     state = analytics(frame)
     state.stats[region_id] = requirements
     if requirements:
         _start_stats(frame, region_id, region)
     else:
-        state.slot("stats", region_id).cancel()
+        frame.jobs.cancel(STATS_JOB, region_id)
 
 
 def _start_stats(frame: Frame, region_id: int, region: Region | None) -> None:
-    slot = analytics(frame).slot("stats", region_id)
     if region is None:
-        start_job(frame.session, slot, "image statistics", send_image_stats, frame)
+        frame.jobs.start(STATS_JOB, region_id, "image statistics", send_image_stats, frame)
     else:
-        start_job(frame.session, slot, f"statistics of region {region_id}", send_region_stats, frame, region)
+        frame.jobs.start(STATS_JOB, region_id, f"statistics of region {region_id}", send_region_stats, frame, region)
 
 
 # ---------------------------------------------------------------- histogram
@@ -259,7 +230,7 @@ async def on_set_histogram_requirements(session: Session, request_id: int, messa
             await cube_histogram.cancel_cube_histogram(frame)
         else:
             state.histograms.pop(region_id, None)
-            state.slot("histogram", region_id).cancel()
+            frame.jobs.cancel(HISTOGRAM_JOB, region_id)
         return
     region = _region(session, region_id) if region_id > 0 else None
     if region_id not in (IMAGE_REGION_ID, CUBE_REGION_ID) and (region is None or not region.is_closed):
@@ -277,7 +248,6 @@ async def on_set_histogram_requirements(session: Session, request_id: int, messa
                 f"(at most {MAX_HISTOGRAM_BINS})", pb.ErrorSeverity.ERROR, ["histogram"])
             continue
         requirements.append(requirement_from_config(config, coordinate))
-    follow_frame(frame)
     if region_id == CUBE_REGION_ID:
         cube_histogram.start_cube_histograms(frame, requirements)
         return
@@ -286,11 +256,11 @@ async def on_set_histogram_requirements(session: Session, request_id: int, messa
 
 
 def _start_histograms(frame: Frame, region_id: int, region: Region | None) -> None:
-    slot = analytics(frame).slot("histogram", region_id)
     if region is None:
-        start_job(frame.session, slot, "image histogram", send_image_histograms, frame)
+        frame.jobs.start(HISTOGRAM_JOB, region_id, "image histogram", send_image_histograms, frame)
     else:
-        start_job(frame.session, slot, f"histogram of region {region_id}", send_region_histograms, frame, region)
+        frame.jobs.start(HISTOGRAM_JOB, region_id, f"histogram of region {region_id}", send_region_histograms,
+                         frame, region)
 
 
 # ------------------------------------------------------------ region change
@@ -314,10 +284,10 @@ def _start_region_streams(frame: Frame, region: Region, stokes_changed: bool = T
 async def _on_region_changed(session: Session, region: Region) -> None:
     """SET_REGION accepted: the region's analytics on every file with requirements on it."""
     for frame in list(session.frames.values()):
-        state = existing_analytics(frame)
-        if state is None or region.region_id not in state.region_ids():
+        state = frame.analytics
+        if region.region_id not in state.region_ids():
             continue
-        state.cancel_region_jobs(region.region_id)
+        frame.jobs.cancel(None, region.region_id)
         state.region_changed(region.region_id)
         if not region.is_annotation:
             _start_region_streams(frame, region)
@@ -325,9 +295,7 @@ async def _on_region_changed(session: Session, region: Region) -> None:
 
 def _on_region_removed(session: Session, region_id: int) -> None:
     for frame in list(session.frames.values()):
-        state = existing_analytics(frame)
-        if state is not None:
-            state.forget_region(region_id)
+        forget_region(frame, region_id)
 
 
 regions.add_region_listener(changed=_on_region_changed, removed=_on_region_removed)
@@ -336,15 +304,13 @@ regions.add_region_listener(changed=_on_region_changed, removed=_on_region_remov
 # ----------------------------------------------------------- channel change
 
 
-async def _on_channel_changed(frame: Frame, channel_changed: bool, stokes_changed: bool) -> None:
+def follow_channel(frame: Frame, channel_changed: bool, stokes_changed: bool) -> None:
     """BEHAVIOUR.md §4.4 steps 3-7 (the frame has already sent the render histogram).
 
     Everything is started as jobs, in the reference's order, and the frame goes on to
     its tiles at once; a newer channel change restarts the jobs of the older one.
     """
-    state = existing_analytics(frame)
-    if state is None:
-        return
+    state = frame.analytics
     if stokes_changed:
         spectral_streams.start_cursor_spectral(frame, state.cursor, only_current=True)
     if state.histograms.get(IMAGE_REGION_ID):
@@ -368,5 +334,3 @@ async def _on_channel_changed(frame: Frame, channel_changed: bool, stokes_change
             if state.stats.get(rid):
                 _start_stats(frame, rid, region)
 
-
-_on_channel_changed.channel_order = CHANNEL_ORDER  # type: ignore[attr-defined]

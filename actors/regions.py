@@ -29,7 +29,6 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from carta_trio.actors.dispatch import handles
-from carta_trio.actors.frame_jobs import watch_frame_close
 from carta_trio.analysis.region_geometry import RegionError, RegionMask, RegionType, is_annotation, validate_control_points
 from carta_trio.analysis.matched_regions import matched_region_mask
 from carta_trio.analysis.region_masks import region_mask
@@ -157,7 +156,7 @@ _GRID_KEYS = ("CTYPE", "CRVAL", "CRPIX", "CDELT", "CUNIT", "CROTA")
 
 
 def _grid_signature(frame: Frame) -> tuple[object, ...]:
-    signature = frame.state.get("grid_signature")
+    signature = frame.facts.grid_signature
     if signature is None:
         try:
             cards = {card[0]: card[1] for card in frame.reader.header_cards() if card[0]}
@@ -170,17 +169,17 @@ def _grid_signature(frame: Frame) -> tuple[object, ...]:
             values += [cards.get(f"{key}{n}") for key in _GRID_KEYS]
             values += [cards.get(f"PC{n}_{m}") for m in (axes.x + 1, axes.y + 1)]
             values += [cards.get(f"CD{n}_{m}") for m in (axes.x + 1, axes.y + 1)]
-        signature = frame.state["grid_signature"] = tuple(values)
+        signature = frame.facts.grid_signature = tuple(values)
     return signature
 
 
 def _sky(frame: Frame) -> SkyCoordinates:
-    sky = frame.state.get("sky_coordinates")
+    sky: SkyCoordinates | None = frame.facts.sky_coordinates
     if sky is None:
         sky = sky_coordinates(frame.reader)
         if sky is None:
             raise RegionError(f"file {frame.file_id} has no direction coordinate on its image axes")
-        frame.state["sky_coordinates"] = sky
+        frame.facts.sky_coordinates = sky
     return sky
 
 
@@ -209,7 +208,7 @@ def pixel_scale_of(frame: Frame) -> tuple[float, float]:
 
     Only the ratio matters (ellipse radii on non-square pixels, ANALYTICS.md §1.4.3).
     """
-    cached = frame.state.get("pixel_scale")
+    cached = frame.facts.pixel_scale
     if cached is not None:
         return cached
     scale = (1.0, 1.0)
@@ -222,7 +221,7 @@ def pixel_scale_of(frame: Frame) -> tuple[float, float]:
             scale = (dx, dy)
     except (NotImplementedError, TypeError, ValueError, AttributeError):
         pass
-    frame.state["pixel_scale"] = scale
+    frame.facts.pixel_scale = scale
     return scale
 
 
@@ -278,7 +277,6 @@ def registry(session: Session) -> RegionRegistry:
     reg = session.state.get(STATE_KEY)
     if reg is None:
         reg = session.state[STATE_KEY] = RegionRegistry()
-        watch_frame_close(session, STATE_KEY, _on_frame_closed)
     return reg
 
 
@@ -292,11 +290,10 @@ def remove_region(session: Session, region_id: int) -> bool:
     return True
 
 
-def _on_frame_closed(frame: Frame) -> None:
+def forget_file(session: Session, file_id: int) -> None:
     """CLOSE_FILE: the regions drawn on the closed file go with it."""
-    session = frame.session
     reg = registry(session)
-    for region_id in [rid for rid, region in reg.regions.items() if region.file_id == frame.file_id]:
+    for region_id in [rid for rid, region in reg.regions.items() if region.file_id == file_id]:
         remove_region(session, region_id)
 
 

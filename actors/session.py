@@ -10,18 +10,15 @@ stops reading slows this session's producers and nobody else.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import functools
 import logging
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
-from carta_trio import limits
 from carta_trio.actors import dispatch, workers
+from carta_trio.actors.jobs import Jobs
 from carta_trio.messages import framing, registry
 from carta_trio.messages import schema as pb
 from carta_trio.settings import Settings
@@ -32,44 +29,12 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 
-
-class ErrorBudget:
-    """ERROR_DATA allowance of one message (limits.MAX_ERRORS_PER_MESSAGE): the rest
-    are counted and noted in log lines at DEBUG instead of flooding the client."""
-
-    def __init__(self) -> None:
-        self.sent = 0
-        self.suppressed = 0
-
-
-#: The budget of the message being handled. Tasks started meanwhile (its jobs)
-#: inherit it and share it; long-lived actors started by a handler (a Frame) call
-#: :func:`own_error_budget` so their later work is not charged to that message.
-_ERROR_BUDGET: contextvars.ContextVar[ErrorBudget | None] = contextvars.ContextVar("carta_error_budget", default=None)
-
-
-@contextlib.contextmanager
-def one_error_per_message() -> Iterator[ErrorBudget]:
-    """Within the block (and tasks it starts), at most limits.MAX_ERRORS_PER_MESSAGE
-    ERROR_DATA go out."""
-    current = _ERROR_BUDGET.get()
-    if current is not None:  # already inside a message's budget: share it
-        yield current
-        return
-    budget = ErrorBudget()
-    token = _ERROR_BUDGET.set(budget)
-    try:
-        yield budget
-    finally:
-        _ERROR_BUDGET.reset(token)
-
-
-def own_error_budget() -> None:
-    """Detach the calling task from the budget of the message that started it."""
-    _ERROR_BUDGET.set(None)
-
 #: Text frames carried on the outbound channel next to binary ones.
 PONG = "PONG"
+#: Concurrent handlers (``concurrent=True``) running at once per session. When all are
+#: busy the inbox loop waits for one to finish before reading the next message, so a
+#: burst (3,000 FILE_INFO) is held by the bounded inbox, not turned into tasks.
+MAX_CONCURRENT_HANDLERS = 16
 
 
 #: Every live session of the process (SAVE_FILE refuses to overwrite images open anywhere).
@@ -79,18 +44,6 @@ _LIVE: weakref.WeakSet[Session] = weakref.WeakSet()
 def live_sessions() -> list[Session]:
     """The sessions alive in this process."""
     return list(_LIVE)
-
-
-def one_error_per_call(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorate a coroutine function (a job sending one message per config) so that
-    each call sends at most limits.MAX_ERRORS_PER_MESSAGE ERROR_DATA."""
-
-    @functools.wraps(fn)
-    async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        with one_error_per_message():
-            return await fn(*args, **kwargs)
-
-    return wrapper
 
 
 class Session:
@@ -121,7 +74,17 @@ class Session:
         self.request_icd_version = framing.ICD_VERSION
         #: Counters and slots other handler modules keep on the session.
         self.state: dict[str, Any] = {}
+        self._sync_id = 0
+        self._handler_slots = trio.CapacityLimiter(MAX_CONCURRENT_HANDLERS)
+        #: Jobs of the session itself, not of one image (catalog filters); a frame's
+        #: jobs live in ``frame.jobs``.
+        self.jobs = Jobs(self, self.spawn)
         _LIVE.add(self)
+
+    def next_sync_id(self) -> int:
+        """A new id for a tile request's RASTER_TILE_SYNC pair (WIRE.md §2.9)."""
+        self._sync_id += 1
+        return self._sync_id
 
     # ----------------------------------------------------------------- lifecycle
 
@@ -152,9 +115,10 @@ class Session:
                 self._outbound.close()
 
     async def _close_all_frames(self) -> None:
+        """Disconnect: every frame closes (its actor already stopped with the nursery)."""
         frames, self.frames = self.frames, {}
         for frame in frames.values():
-            frame.close()
+            await frame.aclose()
 
     # ------------------------------------------------------------------ sending
 
@@ -183,15 +147,7 @@ class Session:
         severity: int = pb.ErrorSeverity.ERROR,
         tags: list[str] | tuple[str, ...] = (),
     ) -> None:
-        """ERROR_DATA for the frontend's log panel (BEHAVIOUR.md §3.8); at most
-        limits.MAX_ERRORS_PER_MESSAGE per message inside :func:`one_error_per_message`."""
-        budget = _ERROR_BUDGET.get()
-        if budget is not None:
-            if budget.sent >= limits.MAX_ERRORS_PER_MESSAGE:
-                budget.suppressed += 1
-                log.debug("error not sent (one per message): %s", text)
-                return
-            budget.sent += 1
+        """ERROR_DATA for the frontend's log panel (BEHAVIOUR.md §3.8)."""
         await self.send_stream(pb.ErrorData(message=text, severity=severity, tags=list(tags)))
 
     async def run_sync(self, fn: Callable[..., T], *args: object) -> T:
@@ -245,14 +201,27 @@ class Session:
                 await frame.channels_settled()
         if handler.concurrent:
             assert self.nursery is not None
+            # Backpressure: wait here for a free slot (the inbox stays bounded meanwhile).
+            token = object()
+            try:
+                self._handler_slots.acquire_on_behalf_of_nowait(token)
+            except trio.WouldBlock:
+                await self._handler_slots.acquire_on_behalf_of(token)
             self.nursery.start_soon(
-                self._supervise, name, handler.fn, (self, envelope.request_id, envelope.message),
-                handler, envelope.request_id, name=name,
+                self._run_concurrent, token, name, handler, envelope.request_id, envelope.message, name=name,
             )
         else:
             await self._supervise(
                 name, handler.fn, (self, envelope.request_id, envelope.message), handler, envelope.request_id
             )
+
+    async def _run_concurrent(
+        self, token: object, name: str, handler: dispatch.Handler, request_id: int, message: Any
+    ) -> None:
+        try:
+            await self._supervise(name, handler.fn, (self, request_id, message), handler, request_id)
+        finally:
+            self._handler_slots.release_on_behalf_of(token)
 
     async def _supervise(
         self,
@@ -264,11 +233,7 @@ class Session:
     ) -> None:
         """Run a handler or child; turn its failure into a message, never a crash."""
         try:
-            if handler is not None:
-                with one_error_per_message():
-                    await fn(*args)
-            else:
-                await fn(*args)
+            await fn(*args)
         except Exception as exc:  # noqa: BLE001 - the supervisor boundary
             log.exception("Session %d: %s failed", self.id, name)
             text = f"{name} failed: {_describe(exc)}"

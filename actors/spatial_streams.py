@@ -24,7 +24,6 @@ from carta_trio.actors.analytics_state import (
     SpatialRequirement,
     analytics,
     send_file_stream,
-    start_job,
 )
 from carta_trio.actors.histogram_streams import resolve_requirement_stokes
 from carta_trio.actors.stokes_coordinates import CoordinateError
@@ -49,14 +48,13 @@ LINE_BOXES_PER_SLICE = 256
 
 def start_cursor_spatial(frame: Frame) -> None:
     """Send the cursor's spatial profile as a job (after SET_SPATIAL_REQUIREMENTS)."""
-    start_job(frame.session, analytics(frame).slot(SLOT, CURSOR_REGION_ID), "cursor spatial profile",
-              send_cursor_spatial, frame)
+    frame.jobs.start(SLOT, CURSOR_REGION_ID, "cursor spatial profile", send_cursor_spatial, frame)
 
 
 def start_region_spatial(frame: Frame, region: Region) -> None:
     """Send a point or line region's spatial profiles as a job."""
-    start_job(frame.session, analytics(frame).slot(SLOT, region.region_id),
-              f"spatial profile of region {region.region_id}", send_region_spatial, frame, region)
+    frame.jobs.start(SLOT, region.region_id, f"spatial profile of region {region.region_id}",
+                     send_region_spatial, frame, region)
 
 
 async def send_cursor_spatial(frame: Frame) -> bool:
@@ -191,8 +189,8 @@ class Direction:
 
 def direction_of(frame: Frame) -> Direction | None:
     """The frame's :class:`Direction` (blocking, cached), None without sky axes on x/y."""
-    if "direction" in frame.state:
-        return frame.state["direction"]
+    if frame.facts.direction_known:
+        return frame.facts.direction
     direction = None
     reader = frame.reader
     axes = reader.axes
@@ -203,7 +201,7 @@ def direction_of(frame: Frame) -> Direction | None:
                 direction = Direction(wcs.celestial, swap=axes.x > axes.y)
         except (NotImplementedError, ValueError):
             direction = None
-    frame.state["direction"] = direction
+    frame.facts.direction, frame.facts.direction_known = direction, True
     return direction
 
 

@@ -1,7 +1,7 @@
 """SPECTRAL_PROFILE_DATA: cursor and region spectral profiles as cancellable jobs.
 
-ANALYTICS.md §4, WIRE.md §4.3. Each profile is a job in the frame's ``spectral`` slot
-of its region (0 for the cursor): a newer cursor position, a region change, a new
+ANALYTICS.md §4, WIRE.md §4.3. Each profile is a job of the frame (``frame.jobs``, kind ``spectral``)
+keyed by its region (0 for the cursor): a newer cursor position, a region change, a new
 requirement, a Stokes change (for ``z`` configs), REMOVE_REGION or CLOSE_FILE cancel
 it, and the work stops between two channel blocks.
 
@@ -35,7 +35,6 @@ from carta_trio.actors.analytics_state import (
     SpectralRequirement,
     analytics,
     send_file_stream,
-    start_job,
 )
 from carta_trio.actors.histogram_streams import resolve_requirement_stokes
 from carta_trio.actors.stats_streams import flux_of
@@ -81,20 +80,19 @@ def start_cursor_spectral(frame: Frame, position: tuple[float, float] | None, on
     """Stream the cursor's spectral profiles at ``position`` (nothing outside the image
     or without requirements, or for a 2-D image)."""
     state = analytics(frame)
-    slot = state.slot(SLOT, CURSOR_REGION_ID)
     # A job still streaming is replaced, so it must redo the fixed-Stokes profiles too.
-    only_current = only_current and not slot.running
+    only_current = only_current and not frame.jobs.is_running(SLOT, CURSOR_REGION_ID)
     requirements = _resolved(frame, list(state.spectral.get(CURSOR_REGION_ID, [])), only_current)
     if only_current and not requirements:
         return  # a Stokes change leaves fixed-Stokes profiles alone
     if not requirements or position is None or frame.depth <= 1:
-        slot.cancel()
+        frame.jobs.cancel(SLOT, CURSOR_REGION_ID)
         return
     pixel = cursor_pixel(position[0], position[1], frame.width, frame.height)
     if pixel is None:
-        slot.cancel()
+        frame.jobs.cancel(SLOT, CURSOR_REGION_ID)
         return
-    start_job(frame.session, slot, "cursor spectral profile", _cursor_job, frame, pixel, requirements)
+    frame.jobs.start(SLOT, CURSOR_REGION_ID, "cursor spectral profile", _cursor_job, frame, pixel, requirements)
 
 
 def _read_spectra(frame: Frame, pixel: tuple[int, int], stokes_list: list[int], z0: int, z1: int) -> dict[int, np.ndarray]:
@@ -152,7 +150,6 @@ async def _send_cursor(frame: Frame, requirements: list[tuple[SpectralRequiremen
 def start_region_spectral(frame: Frame, region: Region, only_current: bool = False) -> None:
     """Stream the spectral profiles a region's requirements still miss on ``frame``."""
     state = analytics(frame)
-    slot = state.slot(SLOT, region.region_id)
     if frame.depth <= 1 or not (region.is_point or region.is_closed):
         return
     if only_current:
@@ -168,9 +165,10 @@ def start_region_spectral(frame: Frame, region: Region, only_current: bool = Fal
         if pending:
             work.append((requirement.coordinate.text, stokes, pending))
     if not work:
-        slot.cancel()  # nothing pending: a job still running serves a removed requirement
+        frame.jobs.cancel(SLOT, region.region_id)  # nothing pending: a running job serves a removed requirement
         return
-    start_job(frame.session, slot, "region spectral profile", _region_job, frame, region, region.version, work)
+    frame.jobs.start(SLOT, region.region_id, "region spectral profile", _region_job, frame, region,
+                     region.version, work)
 
 
 def _component_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, flux, stats) -> dict:  # type: ignore[no-untyped-def]

@@ -1,6 +1,6 @@
 """SET_VECTOR_OVERLAY_PARAMETERS and the VECTOR_OVERLAY_TILE_DATA stream (WIRE.md 7, ANALYTICS.md 9).
 
-The stored settings live in ``frame.state["vector_overlay"]``. A request equal to
+The stored settings live in ``frame.vectors``. A request equal to
 the stored one (the reference's ``IsEqual``; a NaN threshold never is) does
 nothing; otherwise it replaces the settings and:
 
@@ -10,14 +10,15 @@ nothing; otherwise it replaces the settings and:
   frontend ignores; we send the real id so that the frontend's store is emptied);
 * otherwise the overlay of the current plane is computed and sent tile by tile,
   rows outer, with ``progress = (k + 1) / tiles``, and recomputed on every channel
-  or Stokes change (channel listener ordered after contours, ``channel_order`` 20).
+  or Stokes change (:func:`follow_channel`, after contours in
+  :mod:`~carta_trio.actors.channel_change`).
 
 Requests that cannot be served (PI/PA from an image without Stokes Q or U, a
 missing Stokes I for the threshold or fractional intensity) get an ERROR_DATA with
 tag ``vector field``; the frame keeps serving.
 
-The job runs in the frame's vector :class:`JobSlot` (new parameters, a channel
-change, CLOSE_FILE cancel it). As for contours (see :mod:`.contours`), a stream cut
+The work is the frame's ``vectors`` job (:mod:`~carta_trio.actors.jobs`; new
+parameters, a channel change, CLOSE_FILE cancel it). As for contours (see :mod:`.contours`), a stream cut
 short leaves the frontend's store incomplete so that the next stream would be
 appended to it; the next stream then starts with an empty message of progress 0,
 which makes the frontend clear the store (``VectorOverlayStore.setData``).
@@ -27,20 +28,17 @@ from __future__ import annotations
 
 import logging
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
-import trio
 
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_handlers import require_frame
-from carta_trio.actors.frame_jobs import JobSlot, attach_channel_listener, watch_channel_posted, watch_frame_close
 from carta_trio.analysis.vector_field import VectorSettings, VectorSources, vector_field, vector_sources
 from carta_trio.codecs.downsample import block_mean
 from carta_trio.codecs.raster_tiles import COMPRESSION_NONE, COMPRESSION_ZFP
 from carta_trio.codecs.vector_tiles import VectorTile, encode_vector_tile, vector_tile_grid, vector_tile_layer
-from carta_trio import limits
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -49,9 +47,8 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "vector_overlay"
 TAG = "vector field"
-READER_LOCK_KEY = "reader_lock"
+JOB_KIND = "vectors"
 
 
 @dataclass
@@ -59,23 +56,21 @@ class VectorState:
     """Vector-overlay settings and job of one frame."""
 
     settings: VectorSettings | None = None
-    slot: JobSlot = field(default_factory=JobSlot)
     #: Did our last message leave the frontend's store complete? None: never sent.
     store_complete: bool | None = None
 
 
 def vector_state(frame: Frame) -> VectorState:
     """The frame's vector-overlay state, created on first use."""
-    state = frame.state.get(STATE_KEY)
-    if state is None:
-        state = frame.state[STATE_KEY] = VectorState()
-    return state
+    if frame.vectors is None:
+        frame.vectors = VectorState()
+    return frame.vectors
 
 
 def settings_from_message(message: pb.SetVectorOverlayParameters) -> VectorSettings:
     """Stored form of a request (errors are kept only when debiasing, as the reference)."""
     return VectorSettings(
-        smoothing_factor=min(int(message.smoothing_factor), limits.MAX_VECTOR_SMOOTHING_FACTOR),
+        smoothing_factor=int(message.smoothing_factor),
         fractional=bool(message.fractional),
         threshold=float(message.threshold),
         debiasing=bool(message.debiasing),
@@ -88,85 +83,82 @@ def settings_from_message(message: pb.SetVectorOverlayParameters) -> VectorSetti
     )
 
 
-@handles(pb.EventType.SET_VECTOR_OVERLAY_PARAMETERS, concurrent=True)
+@handles(pb.EventType.SET_VECTOR_OVERLAY_PARAMETERS)
 async def on_set_vector_overlay_parameters(
     session: Session, request_id: int, message: pb.SetVectorOverlayParameters
 ) -> None:
     """Store the parameters and, if they changed, clear or compute the overlay.
 
-    Runs as a concurrent task; returns when the stream has been sent or was
-    cancelled by a newer request or a channel change.
+    Runs inline and only starts the frame's vector job, so a later channel change
+    always cancels it.
     """
     frame = await require_frame(session, message.file_id, TAG)
     if frame is None:
         return
     settings = settings_from_message(message)
     state = vector_state(frame)
-    _follow_frame(frame)
     if settings.same_as(state.settings):
         return
     state.settings = settings
-    state.slot.cancel()
-    await compute_vectors(frame)
+    frame.jobs.start(JOB_KIND, None, TAG, _vector_job, frame)
 
 
-async def _on_channel_changed(frame: Frame, channel_changed: bool, stokes_changed: bool) -> None:
-    state = frame.state.get(STATE_KEY)
+async def follow_channel(frame: Frame) -> None:
+    """After a channel or Stokes change: recompute while settings are stored (frame's task)."""
+    state = frame.vectors
     if state is not None and state.settings is not None:
         await compute_vectors(frame)
 
 
-_on_channel_changed.channel_order = 20  # type: ignore[attr-defined]
-
-
 def cancel_vectors(frame: Frame) -> None:
     """Stop the frame's vector-overlay job, if one runs (not a checkpoint)."""
-    state = frame.state.get(STATE_KEY)
-    if state is not None:
-        state.slot.cancel()
-
-
-def _follow_frame(frame: Frame) -> None:
-    attach_channel_listener(frame, _on_channel_changed)
-    watch_frame_close(frame.session, STATE_KEY, cancel_vectors)
-    watch_channel_posted(frame, STATE_KEY, cancel_vectors)
+    frame.jobs.cancel(JOB_KIND)
 
 
 async def compute_vectors(frame: Frame) -> None:
     """Clear or compute and stream the overlay of the frame's current plane.
 
-    Cancels the vector job in flight and becomes the frame's job; returns early when
-    cancelled in turn. Never raises: bad requests get ERROR_DATA, failures a
+    Runs in the caller's task as the frame's vector job (cancelling the one in flight);
+    returns early when cancelled in turn. Never raises: bad requests get ERROR_DATA, failures a
     WARNING ``Error processing vector field image`` (tag ``vector field``).
     """
     state = vector_state(frame)
     settings = state.settings
     if settings is None or settings.smoothing_factor < 1:
         return
-    with state.slot.start():
-        if settings.cleared:
-            state.settings = None
-            if state.store_complete is False:
-                await _send(frame, state, pb.VectorOverlayTileData(file_id=frame.file_id, channel=frame.channel))
-            await _send(frame, state, pb.VectorOverlayTileData(
-                file_id=frame.file_id, channel=frame.channel, stokes_intensity=-1, stokes_angle=-1, progress=1.0
-            ))
-            return
-        reader = frame.reader
-        try:
-            sources = vector_sources(
-                settings, reader.axes.stokes is not None, list(getattr(reader, "stokes_values", [])), frame.num_stokes
-            )
-        except ValueError as exc:
-            await frame.session.send_error(f"Vector overlay not available: {exc}", pb.ErrorSeverity.ERROR, [TAG])
-            return
-        try:
-            await _stream_vectors(frame, settings, sources, state)
-        except Exception as exc:  # noqa: BLE001 - reported to the client, frame keeps serving
-            log.exception("vector overlay of file %d failed", frame.file_id)
-            await frame.session.send_error(
-                f"Error processing vector field image: {exc}", pb.ErrorSeverity.WARNING, [TAG]
-            )
+    with frame.jobs.open(JOB_KIND):
+        await _vector_job(frame)
+
+
+async def _vector_job(frame: Frame) -> None:
+    """The work itself (the body of the frame's vector job)."""
+    state = vector_state(frame)
+    settings = state.settings
+    if settings is None or settings.smoothing_factor < 1:
+        return
+    if settings.cleared:
+        state.settings = None
+        if state.store_complete is False:
+            await _send(frame, state, pb.VectorOverlayTileData(file_id=frame.file_id, channel=frame.channel))
+        await _send(frame, state, pb.VectorOverlayTileData(
+            file_id=frame.file_id, channel=frame.channel, stokes_intensity=-1, stokes_angle=-1, progress=1.0
+        ))
+        return
+    reader = frame.reader
+    try:
+        sources = vector_sources(
+            settings, reader.axes.stokes is not None, list(getattr(reader, "stokes_values", [])), frame.num_stokes
+        )
+    except ValueError as exc:
+        await frame.session.send_error(f"Vector overlay not available: {exc}", pb.ErrorSeverity.ERROR, [TAG])
+        return
+    try:
+        await _stream_vectors(frame, settings, sources, state)
+    except Exception as exc:  # noqa: BLE001 - reported to the client, frame keeps serving
+        log.exception("vector overlay of file %d failed", frame.file_id)
+        await frame.session.send_error(
+            f"Error processing vector field image: {exc}", pb.ErrorSeverity.WARNING, [TAG]
+        )
 
 
 def _downsampled(plane: np.ndarray, mip: int) -> np.ndarray:
@@ -193,8 +185,7 @@ async def _stokes_plane(frame: Frame, channel: int, stokes: int, mip: int) -> np
         if mip == 1:
             return await frame.session.run_sync(_downsampled, frame.plane, 1)
         return await frame.mip_plane(mip)
-    lock = frame.state.setdefault(READER_LOCK_KEY, trio.Lock())
-    async with lock:
+    async with frame.reader_lock:
         return await frame.session.run_sync(_read_downsampled, frame.reader, channel, stokes, mip)
 
 

@@ -240,14 +240,17 @@ class FitsReader(ImageReader):
             return []
 
     def close(self) -> None:
-        fd, self._fd = self._fd, None
-        if fd is not None:
-            os.close(fd)
-        if self._fits is not None:
-            try:
-                self._fits.close()
-            finally:
-                self._fits = None
+        """Release the file handles; waits for a fitsio read in progress (reads and
+        close take the same lock, so cfitsio is never closed under a read)."""
+        with self._lock:
+            fd, self._fd = self._fd, None
+            if fd is not None:
+                os.close(fd)
+            if self._fits is not None:
+                try:
+                    self._fits.close()
+                finally:
+                    self._fits = None
 
 
 def _as_float(value: Any, default: float) -> float:

@@ -1,79 +1,122 @@
-"""The job runner: registration, replacement, cancellation by kind and file, cadence."""
+"""The Job abstraction (actors/jobs.py): slots, replacement, STOP, closing, cadence.
+
+Driven deterministically: trio's autojump clock, no sockets, no wall-clock sleeps.
+"""
 
 from __future__ import annotations
 
-import trio
-import trio.testing
+from typing import Any
 
-from carta_trio.actors.jobs import cancel_file_jobs, cancel_jobs, open_job, running_jobs
+import pytest
+import trio
+
+from carta_trio.actors.jobs import Jobs
 
 
 class FakeSession:
-    def __init__(self) -> None:
-        self.state: dict = {}
-        self.sent: list = []
+    """What a job uses of a session: sending and worker threads."""
 
-    async def send_stream(self, message) -> None:
+    def __init__(self) -> None:
+        self.sent: list[Any] = []
+
+    async def send_stream(self, message: Any) -> None:
         self.sent.append(message)
 
-    async def run_sync(self, fn, *args):
+    async def reply(self, request_id: int, message: Any) -> None:
+        self.sent.append((request_id, message))
+
+    async def run_sync(self, fn: Any, *args: Any) -> Any:
         return await trio.to_thread.run_sync(fn, *args, abandon_on_cancel=True)
 
 
-async def test_stop_by_kind_and_file_and_replacement() -> None:
-    session = FakeSession()
+def table(nursery: trio.Nursery, session: FakeSession | None = None) -> Jobs:
+    return Jobs(session or FakeSession(), lambda name, fn, *args: nursery.start_soon(fn, *args))  # type: ignore[arg-type]
+
+
+async def test_newer_job_in_a_slot_wins_and_other_slots_run_on(autojump_clock: Any) -> None:
     finished: list[str] = []
 
-    async def job(kind: str, key: int, file_id: int) -> None:
-        async with open_job(session, kind, key, file_id=file_id):
-            await trio.sleep_forever()
-        finished.append(f"{kind}{key}")
+    async def work(tag: str, seconds: float) -> None:
+        await trio.sleep(seconds)
+        finished.append(tag)
 
     async with trio.open_nursery() as nursery:
-        nursery.start_soon(job, "moment", 1, 0)
-        nursery.start_soon(job, "pv", 1, 0)
-        nursery.start_soon(job, "pv", 2, 5)
-        await trio.testing.wait_all_tasks_blocked()
-        assert len(running_jobs(session)) == 3
-        assert cancel_jobs(session, "moment", file_id=0) == 1
-        await trio.testing.wait_all_tasks_blocked()
-        assert finished == ["moment1"]
-        nursery.start_soon(job, "pv", 2, 5)  # same key: replaces the running one
-        await trio.testing.wait_all_tasks_blocked()
-        assert finished == ["moment1", "pv2"] and len(running_jobs(session, "pv")) == 2
-        assert cancel_file_jobs(session, 5) == 1
-        assert cancel_jobs(session) == 1
-    assert running_jobs(session) == []
+        jobs = table(nursery)
+        first = jobs.start("stats", 1, "a", work, "a", 10)
+        jobs.start("stats", 2, "b", work, "b", 10)
+        second = jobs.start("stats", 1, "c", work, "c", 10)  # replaces "a" before it ever ran
+        assert first.cancelled and not second.cancelled
+        assert jobs.is_running("stats", 1) and jobs.is_running("stats", 2)
+    assert sorted(finished) == ["b", "c"]
+    assert jobs.running() == []
 
 
-async def test_progress_cadence(autojump_clock) -> None:
+async def test_stop_by_kind_and_key(autojump_clock: Any) -> None:
+    finished: list[str] = []
+
+    async def work(tag: str) -> None:
+        await trio.sleep(10)
+        finished.append(tag)
+
+    async with trio.open_nursery() as nursery:
+        jobs = table(nursery)
+        jobs.start("moment", None, "m", work, "m")
+        jobs.start("spectral", 3, "s3", work, "s3")
+        jobs.start("histogram", 3, "h3", work, "h3")
+        jobs.start("histogram", 4, "h4", work, "h4")
+        await trio.sleep(1)
+        assert jobs.cancel("moment") == 1
+        assert jobs.cancel("moment") == 0  # already cancelled: not counted again
+        assert jobs.cancel(None, 3) == 2  # every job of region 3
+    assert finished == ["h4"]
+
+
+async def test_open_runs_in_the_callers_task_and_exits_quietly(autojump_clock: Any) -> None:
+    async with trio.open_nursery() as nursery:
+        jobs = table(nursery)
+        outcome: list[bool] = []
+
+        async def handler() -> None:
+            with jobs.open("pv") as job:
+                await trio.sleep_forever()
+            outcome.append(job.cancelled)  # the handler answers "cancelled" itself
+
+        nursery.start_soon(handler)
+        await trio.sleep(1)
+        assert [j.kind for j in jobs.running()] == ["pv"]
+        jobs.cancel("pv")
+    assert outcome == [True] and jobs.running() == []
+
+
+async def test_closed_table_cancels_everything_and_starts_nothing(autojump_clock: Any) -> None:
+    ran: list[str] = []
+
+    async def work(tag: str) -> None:
+        ran.append(tag)
+        await trio.sleep_forever()
+
+    async with trio.open_nursery() as nursery:
+        jobs = table(nursery)
+        jobs.start("contours", None, "c", work, "c")
+        await trio.sleep(1)
+        jobs.close()
+        late = jobs.start("vectors", None, "v", work, "v")
+        assert late.cancelled
+        with jobs.open("fit") as job:
+            await trio.sleep(1)
+            pytest.fail("a job opened on a closed table must not run")
+        assert job.cancelled
+    assert ran == ["c"]
+
+
+async def test_progress_cadence(autojump_clock: Any) -> None:
     session = FakeSession()
-    async with open_job(session, "moment", 1, interval=0.5) as job:
-        for step in range(10):
-            await job.report(step / 10, f"p{step}")
-            await trio.sleep(0.2)
-        await job.report(1.0, "done")
-    # first report at once, then every >= 0.5 s (every third 0.2 s step), and the final one
+    async with trio.open_nursery() as nursery:
+        jobs = table(nursery, session)
+        with jobs.open("moment", interval=0.5) as job:
+            for step in range(10):
+                await job.report(step / 10, f"p{step}")
+                await trio.sleep(0.2)
+            await job.report(1.0, "done")
+    # first report at once, then one every >= 0.5 s of the 2 s, and always the final one
     assert session.sent == ["p0", "p3", "p6", "p9", "done"]
-
-
-async def test_cancel_interrupts_a_worker_thread_wait() -> None:
-    session = FakeSession()
-    release = trio.Event()
-
-    def slow() -> int:
-        trio.from_thread.run_sync(release.set)
-        import time
-        time.sleep(0.5)
-        return 1
-
-    async with trio.open_nursery() as nursery:
-        async def run() -> None:
-            async with open_job(session, "fit", 1) as job:
-                await job.run_chunk(slow)
-
-        nursery.start_soon(run)
-        await release.wait()
-        start = trio.current_time()
-        cancel_jobs(session, "fit")
-    assert trio.current_time() - start < 0.3

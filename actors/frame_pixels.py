@@ -1,0 +1,223 @@
+"""What a frame sends from its current plane: the mip pyramid, tiles and the render histogram.
+
+:class:`FramePixels` is the half of :class:`~carta_trio.actors.frame.Frame` that turns
+the current plane into bytes (tile requests from its queue, block means, the region -1
+histogram); the lifetime, inbox and channel changes are in ``frame.py``. Everything
+here runs in the frame's own task or its nursery.
+"""
+
+from __future__ import annotations
+
+import collections
+import os
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import trio
+
+from carta_trio.actors.image_histogram import histogram_message, plane_histogram
+from carta_trio.actors.tile_queue import TileQueue, TileRequest, encode_tile_frames
+from carta_trio.analysis import polarization
+from carta_trio.codecs import downsample, raster_tiles, tile_geometry
+from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from carta_trio.actors.frame import Frame
+    from carta_trio.actors.session import Session
+    from carta_trio.io.image_reader import ImageReader
+
+#: Encoded tiles kept per frame (a 4K plane has 256 full-resolution tiles).
+TILE_CACHE_SIZE = 1024
+#: Tiles encoded per worker-thread call.
+TILE_GROUP = 4
+#: Groups being encoded at once: one per core and one more ready to start, so no core
+#: idles while the event loop forwards a finished group; few enough that a newer
+#: request waits only a few milliseconds.
+TILE_GROUPS_IN_FLIGHT = (os.cpu_count() or 1) + 1
+#: Row bands a plane's block mean is split into (one per core).
+MIP_PARTS = os.cpu_count() or 1
+
+
+class FramePixels:
+    """Mips, tiles and the render histogram of the frame's current plane (a Frame mixin)."""
+
+    session: Session
+    file_id: int
+    reader: ImageReader
+    width: int
+    height: int
+    channel: int
+    stokes: int
+    _mips: dict[int, np.ndarray]
+    _mips_pending: dict[int, trio.Event]
+    _tiles: dict[tuple[Any, ...], raster_tiles.EncodedTile]
+    _queue: TileQueue
+    _plane: np.ndarray | None
+    _pending_steps: list[Any]
+    _pending_channels: pb.SetImageChannels | None
+
+    def _as_frame(self) -> Frame:
+        from carta_trio.actors.frame import Frame
+
+        assert isinstance(self, Frame)
+        return self
+
+    @property
+    def plane(self) -> np.ndarray:
+        """The current plane, float32 [height, width]."""
+        assert self._plane is not None, "frame has no plane loaded"
+        return self._plane
+
+    async def mip_plane(self, mip: int) -> np.ndarray:
+        """The current plane block-averaged by ``mip``, computed once per channel.
+
+        Concurrent callers (the tiles of one batch) wait for the one computation.
+        """
+        while True:
+            cached = self._mips.get(mip)
+            if cached is not None:
+                return cached
+            pending = self._mips_pending.get(mip)
+            if pending is None:
+                break
+            await pending.wait()
+        channel, stokes = self.channel, self.stokes
+        done = self._mips_pending[mip] = trio.Event()
+        try:
+            data = await self._downsample(mip, channel, stokes)
+        finally:
+            del self._mips_pending[mip]
+            done.set()
+        if (channel, stokes) == (self.channel, self.stokes):
+            self._mips[mip] = data
+        return data
+
+    async def _downsample(self, mip: int, channel: int, stokes: int) -> np.ndarray:
+        """The block mean of the current plane, in row bands reduced on all cores at
+        once (the first view waits for it), unless the file has it precomputed."""
+        precomputed = await self.session.run_sync(self._precomputed_mip, mip, channel, stokes)
+        if precomputed is not None:
+            return precomputed
+        plane = self.plane
+        bands = downsample.band_rows(plane.shape[0], mip, MIP_PARTS)
+        parts: list[np.ndarray] = [plane] * len(bands)
+
+        async def reduce(index: int, start: int, stop: int) -> None:
+            parts[index] = await self.session.run_sync(downsample.block_mean, plane[start:stop], mip)
+
+        async with trio.open_nursery() as nursery:
+            for index, (start, stop) in enumerate(bands):
+                nursery.start_soon(reduce, index, start, stop)
+        return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+    def _precomputed_mip(self, mip: int, channel: int, stokes: int) -> np.ndarray | None:
+        # Precomputed (HDF5) mipmaps exist only for the stored Stokes planes.
+        precomputed = None if polarization.is_computed(stokes) else self.reader.mipmap(mip, channel, stokes)
+        return None if precomputed is None else np.asarray(precomputed, dtype=np.float32)
+
+    # -------------------------------------------------------------- histogram
+
+    async def send_image_histogram(self) -> None:
+        """REGION_HISTOGRAM_DATA for region -1 with the default render config."""
+        result = await plane_histogram(self._as_frame(), self.channel, self.stokes, plane=self.plane)
+        await self.session.send_stream(
+            pb.RegionHistogramData(
+                file_id=self.file_id,
+                region_id=-1,
+                channel=self.channel,
+                stokes=self.stokes,
+                progress=1.0,
+                config=pb.HistogramConfig(num_bins=-1),
+                histograms=histogram_message(result),
+            )
+        )
+
+    # ------------------------------------------------------------------ tiles
+
+    async def _serve_tile_batch(self, request: TileRequest, *, preemptible: bool = True) -> None:
+        """Send the tiles of ``request`` and its syncs as due.
+
+        Groups of :data:`TILE_GROUP` tiles are encoded in worker threads, up to
+        :data:`TILE_GROUPS_IN_FLIGHT` at once, and each group is sent, in request
+        order, as soon as it and those before it are ready: the cores keep encoding
+        while the event loop forwards bytes. A ``preemptible`` request stops taking
+        new groups once more urgent work is posted (a newer tile request, a channel
+        change, an animation step); what is in flight is still sent, the rest stays
+        queued.
+        """
+        if not request.started:
+            request.started = True
+            await self.session.send_stream(request.sync_message(self.file_id, end=False))
+        if (request.channel, request.stokes) != (self.channel, self.stokes):
+            request.take(len(request.codes))  # stale: the plane it asked for is gone
+        else:
+            await self._stream_tiles(request, preemptible)
+        if request.done:
+            self._queue.discard(request)
+            await self.session.send_stream(request.sync_message(self.file_id, end=True))
+
+    def _preempted(self, request: TileRequest) -> bool:
+        return bool(self._pending_steps) or self._pending_channels is not None or self._queue.newest() is not request
+
+    async def _stream_tiles(self, request: TileRequest, preemptible: bool) -> None:
+        in_flight: collections.deque[tuple[trio.Event, list[list[bytes | None]]]] = collections.deque()
+
+        async def encode(group: list[int], done: trio.Event, result: list[list[bytes | None]]) -> None:
+            try:
+                result.append(await self._encode_tiles(group, request))
+            finally:
+                done.set()
+
+        async with trio.open_nursery() as nursery:
+            while True:
+                while (
+                    request.codes
+                    and len(in_flight) < TILE_GROUPS_IN_FLIGHT
+                    and not (preemptible and self._preempted(request))
+                ):
+                    slot: tuple[trio.Event, list[list[bytes | None]]] = (trio.Event(), [])
+                    in_flight.append(slot)
+                    nursery.start_soon(encode, request.take(TILE_GROUP), *slot)
+                if not in_flight:
+                    return
+                done, result = in_flight.popleft()
+                await done.wait()
+                for frame in result[0] if result else ():
+                    if frame is not None:
+                        await self.session.send_frame(frame)
+
+    async def _encode_tiles(self, codes: list[int], request: TileRequest) -> list[bytes | None]:
+        """Ready RASTER_TILE_DATA frames for ``codes`` (None for impossible ones, reported).
+
+        Encoding (for tiles not in the cache) and the protobuf framing both happen in
+        one worker-thread call, so the event loop only forwards bytes.
+        """
+        out: list[raster_tiles.EncodedTile | None] = [None] * len(codes)
+        blocks: list[np.ndarray | None] = [None] * len(codes)
+        keys: list[tuple[Any, ...] | None] = [None] * len(codes)
+        for index, code in enumerate(codes):
+            coord = tile_geometry.decode_tile_code(code)
+            try:
+                bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, self.width, self.height)
+            except ValueError as exc:
+                await self.session.send_error(f"Invalid tile {code}: {exc}", pb.ErrorSeverity.WARNING, ["tiles"])
+                continue
+            key = (self.channel, self.stokes, code, request.compression_type, request.precision)
+            cached = self._tiles.get(key)
+            if cached is not None:
+                out[index] = cached
+                continue
+            source = await self.mip_plane(bounds.mip)
+            m = bounds.mip
+            y0, x0 = bounds.y_min // m, bounds.x_min // m
+            blocks[index] = source[y0 : y0 + bounds.height, x0 : x0 + bounds.width]
+            keys[index] = key
+        tiles, frames = await self.session.run_sync(
+            encode_tile_frames, self.file_id, request, codes, out, blocks, self.width, self.height
+        )
+        for key, tile in zip(keys, tiles):
+            if key is not None and tile is not None:
+                if len(self._tiles) >= TILE_CACHE_SIZE:
+                    self._tiles.pop(next(iter(self._tiles)))
+                self._tiles[key] = tile
+        return frames
