@@ -87,6 +87,13 @@ CURSOR_PIXEL = (75, 64)
 REGION_CENTER, REGION_SIZE = (60, 60), (21, 21)
 MOMENT_CURSOR_PIXEL = (80, 60)
 
+# Images built from other images: the expression opened from the browser's arithmetic box
+# (gradient.fits turned upside down in value, so its Gaussian becomes a dip) and four
+# single-Stokes planes pol.<S>.fits joined as a hypercube (Stokes types guessed from the names).
+EXPRESSION = '3 - "gradient.fits"'
+POL_STOKES = ("I", "Q", "U", "V")
+POL_WIDTH, POL_HEIGHT = 96, 64
+
 
 def cube_source(channel: int) -> tuple[float, float, float]:
     """(x, y, amplitude) of the cube's Gaussian in `channel` (0-based pixels, y upwards)."""
@@ -111,6 +118,10 @@ def plan_steps() -> list[dict[str, Any]]:
         {"step": "moment", "region_id": -1},
         {"step": "close_floating_widgets"},
         {"step": "cursor", "name": "moment_cursor", "pixel": list(MOMENT_CURSOR_PIXEL)},
+        # Images built from other images: an expression typed in the browser, a Stokes hypercube.
+        {"step": "open_expression", "folder": IMAGE_FOLDER, "expression": EXPRESSION},
+        {"step": "concat_stokes", "folder": IMAGE_FOLDER, "filter": "pol.",
+         "files": [f"pol.{s}.fits" for s in POL_STOKES]},
         # Catalogs: import from the file browser's catalog mode, filter, overlay on the image.
         {"step": "open_catalog", "folder": IMAGE_FOLDER, "file": CATALOG_NAME},
         {"step": "catalog_filter", "column": "flux", "filter": f"> {CATALOG_FLUX_CUT}"},
@@ -214,12 +225,33 @@ def write_test_cube(path: Path) -> np.ndarray:
     return data
 
 
+def pol_plane(index: int) -> np.ndarray:
+    """Stokes plane ``index`` of the hypercube: a Gaussian whose position depends on the index."""
+    y, x = np.mgrid[0:POL_HEIGHT, 0:POL_WIDTH].astype(np.float64)
+    sx, sy = 20.0 + 18.0 * index, 32.0
+    return (0.1 * x / POL_WIDTH + np.exp(-((x - sx) ** 2 + (y - sy) ** 2) / (2 * 5.0**2))).astype(np.float32)
+
+
+def write_pol_plane(path: Path, index: int) -> None:
+    """One single-Stokes 2D FITS image (no Stokes axis: the type comes from the file name)."""
+    from astropy.io import fits
+
+    header = fits.Header()
+    header["BUNIT"] = "Jy/beam"
+    for key, value in {**_sky_header(48.0, 32.0), "EQUINOX": 2000.0, "RADESYS": "FK5"}.items():
+        header[key] = value
+    fits.PrimaryHDU(data=pol_plane(index), header=header).writeto(path)
+
+
 def make_data_folder(top: Path) -> Path:
-    """Top-level folder: ``e2e/gradient.fits``, ``e2e/cube.fits``, an empty ``e2e/nested``, a text file."""
+    """Top-level folder: ``e2e/gradient.fits``, ``e2e/cube.fits``, ``e2e/pol.{I,Q,U,V}.fits``, an empty
+    ``e2e/nested``, a text file."""
     folder = top / IMAGE_FOLDER
     (folder / "nested").mkdir(parents=True)
     write_test_image(folder / IMAGE_NAME)
     write_test_cube(folder / CUBE_NAME)
+    for index, stokes in enumerate(POL_STOKES):
+        write_pol_plane(folder / f"pol.{stokes}.fits", index)
     write_sky_catalog(folder / CATALOG_NAME, 275.0875, -16.2027777778, CATALOG_ROWS)
     (folder / "notes.txt").write_text("not an image\n")
     return top.resolve()

@@ -432,6 +432,11 @@ Object.assign(STEPS, require('./analysis_steps').analysisSteps({
 // The catalog steps (import from the file browser's catalog mode, filter, overlay).
 Object.assign(STEPS, require('./catalog_steps').catalogSteps({ EVENT, waitForImage, alertTexts }));
 
+// Images built from other images (image arithmetic, Stokes hypercube).
+Object.assign(STEPS, require('./combine_steps').combineSteps({
+  EVENT, browseTo, footerButton, waitForImage, imageSummary, activeFrameInfo, alertTexts,
+}));
+
 // ---------------------------------------------------------------- runner
 
 function writeJsonAtomic(file, value) {
