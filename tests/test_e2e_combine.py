@@ -11,11 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-
 from carta_trio.messages import schema as pb
-from tests.e2e_session import e2e_results  # noqa: F401  (the shared fixture, for pytest to find)
-from tests.e2e_session import (EXPRESSION, IMAGE_FOLDER, IMAGE_HEIGHT, IMAGE_WIDTH, POL_HEIGHT, POL_STOKES,
-                               POL_WIDTH, step)
+
+from tests.e2e_session import (
+    EXPRESSION,
+    IMAGE_FOLDER,
+    IMAGE_HEIGHT,
+    IMAGE_WIDTH,
+    POL_HEIGHT,
+    POL_STOKES,
+    POL_WIDTH,
+    e2e_results,  # noqa: F401  (the shared fixture, for pytest to find)
+    step,
+)
 from tests.e2e_wire import decode_wire, select, sequence
 
 pytestmark = pytest.mark.e2e

@@ -219,3 +219,66 @@ async def test_concat_save_file_and_resume(carta_url: str, planes: dict[int, np.
         bad = pb.ImageProperties(file_id=1, stokes_files=[files[0], stokes_file("nope.fits", PT.V)])
         failed = await client.request(pb.ResumeSession(images=[bad]))
         assert not failed.success and failed.message == "Problem loading files: 1 "
+
+
+async def _vectors(client: CartaClient, file_id: int) -> list[tuple[bytes, bytes]]:
+    await client.send(pb.SetVectorOverlayParameters(
+        file_id=file_id, smoothing_factor=2, threshold=float("nan"), fractional=True, stokes_intensity=1,
+        stokes_angle=1, compression_type=NONE, compression_quality=8))
+    out = []
+    while True:
+        message = (await client.expect(pb.VectorOverlayTileData, timeout=30)).message
+        if message.file_id != file_id:
+            continue
+        out.append((message.intensity_tiles[0].image_data, message.angle_tiles[0].image_data))
+        if message.progress >= 1.0:
+            return out
+
+
+async def _generated(client: CartaClient, request: object, response: type) -> list[np.ndarray]:
+    from tests.test_protocol_moments_pv import tile_of, until
+
+    await client.send(request)
+    message = (await until(client, response))[-1].message
+    assert message.success, message.message
+    acks = list(message.open_file_acks) if hasattr(message, "open_file_acks") else [message.open_file_ack]
+    return [await tile_of(client, ack.file_id) for ack in acks]
+
+
+async def test_concat_vectors_moments_pv_match_one_file(carta_url: str, planes: dict[int, np.ndarray],
+                                                        data_dir: Path) -> None:
+    """What the joined frame computes equals what the same data in one 4-Stokes file gives
+    (those paths are checked against numpy in their own tests)."""
+    iquv = np.stack([planes[k] for k in (PT.I, PT.Q, PT.U, PT.V)])
+    write_fits(data_dir / "iquv.fits", iquv, wcs_header(CUBE + ("STOKES",)))
+    async with open_client(carta_url) as client:
+        await client.register()
+        ack = await concat(client, [PT.I, PT.Q, PT.U, PT.V], file_id=0)
+        assert ack.success and ack.open_file_ack.success
+        assert (await client.request(pb.OpenFile(file="iquv.fits", file_id=1))).success
+        results: dict[int, dict[str, object]] = {}
+        for file_id in (0, 1):
+            await client.send(pb.SetImageChannels(file_id=file_id, channel=0, stokes=1))
+            while True:
+                histogram = (await client.expect(pb.RegionHistogramData)).message
+                if (histogram.file_id, histogram.stokes) == (file_id, 1):
+                    break
+            vectors = await _vectors(client, file_id)
+            moments = await _generated(client, pb.MomentRequest(
+                file_id=file_id, moments=[0, 8], axis=pb.MomentAxis.SPECTRAL, region_id=-1,
+                spectral_range=pb.IntBounds(min=1, max=4)), pb.MomentResponse)
+            cut = await client.request(pb.SetRegion(file_id=file_id, region_id=-1, region_info=pb.RegionInfo(
+                region_type=pb.RegionType.LINE, control_points=[pb.Point(x=5, y=20), pb.Point(x=30, y=9)])))
+            pv = await _generated(client, pb.PvRequest(file_id=file_id, region_id=cut.region_id, width=3),
+                                  pb.PvResponse)
+            results[file_id] = {"vectors": vectors, "moments": moments, "pv": pv}
+    joined, single = results[0], results[1]
+    assert joined["vectors"] == single["vectors"] and len(joined["vectors"]) > 0
+    for key in ("moments", "pv"):
+        for got, want in zip(joined[key], single[key], strict=True):  # type: ignore[call-overload]
+            assert np.array_equal(got, want, equal_nan=True), key
+    # and the moment 0 (mean over channels 1..4) of Stokes Q is numpy's
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean_q = np.nanmean(planes[PT.Q][1:5].astype(np.float64), axis=0)
+    np.testing.assert_allclose(joined["moments"][0], mean_q, rtol=2e-6, equal_nan=True)  # type: ignore[index]
