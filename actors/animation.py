@@ -20,7 +20,7 @@ import trio
 
 from carta_trio import limits
 from carta_trio.actors.dispatch import handles
-from carta_trio.actors.tile_queue import check_compression
+from carta_trio.actors.tile_queue import check_compression, drop_invalid_tiles
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -179,6 +179,14 @@ class Animation:
             self.scope.cancel()
             return
         stokes = self.stokes_indices[stokes_counter]
+        if not active.valid_channel(channel, stokes):
+            # The reference logs this error for every frame, forever when looping; one
+            # ERROR_DATA and the animation ends (limits.MAX_ERRORS_PER_MESSAGE).
+            await self.session.send_error(
+                f"Channel {channel} or Stokes {stokes} is invalid in image", pb.ErrorSeverity.ERROR, ["animation"]
+            )
+            self.scope.cancel()
+            return
         offset = channel - self.stepper.first[0]
         if channel != active.channel and offset >= 0 and self.matched:
             targets: list[tuple[Frame, int]] = [(active, channel)]
@@ -237,6 +245,9 @@ async def on_start_animation(session: Session, request_id: int, message: pb.Star
         return
     if message.required_tiles.tiles and not await check_compression(session, message.required_tiles):
         message.ClearField("required_tiles")
+    active = session.frames.get(message.file_id)
+    if active is not None and message.required_tiles.tiles:
+        await drop_invalid_tiles(session, message.required_tiles, active.width, active.height)
     animation = Animation(session, animation_id, message)
     session.state["animation"] = animation
     session.state["animation_tiles_hook"] = _tiles_hook

@@ -12,7 +12,6 @@ reference ignores or crashes on (unknown id, failed open) get an ERROR_DATA.
 
 from __future__ import annotations
 
-import itertools
 import os
 from typing import TYPE_CHECKING
 
@@ -29,9 +28,7 @@ __all__ = ["catalog_store", "open_catalog"]
 
 JOB_KIND = "catalog_filter"
 _STORE_KEY = "catalogs"
-_GENERATION_KEY = "catalog_filter_generation"
 _TAGS = ["catalog"]
-_counter = itertools.count(1)
 
 
 def catalog_store(session: Session) -> CatalogStore:
@@ -41,8 +38,7 @@ def catalog_store(session: Session) -> CatalogStore:
 
 def _supersede(session: Session, file_id: int) -> int:
     """Cancel the filter stream of catalog ``file_id`` (running or not yet started); the new generation."""
-    generation = next(_counter)
-    session.state.setdefault(_GENERATION_KEY, {})[file_id] = generation
+    generation = catalog_store(session).supersede(file_id)
     session.jobs.cancel(JOB_KIND, file_id)
     return generation
 
@@ -68,8 +64,9 @@ async def open_catalog(session: Session, request: pb.OpenCatalogFile) -> pb.Open
         store.failed(request.file_id, str(exc))
         return pb.OpenCatalogFileAck(success=False, file_id=request.file_id, message=str(exc))
     store.opened(request.file_id, table)
-    for note in table.unsupported_notes():
-        await session.send_error(f"{request.name}: {note}", pb.ErrorSeverity.INFO, _TAGS)
+    notes = table.unsupported_notes()
+    if notes:  # one ERROR_DATA per message (limits.MAX_ERRORS_PER_MESSAGE)
+        await session.send_error(f"{request.name}: " + "; ".join(notes), pb.ErrorSeverity.INFO, _TAGS)
     return await session.run_sync(
         build_open_ack, table, request.file_id, request.name, size, request.preview_data_size
     )
@@ -98,14 +95,15 @@ async def on_catalog_filter(session: Session, request_id: int, message: pb.Catal
     session.spawn("CATALOG_FILTER_REQUEST", _stream_filter, session, view, message, generation)
 
 
-async def _stream_filter(session: Session, view: CatalogView, message: pb.CatalogFilterRequest, generation: int) -> None:
-    latest: dict[int, int] = session.state.setdefault(_GENERATION_KEY, {})
-    if latest.get(message.file_id) != generation:
+async def _stream_filter(
+    session: Session, view: CatalogView, message: pb.CatalogFilterRequest, generation: int
+) -> None:
+    if not catalog_store(session).is_current(message.file_id, generation):
         return
     with session.jobs.open(JOB_KIND, message.file_id) as job:
         plan = await job.run_chunk(view.plan, message)
-        for note in plan.notes:
-            await session.send_error(note, pb.ErrorSeverity.WARNING, _TAGS)
+        if plan.notes:  # one ERROR_DATA per message (limits.MAX_ERRORS_PER_MESSAGE)
+            await session.send_error("; ".join(plan.notes), pb.ErrorSeverity.WARNING, _TAGS)
         for begin, end in plan.chunks():
             response = await job.run_chunk(plan.response, begin, end)
             await session.send_stream(response)

@@ -25,6 +25,7 @@ from carta_trio.actors.analytics_state import CURSOR_REGION_ID, analytics
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_handlers import require_frame
 from carta_trio.actors.region_streams import apply_spatial_requirements
+from carta_trio.actors.session import one_error_per_message
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -69,7 +70,8 @@ async def _serve(frame: Frame, inbox: CursorInbox) -> None:
     try:
         while inbox.pending is not None:
             message, inbox.pending = inbox.pending, None
-            await _apply(frame, message)
+            with one_error_per_message():
+                await _apply(frame, message)
     finally:
         inbox.running = False
 

@@ -7,8 +7,9 @@ stalls the session's other messages.
 
 Listings (FILE_LIST, REGION_LIST, CATALOG_LIST) run as concurrent handlers driving
 the ``iter_*`` generators of ``carta_trio.io`` one slice at a time: between slices a
-due FILE_LIST_PROGRESS is sent (first after more than 5 whole seconds, then every
-more than 2, as the reference) and the stop flag is checked. STOP_FILE_LIST with
+due FILE_LIST_PROGRESS is sent (first after 0.1 s, then every more than 2 whole
+seconds; see :mod:`carta_trio.io.file_list`) and the stop flag is checked. The final
+response (100,000 entries are megabytes) is serialised in a worker thread too. STOP_FILE_LIST with
 ``file_list_type`` Image stops the running image and region listings of this
 session, Catalog the catalog listings; a stopped listing sends no response (the
 reference's behaviour, BEHAVIOUR.md §5.3). A listing is also stopped, within one
@@ -28,6 +29,7 @@ import trio
 
 from carta_trio.actors.dispatch import handles
 from carta_trio.io import catalog_files, file_info, file_list, region_files
+from carta_trio.messages import framing, registry
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -94,6 +96,13 @@ async def drive_listing(session: Session, generator: Iterator[Any], list_type: i
                 pass  # still running in an abandoned worker thread; it ends on its own
 
 
+async def reply_off_loop(session: Session, request_id: int, message: Any) -> None:
+    """``session.reply`` with the serialisation in a worker thread (a huge listing's
+    response would otherwise stall every session's event loop while it is encoded)."""
+    frame = await session.run_sync(framing.pack_frame, registry.event_type_of(message), request_id, message)
+    await session.send_frame(frame)
+
+
 @handles(pb.EventType.STOP_FILE_LIST)
 async def on_stop_file_list(session: Session, request_id: int, message: pb.StopFileList) -> None:
     """Stop this session's running listings of the given type (no reply)."""
@@ -113,7 +122,7 @@ async def on_file_list(session: Session, request_id: int, message: pb.FileListRe
     generator = file_list.iter_file_list(top, starting, message.directory, message.filter_mode)
     response = await drive_listing(session, generator, pb.FileListType.Image)
     if response is not None:
-        await session.reply(request_id, response)
+        await reply_off_loop(session, request_id, response)
 
 
 @handles(pb.EventType.REGION_LIST_REQUEST, concurrent=True, response=pb.RegionListResponse)
@@ -123,7 +132,7 @@ async def on_region_list(session: Session, request_id: int, message: pb.RegionLi
     generator = region_files.iter_region_list(top, starting, message.directory, message.filter_mode)
     response = await drive_listing(session, generator, pb.FileListType.Image)
     if response is not None:
-        await session.reply(request_id, response)
+        await reply_off_loop(session, request_id, response)
 
 
 @handles(pb.EventType.CATALOG_LIST_REQUEST, concurrent=True, response=pb.CatalogListResponse)
@@ -133,7 +142,7 @@ async def on_catalog_list(session: Session, request_id: int, message: pb.Catalog
     generator = catalog_files.iter_catalog_list(top, starting, message.directory, message.filter_mode)
     response = await drive_listing(session, generator, pb.FileListType.Catalog)
     if response is not None:
-        await session.reply(request_id, response)
+        await reply_off_loop(session, request_id, response)
 
 
 @handles(pb.EventType.FILE_INFO_REQUEST, concurrent=True, response=pb.FileInfoResponse)

@@ -34,6 +34,7 @@ from carta_trio.actors.analytics_state import FrameAnalytics
 from carta_trio.actors.frame_state import FrameFacts
 from carta_trio.actors.frame_pixels import FramePixels
 from carta_trio.actors.jobs import Jobs
+from carta_trio.actors.session import own_error_budget
 from carta_trio.actors.tile_queue import TileQueue, TileRequest
 from carta_trio.analysis import polarization
 from carta_trio.codecs import raster_tiles
@@ -146,6 +147,7 @@ class Frame(FramePixels):
         The frame's nursery lives as long as this call: the loop and every job,
         stream and overlay of the frame run in it.
         """
+        own_error_budget()  # its errors belong to the work it serves, not to OPEN_FILE
         try:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery

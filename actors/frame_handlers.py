@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from carta_trio.actors.animation import cancel_animation
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame import Frame
-from carta_trio.actors.tile_queue import check_compression
+from carta_trio.actors.tile_queue import check_compression, drop_invalid_tiles
 from carta_trio.io import file_info, images, paths
 from carta_trio.io.image_reader import ImageOpenError, ImageReader
 from carta_trio.messages import schema as pb
@@ -61,7 +61,9 @@ def beam_table(reader: ImageReader) -> list[pb.Beam]:
     return table
 
 
-async def open_frame(session: Session, message: pb.OpenFile) -> tuple[pb.OpenFileAck, Frame | None]:
+async def open_frame(
+    session: Session, message: pb.OpenFile, *, log_failure: bool = True
+) -> tuple[pb.OpenFileAck, Frame | None]:
     """Open an image as a new Frame actor under ``message.file_id`` (replacing one).
 
     Returns the OPEN_FILE_ACK to send and the frame (None on failure). Sends nothing
@@ -78,7 +80,8 @@ async def open_frame(session: Session, message: pb.OpenFile) -> tuple[pb.OpenFil
     except (paths.PathError, ImageOpenError, file_info.FileInfoError, OSError) as exc:
         ack.success = False
         ack.message = str(exc)
-        log.error("%s", exc)
+        if log_failure:  # RESUME_SESSION logs one line for all its failures instead
+            log.error("%s", exc)
         return ack, None
     old = session.frames.pop(message.file_id, None)
     if old is not None:
@@ -145,6 +148,8 @@ async def on_set_image_channels(session: Session, request_id: int, message: pb.S
         return
     if message.HasField("required_tiles") and not await check_compression(session, message.required_tiles):
         message.ClearField("required_tiles")
+    if message.HasField("required_tiles"):
+        await drop_invalid_tiles(session, message.required_tiles, frame.width, frame.height)
     frame.post_channels(message)
 
 
@@ -152,6 +157,9 @@ async def on_set_image_channels(session: Session, request_id: int, message: pb.S
 async def on_add_required_tiles(session: Session, request_id: int, message: pb.AddRequiredTiles) -> None:
     frame = frame_or_none(session, message.file_id)
     if frame is not None and message.tiles and await check_compression(session, message):
+        await drop_invalid_tiles(session, message, frame.width, frame.height)
+        if not message.tiles:
+            return
         animation = session.state.get("animation_tiles_hook")
         if animation is not None and animation(frame, message):
             return

@@ -28,6 +28,7 @@ from carta_trio.actors.analytics_state import (
 )
 from carta_trio.actors.stokes_coordinates import CoordinateError, resolve_stokes
 from carta_trio.analysis import histograms
+from carta_trio.actors.session import one_error_per_call
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -85,6 +86,7 @@ def _bounds(requirement: HistogramRequirement) -> tuple[float, float] | None:
     return requirement.bounds if requirement.fixed_bounds else None
 
 
+@one_error_per_call
 async def send_image_histograms(frame: Frame, requirements: list[HistogramRequirement] | None = None) -> None:
     """One REGION_HISTOGRAM_DATA (region -1) per configured image histogram."""
     if requirements is None:
@@ -138,6 +140,7 @@ def _region_histogram(
     return histograms.histogram(box, num_bins, mask=None if mask.is_full else mask.mask, fixed_bounds=bounds)
 
 
+@one_error_per_call
 async def send_region_histograms(frame: Frame, region: Region) -> None:
     """One REGION_HISTOGRAM_DATA per histogram config of a closed region (current channel).
 

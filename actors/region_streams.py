@@ -82,6 +82,19 @@ async def _coordinates(frame: Frame, texts: list[str], axes: tuple[str | None, .
     return out
 
 
+_STATS_TYPES = frozenset(v.number for v in pb.StatsType.DESCRIPTOR.values)
+
+
+async def _known_stats(session: Session, types: list[int], tag: str, region_id: int) -> list[int]:
+    """The stats types this schema knows; unknown ones are dropped with one ERROR_DATA."""
+    known = [int(t) for t in types if t in _STATS_TYPES]
+    if len(known) != len(types):
+        unknown = sorted({int(t) for t in types if t not in _STATS_TYPES})
+        await session.send_error(f"{tag.capitalize()} requirements for region id {region_id}: unknown statistics "
+                                 f"type(s) {', '.join(map(str, unknown[:5]))} ignored", pb.ErrorSeverity.ERROR, [tag])
+    return known
+
+
 def _region(session: Session, region_id: int) -> Region | None:
     return regions.registry(session).get(region_id)
 
@@ -155,7 +168,7 @@ async def on_set_spectral_requirements(session: Session, request_id: int, messag
     configs = list(message.spectral_profiles)
     coordinates = await _coordinates(frame, [c.coordinate for c in configs], (None, "z"), "spectral", "Spectral", region_id)
     requirements = [
-        SpectralRequirement(coordinate, [int(s) for s in config.stats_types])
+        SpectralRequirement(coordinate, await _known_stats(session, config.stats_types, "spectral", region_id))
         for config, coordinate in zip(configs, coordinates)
         if coordinate is not None
     ]
@@ -189,7 +202,7 @@ async def on_set_stats_requirements(session: Session, request_id: int, message: 
     configs = list(message.stats_configs)
     coordinates = await _coordinates(frame, [c.coordinate for c in configs], (None, "z"), "stats", "Stats", region_id)
     requirements = [
-        StatsRequirement(coordinate, [int(s) for s in config.stats_types])
+        StatsRequirement(coordinate, await _known_stats(session, config.stats_types, "stats", region_id))
         for config, coordinate in zip(configs, coordinates)
         if coordinate is not None
     ]

@@ -31,16 +31,18 @@ log = logging.getLogger(__name__)
 CURSOR_KEY = 0
 
 
-async def _resume_concat(session: Session, request_id: int, image: pb.ImageProperties) -> Frame | None:
+async def _resume_concat(
+    session: Session, request_id: int, image: pb.ImageProperties, reasons: list[str]
+) -> Frame | None:
     """Join an image's Stokes files again; sends CONCAT_STOKES_FILES_ACK; the frame or None."""
     try:
         ack = await concat_frame(session, image.file_id, image.stokes_files)
-    except Exception:
-        log.exception("Resume: joining the Stokes files of file %d failed", image.file_id)
+    except Exception as exc:  # noqa: BLE001 - one failed image must not end the resume
+        reasons.append(f"file {image.file_id}: {exc}")
         return None
     await session.reply(request_id, ack)
     if not (ack.success and ack.open_file_ack.success):
-        log.error("Resume: %s", ack.message or ack.open_file_ack.message)
+        reasons.append(f"file {image.file_id}: {ack.message or ack.open_file_ack.message}")
         return None
     return session.frames.get(image.file_id)
 
@@ -50,10 +52,13 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
     await close_all_frames(session)
     failed_files: list[int] = []
     failed_regions: list[int] = []
+    #: Why each failed; logged as one line at the end (a 1,000-image resume with a bad
+    #: path must not write 1,000 tracebacks).
+    reasons: list[str] = []
     for image in message.images:
         if len(image.stokes_files) > 1:
             # as the reference: joined again, and its CONCAT_STOKES_FILES_ACK is sent
-            frame = await _resume_concat(session, request_id, image)
+            frame = await _resume_concat(session, request_id, image, reasons)
             if frame is None:
                 failed_files.append(image.file_id)
                 continue
@@ -63,13 +68,13 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
                 lel_expr=image.lel_expr, support_aips_beam=image.support_aips_beam,
             )
             try:
-                ack, frame = await open_frame(session, request)
-            except Exception:
-                log.exception("Resume: opening file %d failed", image.file_id)
+                ack, frame = await open_frame(session, request, log_failure=False)
+            except Exception as exc:  # noqa: BLE001 - one failed image must not end the resume
+                reasons.append(f"file {image.file_id}: {exc}")
                 ack, frame = None, None
             if frame is None:
                 if ack is not None:
-                    log.error("Resume: %s", ack.message)
+                    reasons.append(f"file {image.file_id}: {ack.message}")
                 failed_files.append(image.file_id)
                 continue
             await frame.send_image_histogram()
@@ -85,7 +90,7 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
             try:
                 await regions.restore_region(session, region_id, image.file_id, info)
             except RegionError as exc:
-                log.error("Resume: region %d failed: %s", region_id, exc)
+                reasons.append(f"region {region_id}: {exc}")
                 failed_regions.append(region_id)
         if image.HasField("contour_settings") and image.contour_settings.levels:
             contours.restore_contour_settings(frame, image.contour_settings)
@@ -93,8 +98,12 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
     for catalog in message.catalog_files:
         catalog_ack = await catalogs.open_catalog(session, catalog)
         if not catalog_ack.success:
-            log.error("Resume: catalog %d: %s", catalog.file_id, catalog_ack.message)
+            reasons.append(f"catalog {catalog.file_id}: {catalog_ack.message}")
             failed_catalogs.append(catalog.file_id)
+    if reasons:
+        more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
+        log.error("Resume: %d file(s), %d region(s), %d catalog(s) failed; first: %s%s",
+                  len(failed_files), len(failed_regions), len(failed_catalogs), reasons[0], more)
     ack = pb.ResumeSessionAck(success=not failed_files and not failed_regions and not failed_catalogs)
     if not ack.success:
         text = ""

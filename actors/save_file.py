@@ -20,6 +20,7 @@ from carta_trio.actors.session import live_sessions
 from carta_trio.actors.dispatch import handles
 from carta_trio.analysis.polarization import is_computed
 from carta_trio.io import paths, safe_write, save_image
+from carta_trio.actors.tile_queue import enum_name
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -43,9 +44,10 @@ def _open_paths() -> list[str]:
     for other in live_sessions():
         for frame in list(other.frames.values()):
             # joined Stokes files and image expressions read several files
-            for path in frame.reader.source_paths():
-                if isinstance(path, (str, os.PathLike)):
-                    out.append(os.fspath(path))
+            try:
+                out.extend(os.fspath(p) for p in frame.reader.source_paths() if os.path.isabs(os.fspath(p)))
+            except (AttributeError, TypeError):
+                continue
     return out
 
 
@@ -65,7 +67,7 @@ async def on_save_file(session: Session, request_id: int, message: pb.SaveFile) 
     if frame is None:
         return await fail(f"File id {message.file_id} not found")
     if message.output_file_type not in (pb.FileType.FITS, pb.FileType.CASA):
-        return await fail(f"Saving as {pb.FileType.Name(message.output_file_type)} is not supported")
+        return await fail(f"Saving as {enum_name(pb.FileType, message.output_file_type)} is not supported")
     if not message.output_file_name:
         return await fail("No output file name given")
     stokes = list(message.stokes)

@@ -10,13 +10,17 @@ stops reading slows this session's producers and nobody else.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import functools
 import logging
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
 
+from carta_trio import limits
 from carta_trio.actors import dispatch, workers
 from carta_trio.actors.jobs import Jobs
 from carta_trio.messages import framing, registry
@@ -28,6 +32,42 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+
+
+class ErrorBudget:
+    """ERROR_DATA allowance of one message (limits.MAX_ERRORS_PER_MESSAGE): the rest
+    are counted and noted in log lines at DEBUG instead of flooding the client."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.suppressed = 0
+
+
+#: The budget of the message being handled. Tasks started meanwhile (its jobs)
+#: inherit it and share it; long-lived actors started by a handler (a Frame) call
+#: :func:`own_error_budget` so their later work is not charged to that message.
+_ERROR_BUDGET: contextvars.ContextVar[ErrorBudget | None] = contextvars.ContextVar("carta_error_budget", default=None)
+
+
+@contextlib.contextmanager
+def one_error_per_message() -> Iterator[ErrorBudget]:
+    """Within the block (and tasks it starts), at most limits.MAX_ERRORS_PER_MESSAGE
+    ERROR_DATA go out."""
+    current = _ERROR_BUDGET.get()
+    if current is not None:  # already inside a message's budget: share it
+        yield current
+        return
+    budget = ErrorBudget()
+    token = _ERROR_BUDGET.set(budget)
+    try:
+        yield budget
+    finally:
+        _ERROR_BUDGET.reset(token)
+
+
+def own_error_budget() -> None:
+    """Detach the calling task from the budget of the message that started it."""
+    _ERROR_BUDGET.set(None)
 
 #: Text frames carried on the outbound channel next to binary ones.
 PONG = "PONG"
@@ -44,6 +84,18 @@ _LIVE: weakref.WeakSet[Session] = weakref.WeakSet()
 def live_sessions() -> list[Session]:
     """The sessions alive in this process."""
     return list(_LIVE)
+
+
+def one_error_per_call(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorate a coroutine function (a job sending one message per config) so that
+    each call sends at most limits.MAX_ERRORS_PER_MESSAGE ERROR_DATA."""
+
+    @functools.wraps(fn)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        with one_error_per_message():
+            return await fn(*args, **kwargs)
+
+    return wrapper
 
 
 class Session:
@@ -147,7 +199,15 @@ class Session:
         severity: int = pb.ErrorSeverity.ERROR,
         tags: list[str] | tuple[str, ...] = (),
     ) -> None:
-        """ERROR_DATA for the frontend's log panel (BEHAVIOUR.md §3.8)."""
+        """ERROR_DATA for the frontend's log panel (BEHAVIOUR.md §3.8); at most
+        limits.MAX_ERRORS_PER_MESSAGE per message inside :func:`one_error_per_message`."""
+        budget = _ERROR_BUDGET.get()
+        if budget is not None:
+            if budget.sent >= limits.MAX_ERRORS_PER_MESSAGE:
+                budget.suppressed += 1
+                log.debug("error not sent (one per message): %s", text)
+                return
+            budget.sent += 1
         await self.send_stream(pb.ErrorData(message=text, severity=severity, tags=list(tags)))
 
     async def run_sync(self, fn: Callable[..., T], *args: object) -> T:
@@ -233,7 +293,11 @@ class Session:
     ) -> None:
         """Run a handler or child; turn its failure into a message, never a crash."""
         try:
-            await fn(*args)
+            if handler is not None:
+                with one_error_per_message():
+                    await fn(*args)
+            else:
+                await fn(*args)
         except Exception as exc:  # noqa: BLE001 - the supervisor boundary
             log.exception("Session %d: %s failed", self.id, name)
             text = f"{name} failed: {_describe(exc)}"

@@ -19,6 +19,7 @@ from carta_trio.actors.analytics_state import IMAGE_REGION_ID, StatsRequirement,
 from carta_trio.actors.histogram_streams import resolve_requirement_stokes
 from carta_trio.actors.stokes_coordinates import CoordinateError, is_computed
 from carta_trio.analysis import statistics
+from carta_trio.actors.session import one_error_per_call
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -74,6 +75,7 @@ def _stored(frame: Frame, channel: int, stokes: int) -> dict[str, Any] | None:
     return stored
 
 
+@one_error_per_call
 async def send_image_stats(frame: Frame) -> None:
     """REGION_STATS_DATA for region -1, one per stats config (current channel)."""
     requirements = list(analytics(frame).stats.get(IMAGE_REGION_ID, []))
@@ -81,6 +83,7 @@ async def send_image_stats(frame: Frame) -> None:
         await _send_stats(frame, IMAGE_REGION_ID, None, requirement)
 
 
+@one_error_per_call
 async def send_region_stats(frame: Frame, region: Region) -> None:
     """REGION_STATS_DATA for a closed region, one per stats config (current channel)."""
     requirements = list(analytics(frame).stats.get(region.region_id, []))

@@ -224,3 +224,25 @@ def enum_name(enum: object, value: int) -> str:
         return str(enum.Name(value))  # type: ignore[attr-defined]
     except ValueError:
         return str(value)
+
+
+async def drop_invalid_tiles(session: Session, tiles: pb.AddRequiredTiles, width: int, height: int) -> None:
+    """Remove tile codes outside the image's tile pyramid, with one ERROR_DATA for all
+    of them (the frame would otherwise report each, and no batch could complete)."""
+    valid, invalid = [], []
+    for code in tiles.tiles:
+        coord = tile_geometry.decode_tile_code(code)
+        try:
+            tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, width, height)
+        except ValueError:
+            invalid.append(code)
+        else:
+            valid.append(code)
+    if invalid:
+        del tiles.tiles[:]
+        tiles.tiles.extend(valid)
+        sample = ", ".join(str(c) for c in invalid[:3])
+        await session.send_error(
+            f"{len(invalid)} invalid tile code(s) ignored ({sample}{', ...' if len(invalid) > 3 else ''})",
+            pb.ErrorSeverity.WARNING, ["tiles"],
+        )

@@ -39,6 +39,7 @@ from carta_trio.analysis.vector_field import VectorSettings, VectorSources, vect
 from carta_trio.codecs.downsample import block_mean
 from carta_trio.codecs.raster_tiles import COMPRESSION_NONE, COMPRESSION_ZFP
 from carta_trio.codecs.vector_tiles import VectorTile, encode_vector_tile, vector_tile_grid, vector_tile_layer
+from carta_trio import limits
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -70,7 +71,7 @@ def vector_state(frame: Frame) -> VectorState:
 def settings_from_message(message: pb.SetVectorOverlayParameters) -> VectorSettings:
     """Stored form of a request (errors are kept only when debiasing, as the reference)."""
     return VectorSettings(
-        smoothing_factor=int(message.smoothing_factor),
+        smoothing_factor=min(int(message.smoothing_factor), limits.MAX_VECTOR_SMOOTHING_FACTOR),
         fractional=bool(message.fractional),
         threshold=float(message.threshold),
         debiasing=bool(message.debiasing),

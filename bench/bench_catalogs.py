@@ -27,6 +27,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from carta_trio.io.catalog_open import build_open_ack, read_catalog
 from carta_trio.io.catalog_table import STRING_DTYPE, CatalogTable, Column, ColumnSpec
 from carta_trio.io.catalog_view import CatalogView

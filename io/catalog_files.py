@@ -11,6 +11,9 @@ at the top itself, as the reference computes it).
 
 File info reads only the header: VOTable (the first 64 KiB up to ``<DATA>``, parsed
 leniently) or the first FITS binary table (astropy), and describes the columns.
+Beyond the reference, gzip'd files are typed by what they hold, and ECSV/CSV
+tables (listed in "all files" mode) get file info too, so the frontend's "Load
+catalog" button works for them.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from carta_trio.io.file_list import ListingPace, ListProgress, final_item, item_count
+from carta_trio.io.catalog_votable import open_bytes, peek
 from carta_trio.io.file_types import magic_bytes
 from carta_trio.io.paths import FORBIDDEN, PathError, resolve_inside
 from carta_trio.messages import schema as pb
@@ -36,6 +40,8 @@ CatalogType = pb.CatalogFileType
 Column = pb.ColumnType
 INCORRECT_PATH = "Incorrect file path"
 MAX_HEADER_SIZE = 64 * 1024
+#: Text tables astropy reads (offered by the list in "all files" mode; beyond the reference).
+TEXT_TABLE_SUFFIXES = (".ecsv", ".csv", ".ecsv.gz", ".csv.gz")
 
 _VOTABLE_TYPES = {
     "int": Column.Int32, "short": Column.Int16, "unsignedByte": Column.Uint8, "long": Column.Int64,
@@ -52,6 +58,8 @@ def guess_table_type(path: str | Path, check_content: bool) -> int:
     """VOTable / FITSTable / Unknown by first bytes or by extension."""
     if check_content:
         head = magic_bytes(path)
+        if head[:2] == b"\x1f\x8b":  # gzip'd: look at what it holds (beyond the reference)
+            head = peek(path, 4)
         if head == b"<?xm":
             return CatalogType.VOTable
         if head == b"SIMP":
@@ -175,7 +183,7 @@ def _child(node: ET.Element | None, name: str) -> ET.Element | None:
 
 
 def _votable_header(path: str | Path) -> _TableHeader:
-    with open(path, "rb") as f:
+    with open_bytes(path) as f:
         text = f.read(MAX_HEADER_SIZE)
     cut = text.find(b"<DATA>")
     if cut >= 0:
@@ -236,6 +244,22 @@ def _votable_header(path: str | Path) -> _TableHeader:
     return header
 
 
+def _text_table_header(path: str | Path) -> _TableHeader:
+    """ECSV/CSV (beyond the reference): astropy reads the table; its columns make the header."""
+    from carta_trio.io.catalog_open import read_catalog
+    from carta_trio.io.catalog_table import CatalogError
+
+    try:
+        table = read_catalog(path)
+    except CatalogError as exc:
+        raise ValueError(str(exc)) from None
+    header = _TableHeader()
+    header.rows = table.rows
+    header.description = table.description
+    header.columns = [column.header() for column in table.columns]
+    return header
+
+
 def _fits_table_header(path: str | Path) -> _TableHeader:
     from astropy.io import fits
 
@@ -290,12 +314,14 @@ def catalog_file_info(
     if not path.is_file():
         response.message = INCORRECT_PATH
         return response
-    head = magic_bytes(path)
+    head = peek(path, 4)
     try:
         if head == b"SIMP":
             kind, header = CatalogType.FITSTable, _fits_table_header(path)
         elif head == b"<?xm":
             kind, header = CatalogType.VOTable, _votable_header(path)
+        elif path.name.lower().endswith(TEXT_TABLE_SUFFIXES):
+            kind, header = CatalogType.Unknown, _text_table_header(path)
         else:
             return response
     except (ValueError, OSError) as exc:

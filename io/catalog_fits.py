@@ -19,6 +19,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+
 from carta_trio.io.catalog_table import (
     NATIVE_DTYPES,
     CatalogError,

@@ -43,7 +43,8 @@ def catalog_path(top: str | Path, starting: str | Path | None, directory: str, n
     except PathError as exc:
         raise CatalogError(exc.message) from None
     if not path.is_file():
-        raise CatalogError(f"Cannot find path {os.path.abspath(lexical)}")
+        # The reference names the absolute path; the client only gets its own path.
+        raise CatalogError(f"Cannot find path {os.path.relpath(os.path.abspath(lexical), os.path.realpath(str(top)))}")
     return path
 
 

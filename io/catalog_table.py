@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 
 import numpy as np
+
 from carta_trio.messages import schema as pb
 
 __all__ = [

@@ -26,6 +26,7 @@ import threading
 from collections.abc import Iterator, Sequence
 
 import numpy as np
+
 from carta_trio.io.catalog_table import (
     CatalogError,
     CatalogTable,
@@ -170,7 +171,9 @@ class CatalogView:
             self._orders[key] = order
         return order
 
-    def select(self, configs: Sequence[pb.FilterConfig], sort_column: str, sorting_type: int) -> tuple[np.ndarray | None, list[str]]:
+    def select(
+        self, configs: Sequence[pb.FilterConfig], sort_column: str, sorting_type: int
+    ) -> tuple[np.ndarray | None, list[str]]:
         """Row numbers after filters and sort (None: all rows unsorted), and notes on skipped parts."""
         notes: list[str] = []
         mask: np.ndarray | None = None
@@ -231,6 +234,17 @@ class CatalogStore:
 
     def __init__(self) -> None:
         self._views: dict[int, CatalogView | str] = {}
+        self._generations: dict[int, int] = {}
+        self._counter = 0
+
+    def supersede(self, file_id: int) -> int:
+        """A new generation for ``file_id``: filter streams of older ones must stop."""
+        self._counter += 1
+        self._generations[file_id] = self._counter
+        return self._counter
+
+    def is_current(self, file_id: int, generation: int) -> bool:
+        return self._generations.get(file_id) == generation
 
     def opened(self, file_id: int, table: CatalogTable) -> CatalogView:
         view = CatalogView(table, file_id)

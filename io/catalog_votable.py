@@ -1,16 +1,17 @@
 """VOTable catalogs: headers read verbatim, cells parsed by astropy.io.votable.
 
 The reference (FILES_REGIONS_CATALOGS.md §2.2) reads only TABLEDATA from a full
-DOM; here every serialisation astropy knows (TABLEDATA, BINARY, BINARY2, gzip'd
-files) is read, streaming, into one array per column. The header pass (a pull
+DOM; here plain TABLEDATA goes through the vectorised reader of
+``catalog_tabledata`` and everything else astropy knows (BINARY, BINARY2, unusual
+TABLEDATA; gzip'd files too) through astropy, streaming, into one array per column. The header pass (a pull
 parser stopped at ``<DATA>``) keeps names, units and descriptions exactly as
 written (astropy would normalise units) and finds COOSYS where the reference
 looks: ``VOTABLE/COOSYS``, ``VOTABLE/DEFINITIONS/COOSYS``, ``RESOURCE/COOSYS``.
 Only the first RESOURCE's first TABLE is read, as the reference does.
 
-Known differences from the reference's own TABLEDATA parser (astropy's rules):
-string cells are stripped of surrounding blanks, and an empty integer cell
-takes the column's VALUES/null value when one is declared (0 otherwise). A
+Known differences from the reference's TABLEDATA rules when astropy reads the
+cells (fallback only): string cells are stripped of surrounding blanks, and an
+empty integer cell takes the column's VALUES/null value when one is declared. A
 single ``bit`` column (astropy writes booleans so) is read as Bool, where the
 reference calls it unsupported.
 """
@@ -18,12 +19,14 @@ reference calls it unsupported.
 from __future__ import annotations
 
 import gzip
+import logging
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import IO
 
 import numpy as np
+
 from carta_trio.io.catalog_table import (
     CatalogError,
     CatalogTable,
@@ -31,15 +34,17 @@ from carta_trio.io.catalog_table import (
     ColumnSpec,
     native_array,
 )
+from carta_trio.io.catalog_tabledata import NotSimple, read_tabledata
 from carta_trio.messages import schema as pb
 
-__all__ = ["is_votable_head", "peek", "read_votable", "votable_columns"]
+__all__ = ["is_votable_head", "open_bytes", "peek", "read_votable", "votable_columns"]
 
 _TYPES = {
     "int": Column.Int32, "short": Column.Int16, "unsignedByte": Column.Uint8, "long": Column.Int64,
     "float": Column.Float, "double": Column.Double, "boolean": Column.Bool,
 }  # fmt: skip
 _CHUNK = 1 << 16
+log = logging.getLogger(__name__)
 
 
 def _local(tag: str) -> str:
@@ -50,17 +55,18 @@ def _children(node: ET.Element | None, name: str) -> list[ET.Element]:
     return [] if node is None else [c for c in node if _local(c.tag) == name]
 
 
-def _open(path: str | Path) -> IO[bytes]:
+def open_bytes(path: str | Path) -> IO[bytes]:
+    """The file's bytes, decompressed on the fly when it is gzip'd."""
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
     return gzip.open(path, "rb") if gz else open(path, "rb")
 
 
-def _header_tree(path: str | Path) -> ET.Element:
-    """The VOTABLE element with everything before the first ``<DATA>`` (no cells)."""
+def _header_tree(path: str | Path) -> tuple[ET.Element, ET.Element | None]:
+    """The VOTABLE element with everything before the first ``<DATA>`` (no cells), and that DATA."""
     parser = ET.XMLPullParser(events=("start",))
     root: ET.Element | None = None
-    with _open(path) as f:
+    with open_bytes(path) as f:
         while True:
             chunk = f.read(_CHUNK)
             try:
@@ -69,13 +75,13 @@ def _header_tree(path: str | Path) -> ET.Element:
                     if root is None:
                         root = element
                     if _local(element.tag) == "DATA":
-                        return _checked_root(root)
+                        return _checked_root(root), element
             except ET.ParseError as exc:
                 if root is None:
                     raise CatalogError(f"Malformed XML: {exc}") from None
-                return _checked_root(root)
+                return _checked_root(root), None
             if not chunk:
-                return _checked_root(root)
+                return _checked_root(root), None
 
 
 def _checked_root(root: ET.Element | None) -> ET.Element:
@@ -124,14 +130,24 @@ def votable_columns(root: ET.Element) -> tuple[ET.Element, list[ColumnSpec], dic
 
 def read_votable(path: str | Path) -> CatalogTable:
     """Parse a VOTable file into a :class:`CatalogTable` (raises :class:`CatalogError`)."""
-    root = _header_tree(path)
-    _table, specs, coosys, description = votable_columns(root)
+    root, data = _header_tree(path)
+    table, specs, coosys, description = votable_columns(root)
+    if data is not None and any(child is data for child in table):
+        try:
+            rows, values = read_tabledata(path, specs)
+        except NotSimple as exc:
+            log.debug("%s: TABLEDATA fast path not taken (%s)", path, exc)
+        else:
+            for spec, column in zip(specs, values):
+                spec.values = column
+            return CatalogTable(columns=specs, rows=rows, file_type=pb.CatalogFileType.VOTable,
+                                description=description, coosys=coosys)
     from astropy.io.votable import parse
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            with _open(path) as f:
+            with open_bytes(path) as f:
                 votable = parse(f, verify="ignore", invalid="mask")
         tables = votable.resources[0].tables if votable.resources else []
         if not tables:
@@ -173,7 +189,7 @@ def is_votable_head(head: bytes) -> bool:
 
 def peek(path: str | Path, size: int = 256) -> bytes:
     """The first ``size`` bytes of the file, decompressed if gzip'd."""
-    with _open(path) as f:
+    with open_bytes(path) as f:
         try:
             return f.read(size)
         except (OSError, EOFError, gzip.BadGzipFile):

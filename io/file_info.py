@@ -54,9 +54,14 @@ def extended_info(path: str | Path, name: str, file_type: int, hdu: str = "", su
 
             return hdf5_extended_info(path, name, hdu)
         if file_type in (pb.FileType.CASA, pb.FileType.MIRIAD):
-            from carta_trio.io.casa_info import casa_extended_info
+            # casacore in a worker process: a damaged image crashes the worker, not the server
+            from carta_trio.io.native_worker import WorkerCrashed, run_once
 
-            return casa_extended_info(path, name, hdu)
+            try:
+                return run_once("carta_trio.io.casa_info:casa_extended_info", str(path), name, hdu, label="file-info")
+            except WorkerCrashed as exc:
+                log.warning("file info of %s: %s", path, exc)
+                return ExtendedInfo(message=f"{name} could not be read: {exc} (the image may be damaged).")
     except Exception as exc:  # noqa: BLE001 - a reader failure is the client's answer
         log.exception("file info of %s failed", path)
         return ExtendedInfo(message=str(exc) or type(exc).__name__)

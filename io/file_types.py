@@ -24,6 +24,7 @@ __all__ = [
     "folder_image_type",
     "guess_image_type",
     "guess_region_type",
+    "image_type_of_head",
     "is_compressed_fits",
     "magic_bytes",
 ]
@@ -62,18 +63,22 @@ def guess_image_type(path: str | Path, check_content: bool) -> int:
     """Image type of a regular file for the file list (``GuessImageType``)."""
     name = os.path.basename(str(path))
     if check_content:
-        head = magic_bytes(path)
-        if head == FITS_MAGIC:
-            return _FITS
-        if head == HDF5_MAGIC:
-            return _HDF5
-        if head[:2] == GZIP_MAGIC:
-            return _FITS if _stem_is_fits(name) else _UNKNOWN
-        return _UNKNOWN
+        return image_type_of_head(magic_bytes(path), name)
     if name.endswith((".fits", ".FITS", ".fz", ".fits.gz")):
         return _FITS
     if name.lower().endswith(".hdf5"):
         return _HDF5
+    return _UNKNOWN
+
+
+def image_type_of_head(head: bytes, name: str) -> int:
+    """The content rule of :func:`guess_image_type`, given the file's first four bytes."""
+    if head == FITS_MAGIC:
+        return _FITS
+    if head == HDF5_MAGIC:
+        return _HDF5
+    if head[:2] == GZIP_MAGIC:
+        return _FITS if _stem_is_fits(name) else _UNKNOWN
     return _UNKNOWN
 
 

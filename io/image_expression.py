@@ -221,6 +221,9 @@ def open_expression(top: str | Path, directory: str, expression: str,
 
     The element-wise subset (:mod:`carta_trio.io.lel_numpy`) is evaluated with numpy over
     our own readers; anything else goes to casacore, except over HDF5 images (refused).
+    casacore's :class:`ExpressionReader` lives in a worker process
+    (:class:`carta_trio.io.worker_reader.WorkerReader`): casacore crashing on a damaged
+    source ends that worker, not the server.
     """
     resolved = resolve_expression(top, directory, expression, starting)
     try:
@@ -233,7 +236,7 @@ def open_expression(top: str | Path, directory: str, expression: str,
             raise ExpressionError(f"Image expressions over HDF5 files support element-wise arithmetic only "
                                   f"(+ - * / ^, comparisons, masks, iif and element-wise functions): "
                                   f"'{hdf5[0]}'") from None
-        return ExpressionReader(resolved)
+        return _casacore_expression(resolved)
     readers: list[ImageReader] = []
     try:
         for name in names:
@@ -241,7 +244,7 @@ def open_expression(top: str | Path, directory: str, expression: str,
         if any(r.data_type.lower().startswith(("complex", "dcomplex")) for r in readers):
             for reader in readers:
                 reader.close()
-            return ExpressionReader(resolved)  # complex values: casacore's functions apply
+            return _casacore_expression(resolved)  # complex values: casacore's functions apply
         if any(r.shape != readers[0].shape for r in readers):
             raise ExpressionError(SHAPES_MISMATCH)
         return NumpyExpressionReader(expression, node, readers)
@@ -249,6 +252,13 @@ def open_expression(top: str | Path, directory: str, expression: str,
         for reader in readers:
             reader.close()
         raise
+
+
+def _casacore_expression(resolved: ResolvedExpression) -> ImageReader:
+    """casacore's evaluation of ``resolved``, in a worker process."""
+    from carta_trio.io.worker_reader import WorkerReader
+
+    return WorkerReader("carta_trio.io.image_expression:ExpressionReader", resolved, label=resolved.expression)
 
 
 class NumpyExpressionReader(ImageReader):

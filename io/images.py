@@ -96,13 +96,14 @@ def _open_hdf5(path: Path, hdu: str) -> ImageReader:
 
 
 def _open_casa(path: Path, hdu: str) -> ImageReader:
-    from carta_trio.io.casa_reader import CasaReader
-    return CasaReader(path, hdu, CASA)
+    # casacore runs in a worker process: a damaged image crashes the worker, not the server.
+    from carta_trio.io.worker_reader import WorkerReader
+    return WorkerReader("carta_trio.io.casa_reader:CasaReader", str(path), hdu, CASA)
 
 
 def _open_miriad(path: Path, hdu: str) -> ImageReader:
-    from carta_trio.io.casa_reader import CasaReader
-    return CasaReader(path, hdu, MIRIAD)
+    from carta_trio.io.worker_reader import WorkerReader
+    return WorkerReader("carta_trio.io.casa_reader:CasaReader", str(path), hdu, MIRIAD)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -97,6 +97,7 @@ def resolve_inside(top: str | Path, *parts: str) -> Path:
     top_real = os.path.realpath(str(top))
     joined = top_real
     for part in parts:
+        check_name(part)
         if part:
             joined = os.path.join(joined, part.lstrip("/"))
     lexical = os.path.normpath(joined)
@@ -106,6 +107,24 @@ def resolve_inside(top: str | Path, *parts: str) -> Path:
     if not _is_within(real, top_real):
         raise PathError(FORBIDDEN)
     return Path(real)
+
+
+#: Linux NAME_MAX and PATH_MAX, in bytes.
+NAME_MAX = 255
+PATH_MAX = 4096
+
+
+def check_name(part: str) -> None:
+    """Refuse what the file system would refuse with an error naming the absolute
+    path (or Python with a bare ValueError): NUL characters, a component longer
+    than NAME_MAX bytes, a path longer than PATH_MAX bytes."""
+    if "\0" in part:
+        raise PathError("Invalid path: it contains a NUL character.")
+    encoded = part.encode("utf-8", "surrogateescape")
+    if len(encoded) > PATH_MAX:
+        raise PathError(f"Invalid path: longer than {PATH_MAX} bytes.")
+    if any(len(component) > NAME_MAX for component in encoded.split(b"/")):
+        raise PathError(f"Invalid path: a name is longer than {NAME_MAX} bytes.")
 
 
 @dataclass(frozen=True)

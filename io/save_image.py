@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import re
+import shutil
 import warnings
 from pathlib import Path
 
@@ -23,7 +24,7 @@ import numpy as np
 from astropy.io import fits
 from astropy.wcs import WCS, FITSFixedWarning
 
-from carta_trio.io import safe_write
+from carta_trio.io import native_worker, safe_write
 from carta_trio.io.image_reader import ImageReader
 
 #: Source keywords not copied: structure, scaling and WCS (astropy writes the WCS anew).
@@ -144,8 +145,12 @@ def write_fits(
         out.write(b"\0" * (-written % 2880))
 
 
+#: The conversion :func:`write_casa` runs in a worker process (tests swap in faults).
+CONVERTER = "carta_trio.io.save_image:fits_to_casa"
+
+
 def fits_to_casa(fits_path: str, casa_path: str) -> None:
-    """casacore's FITS-to-image conversion (run in a worker process by the caller)."""
+    """casacore's FITS-to-image conversion (run in a worker process by :func:`write_casa`)."""
     from casacore import images
 
     image = images.image(fits_path)
@@ -161,15 +166,38 @@ def write_casa(
 
     Everything is built in a staging folder beside ``path``; the finished image is
     moved in with one rename (an existing CASA image, only with ``replace``, is
-    swapped out atomically). The staging folder is removed in every case.
+    swapped out atomically). The staging folder is removed in every case. casacore
+    runs in a worker process: when it aborts (a full disk) only the worker dies and
+    this raises :class:`SaveError`.
     """
     staging = safe_write.make_staging(path)
     try:
         staged_fits = staging / "image.fits"
         write_fits(reader, staged_fits, selection, keep_degenerate=keep_degenerate, rest_freq=rest_freq)
         built = staging / path.name
-        fits_to_casa(str(staged_fits), str(built))
+        try:
+            native_worker.run_once(CONVERTER, str(staged_fits), str(built), label="casa-writer")
+        except native_worker.WorkerCrashed as exc:
+            raise SaveError(f"the CASA image writer stopped ({exc}){_space_hint(path.parent)}") from exc
+        except RuntimeError as exc:
+            raise SaveError(_casacore_text(str(exc))) from exc
         staged_fits.unlink()
         safe_write.install_directory(built, path, replace=replace)
     finally:
         safe_write.remove_staging(staging)
+
+
+def _space_hint(folder: Path) -> str:
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""
+    return f"; {free / 2**20:.1f} MiB free on that disk" if free < 2**30 else ""
+
+
+def _casacore_text(text: str) -> str:
+    """A casacore exception text without its log prefixes and source locations."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    keep = [re.sub(r"\s*\(file [^)]*, line \d+\)", "", line) for line in lines
+            if not re.match(r"^\d{4}-\d\d-\d\d[ T]", line)]
+    return (keep[-1] if keep else "casacore error").strip()

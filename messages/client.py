@@ -246,6 +246,7 @@ async def open_client(
     max_message_size: int = 256 * 2**20,
     connect_timeout: float = 10,
     disconnect_timeout: float = 5,
+    extra_headers: list[tuple[bytes, bytes]] | None = None,
 ) -> AsyncIterator[CartaClient]:
     """Connect to a CARTA backend at ``url`` (``ws://host:port/...``) and yield a
     CartaClient whose reader task runs until the block exits; the socket is closed on
@@ -254,6 +255,8 @@ async def open_client(
     ``max_message_size`` defaults to the reference's 256 MiB so large tiles and cube
     histograms fit. Raises ``trio.TooSlowError`` if connecting takes longer than
     ``connect_timeout`` and ``trio_websocket.HandshakeError`` if the server refuses.
+    ``extra_headers`` go into the upgrade request (carta-controller sends the token as
+    a ``carta-auth-token`` header).
     """
     secure, host, port, resource = _parse_url(url)
     host_header = host if port in (80, 443) else f"{host}:{port}"
@@ -274,6 +277,7 @@ async def open_client(
                         stream,  # type: ignore[arg-type]
                         host_header,
                         resource,
+                        extra_headers=extra_headers,
                         max_message_size=max_message_size,
                         # Read whatever has arrived: the library's 4 KiB default makes a
                         # stream of 256x256 tiles cost one wsproto pass per 4 KiB.

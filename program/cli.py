@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from carta_trio import REFERENCE_VERSION, __version__
+from carta_trio.messages.framing import ICD_VERSION
 from carta_trio.config_files import (
     ALL_KEYS,
     BOOL_KEYS,
@@ -106,6 +107,16 @@ def check_folders(top: str, start: str | None, warnings: list[str]) -> tuple[Pat
     return top_path, start_path
 
 
+def version_text() -> str:
+    """``--version``: carta-trio's own version and what it is compatible with, on one line.
+
+    Launchers only print this (the CARTA desktop app passes ``carta_backend --version``
+    through; carta-controller never asks), so it names both versions in words:
+    ``carta-trio 0.1.0 (CARTA backend 4.1.0 compatible, ICD 28)``.
+    """
+    return f"carta-trio {__version__} (CARTA backend {REFERENCE_VERSION} compatible, ICD {ICD_VERSION})"
+
+
 def parse_settings(
     argv: Sequence[str],
     environ: Mapping[str, str] | None = None,
@@ -123,7 +134,7 @@ def parse_settings(
     if given.get("help"):
         raise CliExit(0, output=usage())
     if given.get("version"):
-        raise CliExit(0, output=REFERENCE_VERSION)
+        raise CliExit(0, output=version_text())
 
     # --base and --root are deprecated in the reference but are carta-trio's own spellings.
     warnings = [

@@ -153,14 +153,12 @@ def frontend_url(settings: Settings, port: int, environ: Mapping[str, str] | Non
 
 
 def listening_message(settings: Settings, port: int) -> str:
-    """The reference's ``Listening on port ...`` line (§1.5 step 7)."""
-    text = (
+    """The reference's ``Listening on port ...`` line (§1.5 step 7), without its OpenMP
+    thread count (carta-trio has no OpenMP pool; ``--omp_threads`` is accepted and ignored)."""
+    return (
         f"Listening on port {port} with top level folder {settings.top_level_folder}, "
-        f"starting folder {settings.starting_folder}"
+        f"starting folder {settings.starting_folder}."
     )
-    if settings.omp_threads > 0:
-        return text + f", and {settings.omp_threads} OpenMP worker threads"
-    return text + ". The number of OpenMP worker threads will be handled automatically."
 
 
 def browser_command(url: str, command: str) -> list[str] | None:

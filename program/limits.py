@@ -25,3 +25,13 @@ MAX_ANIMATION_FRAMES_AHEAD = MAX_ANIMATION_FRAME_RATE // 3
 #: 1050x1050 pixels; 20 components on 4096x4096 (15 GiB) is refused with the sizes.
 MAX_FITTING_COMPONENTS = 20
 MAX_FITTING_JACOBIAN_BYTES = 1 << 30
+
+#: ERROR_DATA sent for one message (a RESUME_SESSION with 1,000 bad images, a
+#: requirements message with 1,000 bad configs): the first is sent, the rest are
+#: counted in one log line.
+MAX_ERRORS_PER_MESSAGE = 1
+
+#: SET_VECTOR_OVERLAY_PARAMETERS ``smoothing_factor`` (the block size) is clamped
+#: here: any block larger than the image gives one block, and 2**32-1 overflowed the
+#: tile fields.
+MAX_VECTOR_SMOOTHING_FACTOR = 1 << 16

@@ -79,8 +79,8 @@ OPTIONS = [
     OptionSpec("no_runtime_config", "bool", None, "do not send a runtime config object to frontend clients"),
     OptionSpec("controller_deployment", "bool", None, "report a carta-controller deployment to the frontend"),
     OptionSpec("threads", "int", None, "[deprecated] no longer supported", "<threads>"),
-    OptionSpec("base", "string", None, "[deprecated] set starting folder (use the positional parameter)", "<dir>"),
-    OptionSpec("root", "string", None, "[deprecated] use 'top_level_folder' instead", "<dir>"),
+    OptionSpec("base", "string", None, "serve only <dir>: top-level and starting folder (see below)", "<dir>"),
+    OptionSpec("root", "string", None, "same as --top_level_folder", "<dir>"),
     OptionSpec("no_http", "bool", None, "[deprecated] same as --no_frontend --no_database"),
     OptionSpec("log_level", "level", None, "log level name (debug, info, warning, error, critical, off)", "<level>"),
 ]
@@ -109,9 +109,15 @@ def usage() -> str:
     lines += [
         "",
         "Options may also be spelled with hyphens (--top-level-folder); --read-only is --read_only_mode.",
-        "The top-level folder defaults to /; without a folder argument the starting folder is the bundled",
-        "sample folder. Config files: /etc/carta/backend.json, then ~/.carta/backend.json, then the command",
-        "line. The token comes from CARTA_AUTH_TOKEN, or is a random UUID.",
+        "",
+        "Where your data is: the top-level folder is everything a viewer can reach (default: /, the whole",
+        "file system, behind the token); the starting folder is where the file browser opens.",
+        "  carta-trio DIR                  starting folder DIR, top-level folder stays / (the reference's way)",
+        "  carta-trio --base DIR           DIR is both: nothing above DIR is served",
+        "  carta-trio --top_level_folder TOP DIR   serve TOP, start in DIR (inside TOP)",
+        "Without a folder the starting folder is the bundled sample folder. Config files:",
+        "/etc/carta/backend.json, then ~/.carta/backend.json, then the command line. The token comes",
+        "from CARTA_AUTH_TOKEN, or is a random UUID.",
     ]
     return "\n".join(lines)
 
@@ -170,6 +176,14 @@ def _long_spec(name: str) -> OptionSpec:
     return spec
 
 
+def _single_dash_long(arg: str) -> bool:
+    """``-port``/``-root=/x``: a long option's name after one dash (never a group of
+    short letters, which would not spell a long option name)."""
+    name = arg[1:].partition("=")[0]
+    key = ALIASES.get(name.replace("-", "_"), name.replace("-", "_"))
+    return len(name) > 1 and key in SPECS
+
+
 def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
     """(given options by reference key, positional arguments), cxxopts-style.
 
@@ -205,6 +219,10 @@ def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
                 text = args[i]
                 i += 1
             record(spec, _convert(spec, text))
+        elif arg.startswith("-") and len(arg) > 2 and _single_dash_long(arg):
+            # carta-controller v1.x spells long options with one dash (-port, -root, -base)
+            args.insert(i, "-" + arg)
+            continue
         elif arg.startswith("-") and len(arg) > 1:
             letters = arg[1:]
             for j, letter in enumerate(letters):

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 from astropy.io.votable.tree import VOTableFile
 from astropy.table import Table
+
 from carta_trio.messages import schema as pb
 
 #: numpy dtype kind+size -> the ColumnType the reference gives the VOTable/FITS column.

@@ -135,7 +135,7 @@ def test_bad_options_exit_1(argv: list[str], message: str) -> None:
 def test_help_and_version_exit_0(top: Path) -> None:
     with pytest.raises(CliExit) as stop:
         parse(["--version"])
-    assert (stop.value.code, stop.value.output) == (0, "4.1.0")
+    assert (stop.value.code, stop.value.output) == (0, "carta-trio 0.1.0 (CARTA backend 4.1.0 compatible, ICD 28)")
     with pytest.raises(CliExit) as stop:
         parse(["--help", "--top_level_folder", str(top)])
     assert stop.value.code == 0
@@ -584,12 +584,9 @@ def test_frontend_url(top: Path) -> None:
 
 def test_listening_message(top: Path) -> None:
     assert launch.listening_message(url_settings(top), 3003) == (
-        f"Listening on port 3003 with top level folder {top}, starting folder {top}. "
-        "The number of OpenMP worker threads will be handled automatically."
+        f"Listening on port 3003 with top level folder {top}, starting folder {top}."
     )
-    assert launch.listening_message(url_settings(top, omp_threads=4), 3003).endswith(
-        f"starting folder {top}, and 4 OpenMP worker threads"
-    )
+    assert "OpenMP" not in launch.listening_message(url_settings(top, omp_threads=4), 3003)
 
 
 def test_browser_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -629,7 +626,7 @@ def lines_of(text: str) -> list[tuple[str, str]]:
 
 def test_main_version_and_help(capsys: pytest.CaptureFixture[str]) -> None:
     assert cli.main(["--version"]) == 0
-    assert capsys.readouterr().out == "4.1.0\n"
+    assert capsys.readouterr().out == "carta-trio 0.1.0 (CARTA backend 4.1.0 compatible, ICD 28)\n"
     assert cli.main(["-h"]) == 0
     assert "Usage:" in capsys.readouterr().out
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
+
 from carta_trio.io.catalog_fits import tform_type
 from carta_trio.io.catalog_table import (
     STRING_DTYPE,
@@ -98,3 +100,45 @@ def test_tform_types() -> None:
     for unsupported in ("3E", "12A4", "X", "C", "M", "PJ(5)", "QD(2)"):
         kind, reason = tform_type(unsupported)
         assert kind == Column.UnsupportedType and reason
+
+
+_FIELDS = (b'<FIELD name="i" datatype="int"/><FIELD name="d" datatype="double"/>'
+           b'<FIELD name="s" datatype="char" arraysize="*"/><FIELD name="b" datatype="boolean"/>'
+           b'<FIELD name="v" datatype="float" arraysize="2"/>')
+
+
+def _votable(path, rows: bytes):
+    path.write_bytes(b'<?xml version="1.0"?>\n<VOTABLE version="1.3"><RESOURCE><TABLE>' + _FIELDS
+                     + b"<DATA><TABLEDATA>" + rows + b"</TABLEDATA></DATA></TABLE></RESOURCE></VOTABLE>")
+    return path
+
+
+def test_tabledata_fast_path_follows_the_reference_cell_rules(tmp_path, monkeypatch) -> None:
+    from carta_trio.io import catalog_tabledata
+    from carta_trio.io.catalog_votable import read_votable
+
+    row = b"<TR><TD>%d</TD><TD>%d.5</TD><TD> a &amp; b%d </TD><TD>%s</TD><TD>1 2</TD></TR>\n"
+    body = b"".join(row % (i, i, i, b"T" if i % 2 else b"false") for i in range(500))
+    body += b"<TR><TD/><TD></TD><TD>\xc3\xa9</TD><TD>y</TD><TD/></TR>"
+    monkeypatch.setattr(catalog_tabledata, "BLOCK", 1000)  # many blocks, rows cut at </TR>
+    table = read_votable(_votable(tmp_path / "t.xml", body))
+    i, d, s, b, v = table.columns
+    assert table.rows == 501 and v.data_type == Column.UnsupportedType and v.values is None
+    assert i.values.tolist() == [*range(500), 0] and i.values.dtype == np.int32
+    assert d.values[:3].tolist() == [0.5, 1.5, 2.5] and np.isnan(d.values[-1])
+    assert s.values[:2].tolist() == [" a & b0 ", " a & b1 "] and s.values[-1] == "é"  # verbatim, entities decoded
+    assert b.values[:3].tolist() == [False, True, False] and b.values[-1]
+
+
+def test_tabledata_falls_back_to_astropy_when_not_simple(tmp_path) -> None:
+    from carta_trio.io.catalog_tabledata import NotSimple, read_tabledata
+    from carta_trio.io.catalog_votable import read_votable
+
+    cdata = _votable(tmp_path / "c.xml", b"<TR><TD>1</TD><TD>2</TD><TD><![CDATA[x<y]]></TD><TD>T</TD><TD>1 2</TD></TR>")
+    specs = read_votable(cdata).columns
+    with pytest.raises(NotSimple):
+        read_tabledata(cdata, specs)
+    assert specs[2].values.tolist() == ["x<y"]  # astropy read it
+    short = _votable(tmp_path / "s.xml", b"<TR><TD>1</TD><TD>2</TD></TR>")
+    with pytest.raises(NotSimple):
+        read_tabledata(short, specs)

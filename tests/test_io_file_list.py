@@ -170,12 +170,13 @@ def test_progress_cadence() -> None:
     clock = FakeClock()
     cadence = ProgressCadence(clock)
     due = []
-    for step in range(200):
-        clock.now = step * 0.1
+    for step in range(160):
+        clock.now = step * 0.125  # exact in binary: no drift
         if cadence.due():
-            due.append(round(clock.now, 1))
-    # first report when more than 5 whole seconds passed (6 s), then every 3 whole seconds
-    assert due == [6.0, 9.0, 12.0, 15.0, 18.0]
+            due.append(clock.now)
+    # first report once 0.1 s passed (the reference waits for more than 5 whole seconds:
+    # a deliberate difference, issue 17), then every 3 whole seconds as the reference
+    assert due == [0.125, 3.125, 6.125, 9.125, 12.125, 15.125, 18.125]
 
 
 def test_generator_yields_progress_then_response(tmp_path: Path) -> None:
@@ -228,3 +229,39 @@ def test_unreadable_entries_are_skipped(tmp_path: Path) -> None:
         assert ("locked.fits" in names) == os.access(locked, os.R_OK)
     finally:
         locked.chmod(0o644)
+
+
+def test_a_fifo_named_like_an_image_never_blocks_the_listing(tmp_path: Path) -> None:
+    (tmp_path / "ok.fits").write_bytes(b"SIMPLE  =                    T".ljust(2880))
+    os.mkfifo(tmp_path / "pipe.fits")  # opening it for reading would wait for a writer
+    response = file_list(tmp_path, tmp_path, "", Mode.Content)
+    assert [f.name for f in response.files] == ["ok.fits"]
+
+
+def test_an_hdf5_file_being_written_is_listed_without_waiting(tmp_path: Path) -> None:
+    """Another process holds the file open for writing (HDF5 locks it): the listing
+    neither waits nor fails, and still reads its HDUs."""
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "growing.hdf5"
+    writer = subprocess.Popen(
+        [sys.executable, "-c", (
+            "import sys, time, h5py, numpy as np\n"
+            f"f = h5py.File({str(path)!r}, 'w')\n"
+            "f.create_dataset('0', data=np.zeros((4, 4)))\n"
+            "f.flush()\n"
+            "print('open', flush=True)\n"
+            "sys.stdin.readline()\n"
+        )],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+    )
+    try:
+        assert writer.stdout is not None and writer.stdout.readline().strip() == "open"
+        start = time.monotonic()
+        response = file_list(tmp_path, tmp_path, "", Mode.Content)
+        assert time.monotonic() - start < 5
+        assert [(f.name, f.type, list(f.HDU_list)) for f in response.files] == [("growing.hdf5", HDF5, ["0"])]
+    finally:
+        writer.communicate("\n", timeout=10)

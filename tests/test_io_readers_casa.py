@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from carta_trio.io.casa_reader import CasaReader
+from carta_trio.io.worker_reader import WorkerReader
 from carta_trio.io.image_reader import ImageOpenError
 from carta_trio.io.images import CASA, MIRIAD, open_image
 from tests.image_factory import make_cube, wcs_header, write_casa, write_miriad
@@ -22,7 +22,7 @@ def test_casa_cube_reads(tmp_path):
     data = make_cube((2, 5, 12, 10), seed=1)
     expected = write_casa(tmp_path / "c.image", data, H4)
     reader = open_image(tmp_path / "c.image")
-    assert isinstance(reader, CasaReader) and reader.file_type == CASA and reader.hdu == ""
+    assert isinstance(reader, WorkerReader) and reader.file_type == CASA and reader.hdu == ""
     assert reader.shape == (10, 12, 5, 2)
     assert reader.axes.axes_numbers() == {"spatial_x": 1, "spatial_y": 2, "spectral": 3, "stokes": 4, "depth": 3}
     assert reader.stokes_values == [1, 2]

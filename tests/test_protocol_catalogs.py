@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from astropy.io import fits
+
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import open_client
 
@@ -201,13 +202,18 @@ async def test_bad_requests_get_clear_answers(data_dir: Path, carta_url: str) ->
     fits.HDUList([fits.PrimaryHDU(np.zeros((4, 4)))]).writeto(data_dir / "image.fits")
     write_votable(mixed_table(0, columns=3), data_dir / "empty.xml")
     (data_dir / "notes.txt").write_text("hello\n")
+    (data_dir / "bad.xml").write_text('<?xml version="1.0"?><VOTABLE><RESOURCE><TABLE><FIELD name="a" datatype="int">'
+                                      "</TABLE></RESOURCE></VOTABLE>")
+    (data_dir / "nofield.xml").write_text('<?xml version="1.0"?><VOTABLE><RESOURCE><TABLE></TABLE></RESOURCE></VOTABLE>')
     async with open_client(carta_url) as client:
         await client.register()
         missing = await open_catalog(client, "none.xml", file_id=5)
         assert (missing.success, missing.file_id) == (False, 5)
-        assert missing.message.startswith("Cannot find path /") and missing.message.endswith("/none.xml")
+        # the reference names the absolute server path; we name the client's path (issue 11 D13)
+        assert missing.message == "Cannot find path none.xml" and str(data_dir) not in missing.message
         for name, text in (("trunc.xml", "Cannot parse table data!"), ("image.fits", "File does not contain a FITS table!"),
-                           ("empty.xml", "no rows"), ("notes.txt", "Unknown catalog format")):
+                           ("empty.xml", "no rows"), ("notes.txt", "Unknown catalog format"),
+                           ("bad.xml", "Cannot parse table data!"), ("nofield.xml", "Cannot parse table headers!")):
             ack = await open_catalog(client, name, file_id=6)
             assert not ack.success and text in ack.message, (name, ack.message)
         # a filter on the catalog whose open failed, and on an unknown id
@@ -221,8 +227,8 @@ async def test_bad_requests_get_clear_answers(data_dir: Path, carta_url: str) ->
         configs = [pb.FilterConfig(column_name="nope", comparison_operator=Op.Equal, value=1),
                    pb.FilterConfig(column_name="i2", sub_string="12")]
         await client.send(pb.CatalogFilterRequest(file_id=1, column_indices=[0], filter_configs=configs, subset_data_size=-1))
-        warnings = [(await client.expect(pb.ErrorData)).message.message for _ in range(2)]
-        assert "no column 'nope'" in warnings[0] and "not a string column" in warnings[1]
+        warning = (await client.expect(pb.ErrorData)).message.message  # one per message, both notes in it
+        assert "no column 'nope'" in warning and "not a string column" in warning
         response = (await client.expect(pb.CatalogFilterResponse)).message
         assert response.filter_data_size == 40
         # start past the end: one empty response (the reference sends nothing)
@@ -286,3 +292,18 @@ async def test_resume_reopens_catalogs(data_dir: Path, carta_url: str) -> None:
         gone = pb.OpenCatalogFile(directory="", name="gone.xml", file_id=2)
         failed = await client.request(pb.ResumeSession(catalog_files=[catalog, gone]))
         assert (failed.success, failed.message) == (False, "Problem loading catalogs: 2 ")
+
+
+async def test_gzip_and_text_tables_are_listed_and_described(data_dir: Path, carta_url: str) -> None:
+    """Beyond the reference: a gzip'd VOTable is listed as VOTable; CSV gets file info (Load enabled)."""
+    table = mixed_table(8, columns=4)
+    write_votable(table, data_dir / "z.vot", "binary2", gzipped=True)
+    table.write(data_dir / "t.csv")
+    async with open_client(carta_url) as client:
+        await client.register()
+        listing = await client.request(pb.CatalogListRequest(directory="", filter_mode=pb.FileListFilterMode.Content))
+        assert {f.name: f.type for f in listing.files}.get("z.vot") == pb.CatalogFileType.VOTable
+        for name in ("z.vot", "t.csv"):
+            info = await client.request(pb.CatalogFileInfoRequest(directory="", name=name))
+            assert info.success, (name, info.message)
+            assert [h.name for h in info.headers] == table.colnames

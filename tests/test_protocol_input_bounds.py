@@ -126,3 +126,69 @@ async def test_d16_huge_frame_rate_still_flow_controlled(carta_url: str, cube: N
 def test_d17_cookie_matched_by_exact_name(cookie: str, accepted: bool) -> None:
     scope = {"type": "http", "headers": [(b"cookie", cookie.encode())], "query_string": b""}
     assert is_authenticated(scope, "secret") is accepted
+
+
+# ------------------------------------------------------------------------ D13 D14
+
+
+@pytest.mark.parametrize("name, text", [
+    ("cube\0.fits", "NUL"),
+    ("x" * 300, "longer than 255 bytes"),
+    ("d/" * 30 + "é" * 200, "longer than 255 bytes"),
+])
+async def test_d13_bad_names_answered_without_server_paths(carta_url: str, cube: None, data_dir: Path,
+                                                           caplog: pytest.LogCaptureFixture, name: str,
+                                                           text: str) -> None:
+    async with open_client(carta_url) as client:
+        await client.register()
+        ack = await client.request(pb.OpenFile(file=name, file_id=0))
+        info = await client.request(pb.FileInfoRequest(file=name))
+    for message in (ack.message, info.message):
+        assert text in message and str(data_dir) not in message
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_d13_unknown_enum_values_are_clear_errors(carta_url: str, cube: None,
+                                                         caplog: pytest.LogCaptureFixture) -> None:
+    async with open_client(carta_url) as client:
+        await opened(client)
+        ack = await client.request(pb.SaveFile(file_id=0, output_file_name="x.fits", output_file_type=99))
+        assert not ack.success and "99" in ack.message
+        await client.send(pb.SetStatsRequirements(file_id=0, region_id=-1, stats_configs=[
+            pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[2, -5, 2**31 - 1])]))
+        error = (await client.expect(pb.ErrorData)).message
+        assert "unknown statistics type" in error.message
+        stats = (await client.expect(pb.RegionStatsData)).message
+        assert [s.stats_type for s in stats.statistics] == [2]
+    assert not [r for r in caplog.records if r.exc_info]
+
+
+async def test_d14_one_requirements_message_one_error(carta_url: str, cube: None) -> None:
+    async with open_client(carta_url) as client:
+        await opened(client)
+        await client.send(pb.SetSpatialRequirements(file_id=0, region_id=0, spatial_profiles=[
+            pb.SetSpatialRequirements.SpatialConfig(coordinate=f"q{i}", mip=1) for i in range(1000)]))
+        await client.send(pb.SetStatsRequirements(file_id=0, region_id=-1, stats_configs=[
+            pb.SetStatsRequirements.StatsConfig(coordinate="w", stats_types=[2]) for _ in range(1000)]))
+        await client.send(pb.AddRequiredTiles(file_id=0, tiles=list(range(1 << 24, (1 << 24) + 1000)),
+                                              compression_type=ZFP, compression_quality=11))
+        await trio.sleep(1.0)
+        errors = [e.message for e in client.buffered if e.event_type == E.ERROR_DATA]
+    assert len(errors) == 3, [e.message for e in errors]
+
+
+async def test_d14_resume_with_many_bad_images_logs_one_line(carta_url: str, cube: None,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    images = [pb.ImageProperties(file=f"missing{i}.fits", file_id=i) for i in range(300)]
+    images += [pb.ImageProperties(file="x" * 400, file_id=1000), pb.ImageProperties(file="a\0b", file_id=1001)]
+    async with open_client(carta_url) as client:
+        await client.register()
+        ack = await client.request(pb.ResumeSession(images=images), timeout=60)
+        assert not ack.success and ack.message.startswith("Problem loading files: 0 1 2 ")
+        assert await client.ping() == "PONG"
+        assert not [e for e in client.buffered if e.event_type == E.ERROR_DATA]
+    assert not [r for r in caplog.records if r.exc_info]
+    resume_lines = [r for r in caplog.records if r.name.endswith("resume") and r.levelno >= 30]
+    assert len(resume_lines) == 1 and "302 file(s)" in resume_lines[0].getMessage()
+    opening = [r for r in caplog.records if r.levelno >= 40 and not r.name.endswith("resume")]
+    assert len(opening) <= 1, [r.getMessage() for r in opening[:5]]

@@ -132,19 +132,15 @@ def test_casa_staging_is_beside_the_target_and_removed_on_failure(tmp_path: Path
     top = tmp_path / "top"
     top.mkdir()
     write_fits(top / "cube.fits", make_cube((2, 6, 7), seed=7), wcs_header(CTYPES))
-    seen: list[Path] = []
-
-    def broken(fits_path: str, casa_path: str) -> None:
-        seen.append(Path(casa_path).parent)
-        assert Path(fits_path).is_file()
-        raise RuntimeError("disk full")
-
-    monkeypatch.setattr(save_image, "fits_to_casa", broken)
+    monkeypatch.setattr(save_image, "CONVERTER", "tests.faults:fail_showing_location")
     with FitsReader(top / "cube.fits") as reader:
         selection = save_image.select(reader, [], [])
-        with pytest.raises(RuntimeError):
+        with pytest.raises(save_image.SaveError) as caught:
             save_image.write_casa(reader, top / "out.image", selection, keep_degenerate=True, rest_freq=NAN)
-    assert seen and seen[0].parent == top
+    text = str(caught.value)
+    assert text.startswith("STAGED-IN ") and "SEVERE" not in text and ".cc" not in text
+    staging = Path(text.split(" ", 1)[1])
+    assert staging.parent == top and staging.name.startswith(".out.image.")
     assert sorted(p.name for p in top.iterdir()) == ["cube.fits"]
     assert sorted(os.listdir(tmp_path)) == ["top"]
 

@@ -1,0 +1,221 @@
+"""Native-library calls in worker processes: a crash ends one worker, never the server.
+
+casacore can abort (a full disk while writing a CASA image) or crash (a CASA image
+damaged while open) inside C++, where Python cannot catch anything: in the server
+process that would end every session (issue 11 D3, D4). Everything that calls
+casacore on user files therefore runs here, in a child process:
+
+* :class:`NativeWorker` is one child serving calls over a pipe: ``open`` builds an
+  object there (``"module:Class"`` and arguments) and returns its public attributes,
+  ``call`` calls one of its methods, ``run`` calls a module-level function. Arguments,
+  results and exceptions travel pickled. If the child dies, the caller gets
+  :class:`WorkerCrashed` (an ``OSError``) naming the signal, and the next call starts
+  nothing: the object is gone with its process.
+* :func:`run_once` runs one function in a fresh child and stops it.
+
+Children come from a ``forkserver`` that has numpy and casacore imported already, so
+a worker starts in milliseconds, shares those pages with its siblings and inherits
+none of the server's threads, sockets or trio state. Children ignore SIGINT (Ctrl-C
+in a terminal reaches the whole process group; the server stops them itself) and
+exit when their pipe closes, so they never outlive the server.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import logging
+import multiprocessing
+import multiprocessing.connection
+import pickle
+import signal
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+_PRELOAD = ["carta_trio.io.native_worker", "numpy", "casacore.images"]
+_context_lock = threading.Lock()
+_context: Any = None
+
+
+class WorkerCrashed(OSError):
+    """The worker process died (a native crash or abort); ``signal_name`` says how."""
+
+    def __init__(self, text: str, signal_name: str = "") -> None:
+        super().__init__(text)
+        self.signal_name = signal_name
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _get_context() -> Any:
+    global _context
+    with _context_lock:
+        if _context is None:
+            ctx = multiprocessing.get_context("forkserver")
+            ctx.set_forkserver_preload(_PRELOAD)
+            _context = ctx
+        return _context
+
+
+@contextlib.contextmanager
+def _no_main_fixup() -> Iterator[None]:
+    """Start children without re-running the parent's ``__main__`` in them.
+
+    multiprocessing re-imports the main module in forkserver children (as
+    ``__mp_main__``); for a server that is pointless work at best (a script without
+    a ``__name__`` guard would start another server) and impossible for ``python -``.
+    Hiding ``__spec__``/``__file__`` while the child is launched leaves it out.
+    """
+    main = sys.modules.get("__main__")
+    if main is None:
+        yield
+        return
+    saved = {key: main.__dict__[key] for key in ("__spec__", "__file__") if key in main.__dict__}
+    main.__dict__["__spec__"] = None
+    main.__dict__.pop("__file__", None)
+    try:
+        yield
+    finally:
+        main.__dict__.update(saved)
+        if "__file__" not in saved:
+            main.__dict__.pop("__file__", None)
+
+
+def _resolve(spec: str) -> Any:
+    module_name, _, qualname = spec.partition(":")
+    target: Any = importlib.import_module(module_name)
+    for part in qualname.split("."):
+        target = getattr(target, part)
+    return target
+
+
+def _public_state(obj: Any) -> dict[str, Any]:
+    return {key: value for key, value in vars(obj).items() if not key.startswith("_")}
+
+
+def _serve(conn: multiprocessing.connection.Connection) -> None:
+    """The child's loop: answer ``(op, args)`` requests until ``exit`` or EOF."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    obj: Any = None
+    while True:
+        try:
+            op, args = conn.recv()
+        except (EOFError, OSError):
+            return
+        try:
+            if op == "exit":
+                conn.send(("ok", None))
+                return
+            if op == "open":
+                obj = _resolve(args[0])(*args[1:])
+                value: Any = _public_state(obj)
+            elif op == "call":
+                value = getattr(obj, args[0])(*args[1:])
+            elif op == "run":
+                value = _resolve(args[0])(*args[1:])
+            else:
+                raise ValueError(f"unknown worker operation {op!r}")
+            reply: tuple[str, Any] = ("ok", value)
+        except Exception as exc:  # noqa: BLE001 - every failure goes back to the caller
+            reply = ("err", exc)
+        try:
+            conn.send(reply)
+        except (pickle.PicklingError, TypeError, AttributeError) as exc:
+            conn.send(("err", RuntimeError(f"{type(reply[1]).__name__}: {reply[1]} ({exc})")))
+
+
+def _describe_exit(code: int | None) -> tuple[str, str]:
+    if code is None:
+        return "stopped answering", ""
+    if code < 0:
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return f"was killed by {name}", name
+    return f"exited with status {code}", ""
+
+
+class NativeWorker:
+    """One worker process; calls are serialised (one at a time) and thread-safe."""
+
+    def __init__(self, label: str = "native") -> None:
+        ctx = _get_context()
+        self._conn, child = ctx.Pipe(duplex=True)
+        self._proc = ctx.Process(target=_serve, args=(child,), daemon=True, name=f"carta-trio-{label}")
+        with _context_lock, _no_main_fixup():
+            self._proc.start()
+        child.close()
+        self._lock = threading.Lock()
+        self._dead: WorkerCrashed | None = None
+
+    @property
+    def pid(self) -> int | None:
+        return self._proc.pid
+
+    def _request(self, op: str, args: tuple[Any, ...]) -> Any:
+        with self._lock:
+            if self._dead is not None:
+                raise self._dead
+            try:
+                self._conn.send((op, args))
+                status, value = self._conn.recv()
+            except (EOFError, OSError) as exc:
+                self._proc.join(timeout=5)
+                how, name = _describe_exit(self._proc.exitcode)
+                self._dead = WorkerCrashed(f"the image library {how}", name)
+                self._conn.close()
+                log.warning("worker %s %s during %s", self._proc.pid, how, op)
+                raise self._dead from exc
+        if status == "err":
+            raise value
+        return value
+
+    def open(self, factory: str, *args: Any) -> dict[str, Any]:
+        """Build ``factory(*args)`` in the worker; its public attributes."""
+        return self._request("open", (factory, *args))
+
+    def call(self, method: str, *args: Any) -> Any:
+        """Call a method of the object built by :meth:`open`."""
+        return self._request("call", (method, *args))
+
+    def run(self, function: str, *args: Any) -> Any:
+        """Call a module-level function (``"module:name"``) in the worker."""
+        return self._request("run", (function, *args))
+
+    def close(self) -> None:
+        """Stop the worker (politely, then by force); idempotent."""
+        with self._lock:
+            if self._dead is None:
+                try:
+                    self._conn.send(("exit", ()))
+                    self._conn.poll(2)
+                except (EOFError, OSError):
+                    pass
+                self._dead = WorkerCrashed("the worker was closed")
+                self._conn.close()
+        self._proc.join(timeout=2)
+        if self._proc.exitcode is None:
+            self._proc.kill()
+            self._proc.join(timeout=5)
+
+    def __del__(self) -> None:
+        try:
+            if self._proc.exitcode is None:
+                self._proc.kill()
+        except Exception:  # noqa: BLE001 - never raise from a finaliser
+            pass
+
+
+def run_once(function: str, *args: Any, label: str = "task") -> Any:
+    """Run ``function(*args)`` in a fresh worker process and stop it."""
+    worker = NativeWorker(label)
+    try:
+        return worker.run(function, *args)
+    finally:
+        worker.close()
