@@ -8,12 +8,14 @@ When the socket closes, the session is cancelled and forgotten.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from typing import TYPE_CHECKING
 
 import trio
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
+from carta_trio import limits
 from carta_trio.actors.session import PONG
 from carta_trio.actors.ws_batch import batch_writer
 
@@ -41,8 +43,21 @@ async def serve_connection(websocket: WebSocket, manager: SessionManager) -> Non
     async with manager.open_session(client_address(websocket)) as (session, inbox, outbound):
         async with trio.open_nursery() as nursery:
             nursery.start_soon(_write, websocket, outbound, nursery.cancel_scope)
+            nursery.start_soon(_register_watchdog, websocket, session, nursery.cancel_scope)
             await _read(websocket, session, inbox)
             nursery.cancel_scope.cancel()
+
+
+async def _register_watchdog(websocket: WebSocket, session: Session, scope: trio.CancelScope) -> None:
+    """Close a connection that sent no message within limits.REGISTER_TIMEOUT (1008)."""
+    await trio.sleep(limits.REGISTER_TIMEOUT)
+    if session.registered:
+        return
+    log.info("Session %d [%s] sent nothing within %g s: closing", session.id, session.address,
+             limits.REGISTER_TIMEOUT)
+    with contextlib.suppress(Exception):
+        await websocket.close(code=1008, reason="No REGISTER_VIEWER received")
+    scope.cancel()
 
 
 async def _read(websocket: WebSocket, session: Session, inbox: trio.MemorySendChannel[bytes]) -> None:

@@ -362,7 +362,7 @@ def build_asgi_app(
     if not settings.no_frontend and frontend is not None and not is_valid_frontend_folder(frontend):
         log.warning("Failed to host the CARTA frontend. Please specify a custom location using the frontend_folder argument.")
     handlers = _Routes(settings, scripting_handler)
-    http = Starlette(routes=handlers.routes(), max_body_size=settings.max_message_size)
+    http = Starlette(routes=handlers.routes(), max_body_size=settings.max_http_body_size)
     http.router.redirect_slashes = False
     return CartaApp(settings, websocket_endpoint, http)
 

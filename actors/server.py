@@ -22,6 +22,7 @@ from hypercorn.config import Config
 from hypercorn.trio import serve as hypercorn_serve
 
 from carta_trio.actors.connection import serve_connection
+from carta_trio.actors.connection_gate import ConnectionGate, connection_cap, quiet_accept_errors, raise_file_limit
 from carta_trio.actors.http_app import build_asgi_app
 from carta_trio.actors.listen_socket import PortUnavailable, bind_listening_socket
 from carta_trio.actors.scripting import scripting_handler
@@ -110,6 +111,8 @@ async def serve(
             functools.partial(serve_connection, manager=manager),
             scripting_handler(manager) if settings.enable_scripting else None,
         )
+        quiet_accept_errors()
+        app = ConnectionGate(app, connection_cap(raise_file_limit()))
         await nursery.start(functools.partial(hypercorn_serve, app, config, shutdown_trigger=trio.sleep_forever))
         if on_listening is not None:
             on_listening(port)

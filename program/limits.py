@@ -35,3 +35,22 @@ MAX_ERRORS_PER_MESSAGE = 1
 #: here: any block larger than the image gives one block, and 2**32-1 overflowed the
 #: tile fields.
 MAX_VECTOR_SMOOTHING_FACTOR = 1 << 16
+
+#: WebSocket messages larger than this close the connection (code 1009) before they
+#: are buffered (the reference: 256 MiB). The largest messages the frontend sends
+#: are region files imported by contents and RESUME_SESSION; both fit easily.
+MAX_WEBSOCKET_MESSAGE_BYTES = 64 * 1024 * 1024
+
+#: HTTP request bodies (database PUTs, scripting) above this are refused with 413
+#: while being read, not after buffering them.
+MAX_HTTP_BODY_BYTES = 16 * 1024 * 1024
+
+#: Concurrent connections served (WebSocket sessions plus HTTP requests in
+#: progress); beyond it WebSockets are closed with 1013 ("try again later") and HTTP
+#: requests answered 503. Further bounded by half the process's file-descriptor
+#: limit, which the server raises to its hard limit at start.
+MAX_CONNECTIONS = 1000
+
+#: Seconds a WebSocket may stay open without sending any message (REGISTER_VIEWER
+#: comes first from every frontend); then it is closed (code 1008).
+REGISTER_TIMEOUT = 30.0

@@ -11,6 +11,8 @@ import dataclasses
 import os
 from pathlib import Path
 
+from carta_trio import limits
+
 
 def default_user_folder() -> Path:
     """``~/.carta``: where the reference keeps logs, preferences, layouts, snippets."""
@@ -55,8 +57,11 @@ class Settings:
     #: Paths relative to the top-level folder, opened by the frontend via the start URL.
     files: tuple[str, ...] = ()
     user_folder: Path = dataclasses.field(default_factory=default_user_folder)
-    #: Largest WebSocket message accepted (the reference's limit: 256 MiB).
-    max_message_size: int = 256 * 1024 * 1024
+    #: Largest WebSocket message accepted (the reference's limit is 256 MiB; ours is
+    #: limits.MAX_WEBSOCKET_MESSAGE_BYTES).
+    max_message_size: int = limits.MAX_WEBSOCKET_MESSAGE_BYTES
+    #: Largest HTTP request body accepted (limits.MAX_HTTP_BODY_BYTES).
+    max_http_body_size: int = limits.MAX_HTTP_BODY_BYTES
     #: Outbound frames queued per session before producers wait.
     outbound_queue: int = 64
 
