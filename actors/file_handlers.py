@@ -7,7 +7,7 @@ stalls the session's other messages.
 
 Listings (FILE_LIST, REGION_LIST, CATALOG_LIST) run as concurrent handlers driving
 the ``iter_*`` generators of ``carta_trio.io`` one slice at a time: between slices a
-due FILE_LIST_PROGRESS is sent (first after 0.1 s, then every more than 2 whole
+due FILE_LIST_PROGRESS is sent (first after 50 ms, then every more than 2 whole
 seconds; see :mod:`carta_trio.io.file_list`) and the stop flag is checked. The final
 response (100,000 entries are megabytes) is serialised in a worker thread too. STOP_FILE_LIST with
 ``file_list_type`` Image stops the running image and region listings of this

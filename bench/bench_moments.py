@@ -150,6 +150,46 @@ def _ms(values: list[float]) -> str:
     return f"median {1e3 * statistics.median(values):6.1f} ms, max {1e3 * max(values):6.1f} ms"
 
 
+C_KMS = 299792.458
+
+
+async def verify_sample(client, response: pb.MomentResponse, path: Path, depth: int, size: int,
+                        count: int = 24) -> None:
+    """The moment 0 and 1 images the server made, read back pixel by pixel with SET_CURSOR,
+    against numpy over every channel of the same pixels (read from a memory map of the
+    file): radio velocity from the header, moment 0 = sum * channel width, moment 1 =
+    intensity-weighted mean velocity. A moment that skipped channels would not match."""
+    # the images come in request order: [1, 2] = integrated (moment 0), weighted coordinate (moment 1)
+    ids = dict(zip(("moment0", "moment1"), (ack.file_id for ack in response.open_file_acks)))
+    header_offset = -(-(80 * (6 + len(HEADER) + 1)) // 2880) * 2880
+    cube = np.memmap(path, dtype=">f4", mode="r", offset=header_offset, shape=(depth, size, size))
+    freq = HEADER["CRVAL3"] + (np.arange(depth) + 1 - HEADER["CRPIX3"]) * HEADER["CDELT3"]
+    velocity = C_KMS * (HEADER["RESTFRQ"] - freq) / HEADER["RESTFRQ"]
+    width = C_KMS * abs(HEADER["CDELT3"]) / HEADER["RESTFRQ"]
+    rng = np.random.default_rng(5)
+    pixels = [(int(x), int(y)) for x, y in zip(rng.integers(4, size, count), rng.integers(0, size, count))] + [(1, 1)]
+    worst = {"moment0": 0.0, "moment1": 0.0}
+    checked = 0
+    for x, y in pixels:
+        spectrum = np.asarray(cube[:, y, x], dtype=np.float64)
+        expected = {"moment0": np.sum(spectrum) * width, "moment1": np.sum(spectrum * velocity) / np.sum(spectrum)}
+        for name, value in expected.items():
+            await client.send(pb.SetCursor(file_id=ids[name], point=pb.Point(x=x, y=y)))
+            got = (await client.expect(pb.SpatialProfileData, timeout=60)).message.value
+            if not np.isfinite(value):
+                assert not np.isfinite(got), f"{name} at ({x}, {y}): {got}, numpy says {value}"
+                continue
+            if name == "moment1" and abs(np.sum(spectrum)) < 0.1 * np.sum(np.abs(spectrum)):
+                continue  # ill-conditioned ratio: float32 and float64 sums part ways
+            scale = max(abs(value), np.sum(np.abs(spectrum)) * width if name == "moment0" else abs(velocity).max())
+            error = abs(got - value) / scale
+            assert error < 1e-4, f"{name} at ({x}, {y}): server {got}, numpy {value}"
+            worst[name] = max(worst[name], error)
+            checked += 1
+    print(f"   checked against numpy over all {depth} channels at {len(pixels)} pixels ({checked} values): "
+          f"worst relative difference moment 0 {worst['moment0']:.1e}, moment 1 {worst['moment1']:.1e}")
+
+
 async def bench_server(folder: Path, depth: int, size: int, baseline_mbs: float, count: int, repeats: int) -> None:
     mb = depth * size * size * 4 / 1e6
     async with running_server(folder) as url, open_client(url) as client:
@@ -167,6 +207,7 @@ async def bench_server(folder: Path, depth: int, size: int, baseline_mbs: float,
                 assert seen[-1].message.success, seen[-1].message.message
             print(f"   moments {str(moments):8s} {best:6.2f} s {mb / best:8.0f} MB/s   "
                   f"ratio {mb / best / baseline_mbs:5.2f} to the numpy reduction")
+        await verify_sample(client, seen[-1].message, folder / "cube.fits", depth, size)
 
         await client.send(request([4, 5], depth, mask=1, pixels=(-100, 100)))
         await client.expect(pb.MomentProgress, timeout=120)

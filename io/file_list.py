@@ -10,7 +10,7 @@ name -- unless they lead outside the top-level folder (then they are skipped).
 :func:`iter_file_list` is a generator so that a caller can run a big listing in
 slices (each ``next()`` returns after at most ``checkpoint`` seconds of work): it
 yields :class:`ListProgress` items -- ``report=True`` when FILE_LIST_PROGRESS is due:
-first once the listing has run :data:`FIRST_PROGRESS_AFTER_SECS` (0.1 s; the
+first once the listing has run :data:`FIRST_PROGRESS_AFTER_SECS` (50 ms; the
 reference waits for more than 5 whole seconds), then after more than 2 whole seconds
 since the last report as the reference (``BE:src/Timer/ListProgressReporter.cc``)
 -- and finally the response message. Closing it stops the listing.
@@ -57,7 +57,7 @@ _CONTENT, _EXTENSION, _ALL_FILES = (int(pb.FileListFilterMode.Content), int(pb.F
 #: reference waits for more than 5 whole seconds, during which a user looking at a
 #: huge folder sees nothing and cannot cancel; here a slow folder shows its progress
 #: bar at once (a deliberate difference; quick listings still send none).
-FIRST_PROGRESS_AFTER_SECS = 0.1
+FIRST_PROGRESS_AFTER_SECS = 0.05
 #: Later reports: the reference's interval (whole seconds, compared with ``>`` after truncation).
 PROGRESS_INTERVAL_SECS = 2
 
@@ -89,12 +89,17 @@ class ListingPace:
     """When a listing yields progress: the reference's report rule, plus a plain
     checkpoint every ``checkpoint`` seconds so a STOP can interrupt it."""
 
-    def __init__(self, total: int, clock: Callable[[], float] = time.monotonic, checkpoint: float = 0.2) -> None:
+    def __init__(
+        self, total: int, clock: Callable[[], float] = time.monotonic, checkpoint: float = 0.2,
+        started: float | None = None,
+    ) -> None:
+        """``started``: when the listing began (its clock), if before this pace was made
+        (reading a huge folder's names takes a while before ``total`` is known)."""
         self.total = total
         self._clock = clock
         self._checkpoint = checkpoint
-        self._cadence = ProgressCadence(clock)
-        self._last = clock()
+        self._cadence = ProgressCadence(clock, started)
+        self._last = clock() if started is None else started
         self._next_look = self._last
 
     def tick(self, checked: int) -> ListProgress | None:
@@ -127,9 +132,9 @@ def final_item(items: Iterable[object], kind: type[T]) -> T:
 class ProgressCadence:
     """The reference's reporting rule, with an injectable clock for tests."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, clock: Callable[[], float] = time.monotonic, started: float | None = None) -> None:
         self._clock = clock
-        self._start = clock()
+        self._start = clock() if started is None else started
         self._first_made = False
 
     def next_due(self) -> float:
@@ -329,6 +334,7 @@ def iter_file_list(
     else:
         response.directory = resolved.relative
         response.parent = parent_of(resolved.relative)
+    started = clock()
     top_real = os.path.realpath(str(top))
     folder = str(resolved.path)
     try:
@@ -347,7 +353,7 @@ def iter_file_list(
             response.message = str(exc.strerror or exc)
             yield response
             return
-        pace = ListingPace(len(entries), clock, checkpoint)
+        pace = ListingPace(len(entries), clock, checkpoint, started)
         for checked, entry in enumerate(entries, start=1):
             if not entry.name.startswith("."):
                 try:
