@@ -13,14 +13,8 @@ from astropy.io import fits
 
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import open_client
-
-from tests.catalog_factory import (
-    astropy_read,
-    decoded,
-    expected_type,
-    mixed_table,
-    write_votable,
-)
+from tests.catalog_factory import astropy_read, decoded, expected_type, mixed_table, write_votable
+from tests.image_factory import make_cube, wcs_header, write_fits
 
 Op = pb.ComparisonOperator
 
@@ -276,15 +270,21 @@ async def test_ecsv_and_csv_tables(data_dir: Path, carta_url: str, suffix: str) 
 
 
 async def test_resume_reopens_catalogs(data_dir: Path, carta_url: str) -> None:
-    """RESUME_CATALOG: catalogs listed in RESUME_SESSION are reopened; a missing one fails the ack."""
+    """RESUME_CATALOG: an image and a catalog resumed (two histograms, success); the catalog answers a
+    filter with 10 columns; a catalog that cannot be reopened fails the ack."""
     write_votable(mixed_table(6, columns=12), data_dir / "test_fk4.xml")
+    write_fits(data_dir / "model.fits", make_cube((3, 30, 40), seed=2), wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+    image = pb.ImageProperties(directory="", file="model.fits", hdu="", file_id=0, channel=0, stokes=0)
+    catalog = pb.OpenCatalogFile(directory="", name="test_fk4.xml", file_id=1, preview_data_size=10)
     async with open_client(carta_url) as client:
         first = await client.register()
+        resumed = await client.request(pb.ResumeSession(images=[image], catalog_files=[catalog]))
+        assert (resumed.success, resumed.message) == (True, "")
     async with open_client(carta_url) as client:
         await client.register(first.session_id)
-        catalog = pb.OpenCatalogFile(directory="", name="test_fk4.xml", file_id=1, preview_data_size=10)
-        ack = await client.request(pb.ResumeSession(catalog_files=[catalog]))
+        ack = await client.request(pb.ResumeSession(images=[image], catalog_files=[catalog]))
         assert (ack.success, ack.message) == (True, "")
+        assert (await client.expect(pb.RegionHistogramData)).message.file_id == 0
         assert not [e for e in client.buffered if e.event_type == pb.EventType.OPEN_CATALOG_FILE_ACK]
         (response,) = await filter_all(client, pb.CatalogFilterRequest(
             file_id=1, column_indices=list(range(10)), subset_start_index=0, subset_data_size=6))
