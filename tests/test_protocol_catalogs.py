@@ -48,7 +48,7 @@ async def filter_all(client, request: pb.CatalogFilterRequest) -> list[pb.Catalo
 @pytest.mark.parametrize(
     ("name", "serialization", "gzipped"),
     [("cat.xml", "tabledata", False), ("cat_bin.vot", "binary", False), ("cat_bin2.xml", "binary2", True),
-     ("cat.fits", "fits", False)],
+     ("cat.fits", "fits", False), ("cat.fits.gz", "fits", True)],
 )  # fmt: skip
 async def test_open_ack_matches_astropy(data_dir: Path, carta_url: str, name: str, serialization: str, gzipped: bool) -> None:
     table = mixed_table(120, columns=10)
