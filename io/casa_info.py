@@ -26,6 +26,7 @@ from carta_trio.io.computed_entries import (
     shape_entries,
     string_entry,
 )
+from carta_trio.io.casa_open import open_casacore_image, remove_shadow, user_message
 from carta_trio.io.computed_entries import coords_to_deg, increment_text, unit_conforms
 from carta_trio.io.coord_ranges import build_wcs, coordinate_ranges
 from carta_trio.io.angle_format import fmt_shortest
@@ -202,15 +203,22 @@ def _beam(record: dict) -> Beam:
 
 
 def casa_extended_info(path: str | Path, name: str, hdu: str) -> ExtendedInfo:
-    """The FileInfoExtended map (one entry keyed ``hdu``) of a casacore-readable image."""
-    from casacore import images
-
-    result = ExtendedInfo()
+    """The FileInfoExtended map (one entry keyed ``hdu``) of a casacore-readable image
+    (also one without a ``logtable``: :func:`carta_trio.io.casa_open.open_casacore_image`)."""
     try:
-        image = images.image(str(path))
+        image, shadow = open_casacore_image(path)
     except Exception as exc:  # noqa: BLE001 - casacore raises RuntimeError with its message
-        result.message = str(exc)
-        return result
+        log.info("casacore cannot open %s: %s", path, exc)
+        return ExtendedInfo(message=user_message(str(exc), path))
+    try:
+        return _image_info(image, name, hdu)
+    finally:
+        del image
+        remove_shadow(shadow)
+
+
+def _image_info(image: object, name: str, hdu: str) -> ExtendedInfo:
+    result = ExtendedInfo()
     shape = [int(n) for n in reversed(image.shape())]
     info = pb.FileInfoExtended()
     info.computed_entries.append(string_entry("Name", name))

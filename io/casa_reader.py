@@ -28,6 +28,7 @@ import fitsio
 import numpy as np
 
 from carta_trio.io.axis_roles import find_axis_roles
+from carta_trio.io.casa_open import open_casacore_image, remove_shadow, user_message
 from carta_trio.io.fits_header import cards_from_records, format_card
 from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
 
@@ -50,16 +51,16 @@ class CasaReader(ImageReader):
     """A CASA or MIRIAD image directory. Access is serialised with a lock."""
 
     def __init__(self, path: str | os.PathLike[str], hdu: str = "", file_type: int = CASA_FILE_TYPE) -> None:
-        from casacore import images  # imported lazily: loading casacore takes a while
-
         self.path = Path(path)
         self.file_type = file_type
         self.hdu = ""
         self._lock = threading.Lock()
+        self._shadow: Path | None = None
         try:
-            image = images.image(str(self.path))
+            image, self._shadow = open_casacore_image(self.path)
         except RuntimeError as err:
-            raise ImageOpenError(str(err).strip() or "Image could not be opened.") from err
+            log.info("casacore cannot open %s: %s", self.path, err)
+            raise ImageOpenError(user_message(str(err), self.path) or "Image could not be opened.") from err
         self._attach(image)
 
     def _attach(self, image: Any) -> None:
@@ -172,6 +173,8 @@ class CasaReader(ImageReader):
 
     def close(self) -> None:
         self._image = None
+        shadow, self._shadow = getattr(self, "_shadow", None), None
+        remove_shadow(shadow)
 
 
 def _beam(record: Any) -> Beam | None:

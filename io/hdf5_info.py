@@ -86,7 +86,7 @@ def hdf5_extended_info(path: str | Path, name: str, hdu: str) -> ExtendedInfo:
     with f:
         key = hdu or next(iter(f.keys()), "")
         if key not in f or not isinstance(f[key], h5py.Group):
-            result.message = f"HDF5 error: Could not open group {key} in parent {os.path.abspath(path)}"
+            result.message = f"HDF5 error: Could not open group {key} in parent {os.path.basename(path)}"
             return result
         group = f[key]
         data = group.get("DATA")

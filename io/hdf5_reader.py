@@ -115,7 +115,7 @@ class Hdf5Reader(ImageReader):
     def _setup(self) -> None:
         group = self._file.get(self.hdu)
         if not isinstance(group, h5py.Group):
-            raise ImageOpenError(f"HDF5 error: Could not open group {self.hdu} in parent {self.path.absolute()}")
+            raise ImageOpenError(f"HDF5 error: Could not open group {self.hdu} in parent {self.path.name}")
         self._group = group
         data = group.get("DATA")
         if not isinstance(data, h5py.Dataset):

@@ -97,6 +97,10 @@ class WorkerReader(ImageReader):
         return self._worker.pid
 
     def close(self) -> None:
+        try:
+            self._worker.call("close")  # the real reader's clean-up (e.g. a shadow folder)
+        except Exception:  # noqa: BLE001 - a dead or closed worker has nothing left to clean
+            pass
         self._worker.close()
 
 
