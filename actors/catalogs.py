@@ -5,8 +5,9 @@ Thin glue over ``io.catalog_open`` and ``io.catalog_view`` (FILES_REGIONS_CATALO
 frontend's catalog file id (independent of image ids). Open and close run inline
 (ordered with the requests around them; parsing itself happens in a worker
 thread). A filter request is checked inline and then streamed by a child task as
-the session job ``("catalog_filter", file_id)`` (``session.jobs``): a newer request for the same catalog, or
-closing/reopening it, cancels the stream at the next chunk. Requests that the
+the session job ``("catalog_filter", file_id)`` (``session.jobs.start``): a newer
+request for the same catalog, or closing/reopening it, cancels the stream at the
+next chunk. Requests that the
 reference ignores or crashes on (unknown id, failed open) get an ERROR_DATA.
 """
 
@@ -36,13 +37,6 @@ def catalog_store(session: Session) -> CatalogStore:
     return session.state.setdefault(_STORE_KEY, CatalogStore())
 
 
-def _supersede(session: Session, file_id: int) -> int:
-    """Cancel the filter stream of catalog ``file_id`` (running or not yet started); the new generation."""
-    generation = catalog_store(session).supersede(file_id)
-    session.jobs.cancel(JOB_KIND, file_id)
-    return generation
-
-
 def _read(top: str, starting: str, directory: str, name: str) -> tuple[CatalogTable, int]:
     path = catalog_path(top, starting, directory, name)
     return read_catalog(path), os.path.getsize(path)
@@ -51,7 +45,7 @@ def _read(top: str, starting: str, directory: str, name: str) -> tuple[CatalogTa
 async def open_catalog(session: Session, request: pb.OpenCatalogFile) -> pb.OpenCatalogFileAck:
     """Open (or reopen) a catalog; the ack, success or not. Used by RESUME_SESSION too."""
     store = catalog_store(session)
-    _supersede(session, request.file_id)
+    session.jobs.cancel(JOB_KIND, request.file_id)
     store.close(request.file_id)
     settings = session.settings
     try:
@@ -79,7 +73,7 @@ async def on_open_catalog_file(session: Session, request_id: int, message: pb.Op
 
 @handles(pb.EventType.CLOSE_CATALOG_FILE)
 async def on_close_catalog_file(session: Session, request_id: int, message: pb.CloseCatalogFile) -> None:
-    _supersede(session, message.file_id)
+    session.jobs.cancel(JOB_KIND, message.file_id)
     catalog_store(session).close(message.file_id)
 
 
@@ -90,20 +84,15 @@ async def on_catalog_filter(session: Session, request_id: int, message: pb.Catal
     except CatalogError as exc:
         await session.send_error(str(exc), pb.ErrorSeverity.WARNING, _TAGS)
         return
-    # Child tasks may start in any order: only the newest request of a catalog may stream.
-    generation = _supersede(session, message.file_id)
-    session.spawn("CATALOG_FILTER_REQUEST", _stream_filter, session, view, message, generation)
+    # The job's slot is claimed now, so of two requests the later always wins.
+    session.jobs.start(JOB_KIND, message.file_id, "CATALOG_FILTER_REQUEST", _stream_filter, session, view, message)
 
 
-async def _stream_filter(
-    session: Session, view: CatalogView, message: pb.CatalogFilterRequest, generation: int
-) -> None:
-    if not catalog_store(session).is_current(message.file_id, generation):
-        return
-    with session.jobs.open(JOB_KIND, message.file_id) as job:
-        plan = await job.run_chunk(view.plan, message)
-        if plan.notes:  # one ERROR_DATA per message (limits.MAX_ERRORS_PER_MESSAGE)
-            await session.send_error("; ".join(plan.notes), pb.ErrorSeverity.WARNING, _TAGS)
-        for begin, end in plan.chunks():
-            response = await job.run_chunk(plan.response, begin, end)
-            await session.send_stream(response)
+async def _stream_filter(session: Session, view: CatalogView, message: pb.CatalogFilterRequest) -> None:
+    """The job's body (its cancel scope is around it): plan in a worker thread, then one chunk at a time."""
+    plan = await session.run_sync(view.plan, message)
+    if plan.notes:  # one ERROR_DATA per message (limits.MAX_ERRORS_PER_MESSAGE)
+        await session.send_error("; ".join(plan.notes), pb.ErrorSeverity.WARNING, _TAGS)
+    for begin, end in plan.chunks():
+        response = await session.run_sync(plan.response, begin, end)
+        await session.send_stream(response)

@@ -234,17 +234,6 @@ class CatalogStore:
 
     def __init__(self) -> None:
         self._views: dict[int, CatalogView | str] = {}
-        self._generations: dict[int, int] = {}
-        self._counter = 0
-
-    def supersede(self, file_id: int) -> int:
-        """A new generation for ``file_id``: filter streams of older ones must stop."""
-        self._counter += 1
-        self._generations[file_id] = self._counter
-        return self._counter
-
-    def is_current(self, file_id: int, generation: int) -> bool:
-        return self._generations.get(file_id) == generation
 
     def opened(self, file_id: int, table: CatalogTable) -> CatalogView:
         view = CatalogView(table, file_id)
