@@ -50,8 +50,7 @@ async def concat_frame(session: Session, file_id: int,
     open_ack = await open_generated_frame(session, file_id, reader)
     if not open_ack.success:
         log.error("Fail to open the concatenated stokes image: %s", open_ack.message)
-        if file_id not in session.frames or session.frames[file_id].reader is not reader:
-            reader.close()
+        reader.close()  # no frame holds it (closing twice is harmless)
     return pb.ConcatStokesFilesAck(success=True, message="", open_file_ack=open_ack)
 
 

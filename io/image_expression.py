@@ -315,5 +315,7 @@ class NumpyExpressionReader(ImageReader):
         return self._evaluate(lambda r: r._read_region(starts, stops), shape)
 
     def close(self) -> None:
-        for reader in self._readers:
+        """Close every source reader (once; closing again does nothing)."""
+        readers, self._readers = self._readers, []
+        for reader in readers:
             reader.close()

@@ -302,7 +302,9 @@ class StokesConcatReader(ImageReader):
         return self.part(stokes).precomputed_cube_stats(0)
 
     def close(self) -> None:
-        for p in self._parts:
+        """Close every part (once; closing again does nothing)."""
+        parts, self._parts = self._parts, []
+        for p in parts:
             p.close()
 
 
