@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-
 from carta_trio.io import images, lel_numpy, paths
 from carta_trio.io.casa_reader import CASA_FILE_TYPE, CasaReader
 from carta_trio.io.fits_header import format_card

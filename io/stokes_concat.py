@@ -60,8 +60,8 @@ __all__ = [
     "ConcatError",
     "StokesConcatReader",
     "StokesFile",
-    "concat_name",
     "carried_cards",
+    "concat_name",
     "concat_stokes_files",
 ]
 
