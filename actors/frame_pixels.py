@@ -28,12 +28,23 @@ if TYPE_CHECKING:
 
 #: Encoded tiles kept per frame (a 4K plane has 256 full-resolution tiles).
 TILE_CACHE_SIZE = 1024
-#: Tiles encoded per worker-thread call.
-TILE_GROUP = 4
+#: Tiles encoded per worker-thread call, at most: each call is a hand-over between the
+#: event loop and a worker (and a GIL round trip), so long requests use big groups; a
+#: short one is split so every core gets a share (see :func:`group_size`).
+TILE_GROUP = 8
+CORES = os.cpu_count() or 1
 #: Groups being encoded at once: one per core and one more ready to start, so no core
 #: idles while the event loop forwards a finished group; few enough that a newer
 #: request waits only a few milliseconds.
 TILE_GROUPS_IN_FLIGHT = (os.cpu_count() or 1) + 1
+
+
+def group_size(remaining: int) -> int:
+    """Tiles for the next worker call: up to :data:`TILE_GROUP`, fewer when fewer than
+    a full group per core remain (16 tiles on 2 cores: 8 + 8; 6 tiles: 3 + 3)."""
+    return max(1, min(TILE_GROUP, -(-remaining // CORES)))
+
+
 #: Row bands a plane's block mean is split into (one per core).
 MIP_PARTS = os.cpu_count() or 1
 
@@ -137,7 +148,7 @@ class FramePixels:
     async def _serve_tile_batch(self, request: TileRequest, *, preemptible: bool = True) -> None:
         """Send the tiles of ``request`` and its syncs as due.
 
-        Groups of :data:`TILE_GROUP` tiles are encoded in worker threads, up to
+        Groups of up to :data:`TILE_GROUP` tiles are encoded in worker threads, up to
         :data:`TILE_GROUPS_IN_FLIGHT` at once, and each group is sent, in request
         order, as soon as it and those before it are ready: the cores keep encoding
         while the event loop forwards bytes. A ``preemptible`` request stops taking
@@ -177,7 +188,7 @@ class FramePixels:
                 ):
                     slot: tuple[trio.Event, list[list[bytes | None]]] = (trio.Event(), [])
                     in_flight.append(slot)
-                    nursery.start_soon(encode, request.take(TILE_GROUP), *slot)
+                    nursery.start_soon(encode, request.take(group_size(len(request.codes))), *slot)
                 if not in_flight:
                     return
                 done, result = in_flight.popleft()
