@@ -235,6 +235,23 @@ async def _vectors(client: CartaClient, file_id: int) -> list[tuple[bytes, bytes
             return out
 
 
+async def _contours(client: CartaClient, file_id: int, levels: list[float]) -> list[tuple[float, bytes]]:
+    await client.send(pb.SetContourParameters(
+        file_id=file_id, reference_file_id=file_id, levels=levels, smoothing_mode=0, smoothing_factor=1,
+        decimation_factor=4, compression_level=8, contour_chunk_size=100_000,
+        image_bounds=pb.ImageBounds(x_min=0, x_max=10, y_min=0, y_max=10)))
+    pending, out = set(levels), []
+    while pending:
+        message = (await client.expect(pb.ContourImageData, timeout=30)).message
+        if message.file_id != file_id:
+            continue
+        for contour_set in message.contour_sets:
+            out.append((contour_set.level, contour_set.raw_coordinates))
+        if message.progress >= 1.0:
+            pending -= {c.level for c in message.contour_sets}
+    return sorted(out)
+
+
 async def _generated(client: CartaClient, request: object, response: type) -> list[np.ndarray]:
     from tests.test_protocol_moments_pv import tile_of, until
 
@@ -245,11 +262,13 @@ async def _generated(client: CartaClient, request: object, response: type) -> li
     return [await tile_of(client, ack.file_id) for ack in acks]
 
 
-async def test_concat_vectors_moments_pv_match_one_file(carta_url: str, planes: dict[int, np.ndarray],
+async def test_concat_vectors_moments_pv_contours_histogram_match_one_file(carta_url: str, planes: dict[int, np.ndarray],
                                                         data_dir: Path) -> None:
-    """What the joined frame computes equals what the same data in one 4-Stokes file gives
+    """Vector overlay, moments, PV, contours and the cube histogram of the joined frame equal
+    what the same data in one 4-Stokes file gives
     (those paths are checked against numpy in their own tests)."""
     iquv = np.stack([planes[k] for k in (PT.I, PT.Q, PT.U, PT.V)])
+    levels = [float(np.nanpercentile(planes[PT.Q][0], q)) for q in (50, 90)]
     write_fits(data_dir / "iquv.fits", iquv, wcs_header(CUBE + ("STOKES",)))
     async with open_client(carta_url) as client:
         await client.register()
@@ -271,9 +290,22 @@ async def test_concat_vectors_moments_pv_match_one_file(carta_url: str, planes: 
                 region_type=pb.RegionType.LINE, control_points=[pb.Point(x=5, y=20), pb.Point(x=30, y=9)])))
             pv = await _generated(client, pb.PvRequest(file_id=file_id, region_id=cut.region_id, width=3),
                                   pb.PvResponse)
-            results[file_id] = {"vectors": vectors, "moments": moments, "pv": pv}
+            contours = await _contours(client, file_id, levels)
+            await client.send(pb.SetHistogramRequirements(file_id=file_id, region_id=-2, histograms=[
+                pb.HistogramConfig(coordinate="z", channel=-2, num_bins=-1)]))
+            while True:
+                cube = (await client.expect(pb.RegionHistogramData, timeout=30)).message
+                if (cube.file_id, cube.region_id) == (file_id, -2) and cube.progress >= 1.0:
+                    break
+            histogram = (cube.stokes, list(cube.histograms.bins), cube.histograms.bin_width)
+            results[file_id] = {"vectors": vectors, "moments": moments, "pv": pv, "contours": contours,
+                                "histogram": histogram}
     joined, single = results[0], results[1]
     assert joined["vectors"] == single["vectors"] and len(joined["vectors"]) > 0
+    assert joined["contours"] == single["contours"] and all(joined["contours"])  # type: ignore[arg-type]
+    assert joined["histogram"] == single["histogram"] and joined["histogram"][0] == 1  # type: ignore[index]
+    # the cube histogram of Stokes Q counts every finite pixel of the Q file
+    assert sum(joined["histogram"][1]) == int(np.isfinite(planes[PT.Q]).sum())  # type: ignore[index]
     for key in ("moments", "pv"):
         for got, want in zip(joined[key], single[key], strict=True):  # type: ignore[call-overload]
             assert np.array_equal(got, want, equal_nan=True), key
