@@ -94,6 +94,19 @@ EXPRESSION = '3 - "gradient.fits"'
 POL_STOKES = ("I", "Q", "U", "V")
 POL_WIDTH, POL_HEIGHT = 96, 64
 
+# Region files (issue 14): a DS9 file next to the cube, imported through the region dialog
+# onto the cube, then exported (DS9, world coordinates) under another name.
+REGION_FILE, REGION_EXPORT_FILE = "cube_regions.reg", "exported_regions.reg"
+REGION_FILE_TEXT = """# Region file format: DS9 version 4.1
+global color=green dashlist=8 3 width=1 font="helvetica 10 normal roman" select=1
+fk5
+circle(275.0875,-16.2027777778,10") # color=red text={e2e-circle}
+box(275.0860,-16.1990,20",12",30) # text={e2e-box}
+image
+polygon(20,20,40,20,30,35) # text={e2e-polygon}
+point(100,80) # color=#2EE6D6 text={e2e-point}
+"""
+
 
 def cube_source(channel: int) -> tuple[float, float, float]:
     """(x, y, amplitude) of the cube's Gaussian in `channel` (0-based pixels, y upwards)."""
@@ -118,6 +131,9 @@ def plan_steps() -> list[dict[str, Any]]:
         {"step": "moment", "region_id": -1},
         {"step": "close_floating_widgets"},
         {"step": "cursor", "name": "moment_cursor", "pixel": list(MOMENT_CURSOR_PIXEL)},
+        {"step": "import_regions", "image": CUBE_NAME, "folder": IMAGE_FOLDER, "file": REGION_FILE},
+        {"step": "export_regions", "folder": IMAGE_FOLDER, "file": REGION_EXPORT_FILE, "file_type": 2,
+         "coord_type": 1},
         # Images built from other images: an expression typed in the browser, a Stokes hypercube.
         {"step": "open_expression", "folder": IMAGE_FOLDER, "expression": EXPRESSION},
         {"step": "concat_stokes", "folder": IMAGE_FOLDER, "filter": "pol.",
@@ -245,7 +261,7 @@ def write_pol_plane(path: Path, index: int) -> None:
 
 def make_data_folder(top: Path) -> Path:
     """Top-level folder: ``e2e/gradient.fits``, ``e2e/cube.fits``, ``e2e/pol.{I,Q,U,V}.fits``, an empty
-    ``e2e/nested``, a text file."""
+    ``e2e/nested``, a text file, a catalog and a DS9 region file."""
     folder = top / IMAGE_FOLDER
     (folder / "nested").mkdir(parents=True)
     write_test_image(folder / IMAGE_NAME)
@@ -254,6 +270,7 @@ def make_data_folder(top: Path) -> Path:
         write_pol_plane(folder / f"pol.{stokes}.fits", index)
     write_sky_catalog(folder / CATALOG_NAME, 275.0875, -16.2027777778, CATALOG_ROWS)
     (folder / "notes.txt").write_text("not an image\n")
+    (folder / REGION_FILE).write_text(REGION_FILE_TEXT)
     return top.resolve()
 
 
@@ -381,7 +398,7 @@ def _run_plan(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     results = json.loads(results_path.read_text())
     if results.get("fatal"):
         pytest.fail(f"e2e driver could not run: {results['fatal']}")
-    return {entry["step"]: entry for entry in results["steps"]} | {"_all": results}
+    return {entry["step"]: entry for entry in results["steps"]} | {"_all": results, "_data": data}
 
 
 _OUTCOME: list[tuple[bool, Any]] = []

@@ -19,6 +19,8 @@
 //             {"step": "cursor", "pixel": [75, 64]},
 //             {"step": "region_stats", "center": [60, 60], "size": [21, 21]},
 //             {"step": "moment", "region_id": -1},
+//             {"step": "import_regions", "folder": "sub", "file": "r.reg"},
+//             {"step": "export_regions", "folder": "sub", "file": "out.reg", "file_type": 2, "coord_type": 1},
 //             {"step": "close_floating_widgets"},
 //             {"step": "open_catalog", "folder": "sub", "file": "s.xml"},
 //             {"step": "catalog_filter", "column": "flux", "filter": "> 5"},
@@ -431,6 +433,8 @@ Object.assign(STEPS, require('./analysis_steps').analysisSteps({
 
 // The catalog steps (import from the file browser's catalog mode, filter, overlay).
 Object.assign(STEPS, require('./catalog_steps').catalogSteps({ EVENT, waitForImage, alertTexts }));
+// Region files: import through the region dialog, export through the export dialog (issue 14).
+Object.assign(STEPS, require('./region_file_steps').regionFileSteps({ EVENT, alertTexts }));
 
 // Images built from other images (image arithmetic, Stokes hypercube).
 Object.assign(STEPS, require('./combine_steps').combineSteps({
