@@ -131,6 +131,7 @@ def plan_steps() -> list[dict[str, Any]]:
         {"step": "moment", "region_id": -1},
         {"step": "close_floating_widgets"},
         {"step": "cursor", "name": "moment_cursor", "pixel": list(MOMENT_CURSOR_PIXEL)},
+        # Region files: import through the region dialog onto the cube, export through the export dialog.
         {"step": "import_regions", "image": CUBE_NAME, "folder": IMAGE_FOLDER, "file": REGION_FILE},
         {"step": "export_regions", "folder": IMAGE_FOLDER, "file": REGION_EXPORT_FILE, "file_type": 2,
          "coord_type": 1},

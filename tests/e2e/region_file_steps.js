@@ -106,6 +106,7 @@ function regionFileSteps({ EVENT, alertTexts }) {
         await load.click();
         const ack = await recorder.waitFrames((fr) => fr.slice(mark).find(
           (f) => f.dir === 'recv' && f.type === EVENT.IMPORT_REGION_ACK), timeout, 'IMPORT_REGION_ACK');
+        await dialog.waitFor({ state: 'hidden', timeout });
         if (!ack.msg.success) throw stepError(`IMPORT_REGION_ACK failed: ${ack.msg.message}`, await data());
         const expected = before.regions.length + ack.msg.regions;
         await page.waitForFunction((n) => window.app.activeFrame.regionSet.regions.filter((r) => r.regionId > 0).length === n,
@@ -173,7 +174,9 @@ function regionFileSteps({ EVENT, alertTexts }) {
         if (await filter.count()) await filter.first().fill(step.file);
         await page.waitForTimeout(300);
         const listed = (await browser.locator('.filename-cell .cell-text').allInnerTexts()).map((t) => t.trim());
-        await page.keyboard.press('Escape');
+        // Leave the browser closed (later steps open it in their own mode).
+        await footerButton(browser, 'Close').click({ timeout });
+        await browser.waitFor({ state: 'hidden', timeout });
         return { ...(await data()), chosen, ack: ack.msg, listed };
       } catch (err) {
         if (!err.data) err.data = await data();
