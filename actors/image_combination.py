@@ -75,6 +75,12 @@ async def open_expression_frame(session: Session, message: pb.OpenFile) -> tuple
     except (paths.PathError, ExpressionError, ImageOpenError, OSError) as exc:
         log.error("%s", exc)
         return pb.OpenFileAck(file_id=0, success=False, message=str(exc)), None
+    except (UnicodeError, ValueError) as exc:
+        # The image library's own messages about a malformed expression (issue 11 D13:
+        # expected bad input gets a clear answer and one log line, not a traceback).
+        log.error("image expression %r: %s: %s", message.file, type(exc).__name__, exc)
+        return pb.OpenFileAck(file_id=0, success=False,
+                              message=f"Cannot evaluate the image expression: {type(exc).__name__}"), None
     ack = await open_generated_frame(session, message.file_id, reader)
     frame = session.frames.get(message.file_id) if ack.success else None
     if frame is None:

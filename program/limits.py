@@ -31,10 +31,10 @@ MAX_FITTING_JACOBIAN_BYTES = 1 << 30
 #: counted in one log line.
 MAX_ERRORS_PER_MESSAGE = 1
 
-#: SET_VECTOR_OVERLAY_PARAMETERS ``smoothing_factor`` (the block size) is clamped
-#: here: any block larger than the image gives one block, and 2**32-1 overflowed the
-#: tile fields.
-MAX_VECTOR_SMOOTHING_FACTOR = 1 << 16
+#: SET_VECTOR_OVERLAY_PARAMETERS ``smoothing_factor`` (a uint32: the block size) is
+#: clamped to the int32 range of the tiles' ``mip`` field; any block larger than the
+#: image gives one block anyway, and 2**32-1 overflowed the tile message.
+MAX_VECTOR_SMOOTHING_FACTOR = 2**31 - 1
 
 #: WebSocket messages larger than this close the connection (code 1009) before they
 #: are buffered (the reference: 256 MiB). The largest messages the frontend sends
