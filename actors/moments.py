@@ -29,6 +29,7 @@ import trio
 
 from carta_trio.actors import region_data
 from carta_trio.actors.dispatch import handles
+from carta_trio.actors.progress_pacing import MomentPacing
 from carta_trio.actors.generated_frames import open_generated_frame
 from carta_trio.actors.jobs import Job, cancel_on_file
 from carta_trio.actors.regions import registry
@@ -69,7 +70,6 @@ MOMENT_COUNT = 13
 CHUNK_BYTES = 24 << 20
 #: At least this many chunks when the cube allows, so progress moves in tenths.
 MIN_CHUNKS = 10
-PROGRESS_STEP = 0.1
 
 
 class MomentError(Exception):
@@ -222,12 +222,12 @@ async def compute_moments(session: Session, job: Job, plan: MomentPlan, request_
     total = len(plan.chunks)
     done = 0
     selected = 0
-    last_sent = 0.0
+    pacing = MomentPacing(trio.current_time())
     file_id = plan.frame.file_id
     pending = iter(plan.chunks)
 
     async def worker() -> None:
-        nonlocal done, selected, last_sent
+        nonlocal done, selected
         for plane, z0, z1, ya, yb, xa, xb in pending:
             planes, count = await job.run_chunk(compute_chunk, plan, z0, z1, ya, yb, xa, xb)
             for moment, values in planes.items():
@@ -235,8 +235,7 @@ async def compute_moments(session: Session, job: Job, plan: MomentPlan, request_
             selected += count
             done += 1
             fraction = done / total
-            if fraction < 1.0 and (fraction - last_sent >= PROGRESS_STEP - 1e-9 or job.due(fraction)):
-                last_sent = fraction
+            if pacing.due(fraction, trio.current_time()) and fraction < 1.0:
                 await session.reply(request_id, pb.MomentProgress(file_id=file_id, progress=fraction))
 
     async with trio.open_nursery() as nursery:

@@ -22,11 +22,13 @@ import os
 from typing import TYPE_CHECKING
 
 import numpy as np
+import trio
 
 from carta_trio.actors import pv_preview
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.generated_frames import open_generated_frame
 from carta_trio.actors.jobs import Job, cancel_on_file
+from carta_trio.actors.progress_pacing import IntervalPacing
 from carta_trio.actors.pv_cut import Cut, PvError, box_groups, plan_cut, read_box_spectra, validate_request
 from carta_trio.actors.regions import Region, add_region_listener
 from carta_trio.analysis.pv import pv_matrix
@@ -70,10 +72,12 @@ async def compute_spectra(session: Session, job: Job, frame: Frame, cut: Cut, z0
     spectra = np.full((len(cut), z1 - z0), np.nan, dtype=np.float32)
     n = len(cut)
     stokes = frame.stokes
+    pacing = IntervalPacing(trio.current_time())  # the reference's first report after 0.5 s
     for a, b in box_groups(cut, z1 - z0):
         spectra[a:b] = await job.run_chunk(read_box_spectra, frame.reader, cut.masks[a:b], z0, z1, stokes)
         fraction = b / n
-        await job.report(fraction, pb.PvProgress(file_id=frame.file_id, progress=fraction), request_id)
+        if pacing.due(fraction, trio.current_time()):
+            await frame.session.reply(request_id, pb.PvProgress(file_id=frame.file_id, progress=fraction))
     return spectra
 
 

@@ -36,7 +36,7 @@ E = pb.EventType
 
 def draw_messages(count: int, seed: int) -> list:
     """``count`` messages from the descriptor strategies, reproducibly for ``seed``."""
-    from hypothesis import HealthCheck, given, settings
+    from hypothesis import HealthCheck, Phase, given, settings
     from hypothesis import seed as hypothesis_seed
 
     from tests.message_strategies import any_message
@@ -44,7 +44,8 @@ def draw_messages(count: int, seed: int) -> list:
     drawn: list = []
 
     @hypothesis_seed(seed)
-    @settings(max_examples=count, database=None, deadline=None, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=count, database=None, deadline=None, suppress_health_check=list(HealthCheck),
+              phases=[Phase.generate])
     @given(message=any_message())
     def collect(message) -> None:  # type: ignore[no-untyped-def]
         drawn.append(message)
