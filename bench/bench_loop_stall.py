@@ -1,6 +1,6 @@
 """Event-loop stalls during plane reads, per file format.
 
-Run: ``python3 -m bench.bench_loop_stall [--size 3000] [--reads 6] [--dir /tmp]``
+Run: ``python3 -m bench.bench_loop_stall [--size 3000] [--reads 6] [--dir /tmp] [--formats rice,hdf5]``
 
 One process serves every viewer, so a read that holds the GIL freezes every session's
 tiles and PINGs for as long as it runs (fitsio decompressing a tile-compressed plane
@@ -102,6 +102,7 @@ def main() -> None:
     parser.add_argument("--size", type=int, default=3000)
     parser.add_argument("--reads", type=int, default=6)
     parser.add_argument("--dir", default=None)
+    parser.add_argument("--formats", default="", help="comma-separated substrings of format names")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
         folder = Path(tmp)
@@ -109,7 +110,10 @@ def main() -> None:
         print(f"{'format':18} {'max stall':>10} {'p99 stall':>10} {'read ms':>9}")
         idle, _ = trio.run(_measure, None, 0)
         print(f"{'(no reads)':18} {_ms(max(idle)):>10} {_ms(float(np.percentile(idle, 99))):>10} {'-':>9}")
+        wanted = [w.strip().lower() for w in args.formats.split(",") if w.strip()]
         for name, (filename, write) in FORMATS.items():
+            if wanted and not any(w in name.lower() for w in wanted):
+                continue
             path = folder / filename
             write(path, args.size)
             lateness, durations = trio.run(_measure, path, args.reads)

@@ -45,6 +45,9 @@ BITPIX_DTYPES = {8: np.dtype("u1"), 16: np.dtype(">i2"), 32: np.dtype(">i4"),
 BITPIX_TYPE_NAMES = {8: "uChar", 16: "Short", 32: "Int", 64: "Int64", -32: "float", -64: "double"}
 
 READ_ERROR = "Error reading FITS file."
+#: Bytes of a tile-compressed image decompressed per cfitsio call (it holds the GIL for
+#: the call): ~5-10 ms of RICE/GZIP work, so no event-loop stall is longer than that.
+COMPRESSED_BAND_BYTES = 1024 << 10
 
 
 def parse_hdu_number(hdu: str) -> int | None:
@@ -179,12 +182,34 @@ class FitsReader(ImageReader):
             raw = read_box(fd, self._data_offset, self._np_shape, self._dtype,
                            list(reversed(starts)), list(reversed(stops)), self.path.name)
             return self._scaled(raw)
-        slices = tuple(slice(a, b) for a, b in zip(reversed(starts), reversed(stops)))
-        with self._lock:
-            if self._fits is None:
-                raise ValueError("reader is closed")
-            raw = self._hdu[slices]
-        return self._scaled(np.asarray(raw).reshape([b - a for a, b in zip(reversed(starts), reversed(stops))]))
+        return self._scaled(self._read_compressed(list(reversed(starts)), list(reversed(stops))))
+
+    def _read_compressed(self, starts: list[int], stops: list[int]) -> np.ndarray:
+        """A box (numpy axis order) of a tile-compressed image, decompressed in bands.
+
+        cfitsio holds the GIL for a whole call (a 3000^2 RICE plane: ~0.4 s), which
+        freezes the event loop of every session. The box is therefore read in bands of
+        about :data:`COMPRESSED_BAND_BYTES` along its outermost axis longer than one,
+        each a call of its own: between two bands the event loop gets the GIL back
+        (``bench/bench_loop_stall.py`` measures it). Each band takes the lock, so a
+        close waits for the band in progress, never for the whole box.
+        """
+        shape = [b - a for a, b in zip(starts, stops)]
+        axis = next((i for i, n in enumerate(shape) if n > 1), 0)
+        row_bytes = max(1, math.prod(shape) // max(shape[axis], 1) * BITPIX_DTYPES[self.bitpix].itemsize)
+        step = max(1, COMPRESSED_BAND_BYTES // row_bytes)
+        bands = []
+        for lo in range(starts[axis], stops[axis], step):
+            box = [slice(a, b) for a, b in zip(starts, stops)]
+            box[axis] = slice(lo, min(lo + step, stops[axis]))
+            with self._lock:
+                if self._fits is None:
+                    raise ValueError("reader is closed")
+                raw = self._hdu[tuple(box)]
+            band_shape = list(shape)
+            band_shape[axis] = box[axis].stop - box[axis].start
+            bands.append(np.asarray(raw).reshape(band_shape))
+        return bands[0] if len(bands) == 1 else np.concatenate(bands, axis=axis)
 
     def _scaled(self, raw: np.ndarray) -> np.ndarray:
         """Physical float32 values from stored values (only this slice is converted)."""
