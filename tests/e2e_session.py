@@ -79,6 +79,9 @@ CATALOG_NAME = "sources.xml"
 CATALOG_ROWS = 120
 CATALOG_FLUX_CUT = 5
 
+# The shipped sample cube (carta_trio.io.sample_cube), copied into the data folder.
+SAMPLE_NAME = "sample_cube.fits"
+
 # What the cube steps do (the tests read them back from here).
 CHANNEL_STEP_TARGET = 3
 ANIMATION_MIN_FRAMES = 5
@@ -135,6 +138,9 @@ def plan_steps() -> list[dict[str, Any]]:
         {"step": "import_regions", "image": CUBE_NAME, "folder": IMAGE_FOLDER, "file": REGION_FILE},
         {"step": "export_regions", "folder": IMAGE_FOLDER, "file": REGION_EXPORT_FILE, "file_type": 2,
          "coord_type": 1},
+        # The shipped sample cube: its first plane and its moment 0 show sky structure.
+        {"step": "open_image", "name": "open_sample", "via": "api", "folder": IMAGE_FOLDER, "file": SAMPLE_NAME},
+        {"step": "moment", "name": "sample_moment", "region_id": -1},
         # Images built from other images: an expression typed in the browser, a Stokes hypercube.
         {"step": "open_expression", "folder": IMAGE_FOLDER, "expression": EXPRESSION},
         {"step": "concat_stokes", "folder": IMAGE_FOLDER, "filter": "pol.",
@@ -272,6 +278,9 @@ def make_data_folder(top: Path) -> Path:
     write_sky_catalog(folder / CATALOG_NAME, 275.0875, -16.2027777778, CATALOG_ROWS)
     (folder / "notes.txt").write_text("not an image\n")
     (folder / REGION_FILE).write_text(REGION_FILE_TEXT)
+    from carta_trio.cli import SAMPLE_FOLDER
+
+    shutil.copy(SAMPLE_FOLDER / SAMPLE_NAME, folder / SAMPLE_NAME)
     return top.resolve()
 
 
