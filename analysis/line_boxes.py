@@ -65,13 +65,22 @@ def line_boxes(p0: Point, p1: Point, width: int) -> LineBoxes:
     """The fixed-pixel boxes of a LINE with control points ``p0``, ``p1``."""
     x0, y0 = float(p0[0]), float(p0[1])
     x1, y1 = float(p1[0]), float(p1[1])
-    length = math.hypot(x1 - x0, y1 - y0)
+    length = math.sqrt((x1 - x0) ** 2 + (y1 - y0) ** 2)
     half = max(lround((length - 1.0) / 2.0), 0)
-    angle = math.degrees(math.atan2(y0 - y1, x0 - x1))
-    ux, uy = _F32(math.cos(math.radians(angle))), _F32(math.sin(math.radians(angle)))
-    cx, cy = _F32((x0 + x1) / 2.0), _F32((y0 + y1) / 2.0)
-    steps = np.arange(-half, half + 1, dtype=_F32)
-    centers = np.stack([cx + steps * ux, cy + steps * uy], axis=1).astype(_F32)
+    # As GetFixedPixelRegions: the rotation is a float, its cos/sin are taken in double
+    # and stored as floats, each offset k·cos is a float product added to the double
+    # centre, and the sum is stored as a float (CARTA::Point). The same rounding as the
+    # line profiles (analysis/line_profiles.py), which share the reference function.
+    angle = float(_F32(math.atan2(y0 - y1, x0 - x1) * 180.0 / math.pi))
+    radians = angle * math.pi / 180.0
+    ux, uy = _F32(math.cos(radians)), _F32(math.sin(radians))
+    cx, cy = (x0 + x1) / 2.0, (y0 + y1) / 2.0
+    steps = np.arange(-half, half + 1)
+    offsets = np.abs(steps).astype(_F32)
+    sign = np.where(steps < 0, -1.0, 1.0)
+    dx = sign * (offsets * ux).astype(np.float64)
+    dy = sign * (offsets * uy).astype(np.float64)
+    centers = np.stack([cx + dx, cy + dy], axis=1).astype(_F32)
     height = 1 if math.fmod(angle, 90.0) == 0.0 else 3
     return LineBoxes(centers, angle, int(width), height)
 
