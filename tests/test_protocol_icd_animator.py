@@ -1,7 +1,7 @@
 """Replays of the CARTA protocol suite's animator tests (ICD-RxJS, branch dev).
 
-ANIMATOR_PLAYBACK, ANIMATOR_CONTOUR, ANIMATOR_CONTOUR_MATCH and ANIMATOR_SWAPPED_IMAGES
-send exactly these messages (ids, frames, rates, tile codes, flow control) and check
+ANIMATOR_PLAYBACK, ANIMATOR_CONTOUR, ANIMATOR_CONTOUR_MATCH, ANIMATOR_SWAPPED_IMAGES,
+ANIMATOR_DATA_STREAM and ANIMATOR_NAVIGATION send exactly these messages (ids, frames, rates, tile codes, flow control) and check
 exactly these things. The suite's QA images are replaced by synthetic ones of the same
 shape (M17_SWex: 640x800x25; HH211_IQU: 1049x1049, 5 channels, I/Q/U; here with the
 usual FITS axis order) and the contour bounds by the synthetic image's size.
@@ -433,3 +433,72 @@ async def test_animator_swapped_images(carta_url: str, hh211: None) -> None:
     assert stokes_sequence[:9] == [0, 1, 2, 14, 16, 17, 0, 1, 2]
     for sub, stokes in zip(subs, stokes_sequence):
         assert (await hot.resolve(sub))[0].stokes == stokes
+
+
+async def test_animator_data_stream(carta_url: str, m17_small: None) -> None:
+    """ANIMATOR_DATA_STREAM: after a channel change the image histogram, image stats and
+    the cursor's spatial profile all arrive for the new channel."""
+    async with open_client(carta_url) as client:
+        hot = Hot(client)
+        await opened(hot, "M17_SWex.fits")
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=79, y=94)))
+        await hot.stream({E.SPATIAL_PROFILE_DATA}, 1)
+        await client.send(pb.SetImageChannels(file_id=0, channel=0, stokes=0, required_tiles=tiles([0], quality=11)))
+        await hot.stream(TILES, 3)
+        await client.send(pb.SetSpatialRequirements(file_id=0, region_id=0, spatial_profiles=[
+            pb.SetSpatialRequirements.SpatialConfig(coordinate="x"),
+            pb.SetSpatialRequirements.SpatialConfig(coordinate="y")]))
+        await hot.stream({E.SPATIAL_PROFILE_DATA}, 1)
+        stats_types = [pb.StatsType.NumPixels, pb.StatsType.Sum, pb.StatsType.FluxDensity, pb.StatsType.Mean,
+                       pb.StatsType.RMS, pb.StatsType.Sigma, pb.StatsType.SumSq, pb.StatsType.Min, pb.StatsType.Max,
+                       pb.StatsType.Extrema]
+        await client.send(pb.SetStatsRequirements(file_id=0, region_id=-1, stats_configs=[
+            pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=stats_types)]))
+        await hot.stream({E.REGION_STATS_DATA}, 1)
+        await client.send(pb.SetHistogramRequirements(file_id=0, region_id=-1, histograms=[
+            pb.HistogramConfig(channel=-1, num_bins=-1)]))
+        await hot.stream({E.REGION_HISTOGRAM_DATA}, 1)
+        await client.send(pb.SetImageChannels(file_id=0, channel=12, stokes=0, required_tiles=tiles([0], quality=11)))
+        histogram = hot.subscribe({E.REGION_HISTOGRAM_DATA})
+        stats = hot.subscribe({E.REGION_STATS_DATA})
+        spatial = hot.subscribe({E.SPATIAL_PROFILE_DATA})
+        last = await hot.stream(TILES, 3)
+        assert last[1].channel == 12
+        (h,) = await hot.resolve(histogram)
+        (s,) = await hot.resolve(stats)
+        (p,) = await hot.resolve(spatial)
+    assert h.region_id == -1 and h.channel == 12
+    assert s.region_id == -1 and s.channel == 12
+    assert (p.channel, p.x, p.y) == (12, 79, 94)
+
+
+async def test_animator_navigation(carta_url: str, data_dir: Path, m17_small: None) -> None:
+    """ANIMATOR_NAVIGATION: channel and Stokes changes on two images; invalid ones and an
+    unknown file get one ERROR_DATA and nothing else."""
+    rng = np.random.default_rng(3)
+    write_fits(data_dir / "HH211_IQU.fits", (rng.normal(0, 1, (3, 5, 64, 64)) + 2).astype(np.float32),
+               wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
+    async with open_client(carta_url) as client:
+        hot = Hot(client)
+        await client.register()
+        await client.send(pb.CloseFile(file_id=-1))
+        for file_id, name in ((0, "HH211_IQU.fits"), (1, "M17_SWex.fits")):
+            ack = await hot.request(pb.OpenFile(directory="", file=name, file_id=file_id))
+            assert ack.success
+            await hot.stream({E.REGION_HISTOGRAM_DATA}, 1)
+            await client.send(pb.SetImageChannels(file_id=file_id, channel=0, stokes=0,
+                                                  required_tiles=tiles([0], 11, file_id)))
+            await hot.stream(TILES, 3)
+        changes = [(0, 2, 1, (2, 1)), (1, 12, 0, (12, 0)), (0, 100, 3, None), (1, 100, 1, None), (2, 0, 0, None),
+                   (0, 0, 0, (0, 0))]
+        for file_id, channel, stokes, expected in changes:
+            await client.send(pb.SetImageChannels(file_id=file_id, channel=channel, stokes=stokes,
+                                                  required_tiles=tiles([0], 11, file_id)))
+            if expected is None:
+                await hot.stream({E.ERROR_DATA}, 1)
+                continue
+            histogram = hot.subscribe({E.REGION_HISTOGRAM_DATA})
+            batch = await hot.stream(TILES, 3)
+            (h,) = await hot.resolve(histogram)
+            assert (h.region_id, h.stokes, h.progress, h.channel) == (-1, expected[1], 1.0, expected[0])
+            assert len(batch) == 3 and (batch[1].file_id, batch[1].channel, batch[1].stokes) == (file_id, *expected)
