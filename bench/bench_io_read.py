@@ -91,10 +91,10 @@ def main() -> None:
                 pass
 
         plane_reader, plane_memmap, plane_fitsio = race(
-            [lambda z: reader.read_plane(z, 0), lambda z: raw[z].astype(np.float32),
+            [lambda z: reader.read_plane(z, 0), lambda z: raw[z].astype(np.float32),  # noqa: F821 (raw is deleted after the race)
              lambda z: hdu[z:z + 1, :, :]], planes)
         spec_reader, spec_memmap, spec_fitsio = race(
-            [lambda x, y: reader.read_spectrum(x, y, 0), lambda x, y: raw[:, y, x].astype(np.float32),
+            [lambda x, y: reader.read_spectrum(x, y, 0), lambda x, y: raw[:, y, x].astype(np.float32),  # noqa: F821
              lambda x, y: hdu[:, y:y + 1, x:x + 1]], pixels)
 
         print(f"open_image: {open_time * 1e3:.2f} ms")

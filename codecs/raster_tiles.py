@@ -220,7 +220,7 @@ def zfp_compress(tile: np.ndarray, precision: int) -> bytes:
         raise ValueError(f"zfp_compress needs a 2-D array, got shape {arr.shape}")
     if not 1 <= precision <= 64:
         raise ValueError(f"zfp precision {precision} is outside 1..64")
-    return zfpy.compress_numpy(arr, precision=int(precision), write_header=False)
+    return bytes(zfpy.compress_numpy(arr, precision=int(precision), write_header=False))
 
 
 def _row_major_view(arr: np.ndarray) -> bool:

@@ -272,7 +272,6 @@ class MomentAxis(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
 
 class MomentMask(int, metaclass=_enum_type_wrapper.EnumTypeWrapper):
     __slots__ = ()
-    None: _ClassVar[MomentMask]
     Include: _ClassVar[MomentMask]
     Exclude: _ClassVar[MomentMask]
 
@@ -545,7 +544,6 @@ MIN_OF_THE_SPECTRUM: Moment
 COORD_OF_THE_MIN_OF_THE_SPECTRUM: Moment
 SPECTRAL: MomentAxis
 STOKES: MomentAxis
-None: MomentMask
 Include: MomentMask
 Exclude: MomentMask
 POLARIZATION_TYPE_NONE: PolarizationType

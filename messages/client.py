@@ -155,7 +155,8 @@ class CartaClient:
         message = pb.RegisterViewer(
             session_id=session_id, api_key=api_key, client_feature_flags=client_feature_flags
         )
-        return await self.request(message, timeout)  # type: ignore[return-value]
+        ack: pb.RegisterViewerAck = await self.request(message, timeout)
+        return ack
 
     @property
     def buffered(self) -> list[Envelope]:

@@ -284,6 +284,12 @@ def run_protoc(proto_dir: Path, out_dir: Path) -> None:
     if old not in text:
         raise RuntimeError(f"unexpected protoc output in {module}: {old} not found")
     module.write_text(text.replace(old, f"(DESCRIPTOR, '{PACKAGE}.{MODULE_STEM}', _globals)"))
+    # An enum value named ``None`` (MomentMask.None) is valid protobuf but not a valid
+    # stub declaration; type checkers refuse the whole file. Such values stay reachable
+    # as ``MomentMask.Value("None")``.
+    stub = out_dir / f"{MODULE_STEM}.pyi"
+    lines = stub.read_text(encoding="utf-8").splitlines(keepends=True)
+    stub.write_text("".join(ln for ln in lines if not ln.lstrip().startswith("None: ")), encoding="utf-8")
 
 
 def generate(tsv: Path, out_dir: Path, icd_dir: Path = DEFAULT_ICD_DIR) -> list[Path]:

@@ -76,7 +76,7 @@ class Envelope(NamedTuple):
     @property
     def name(self) -> str:
         """The event type's enum name, e.g. ``"OPEN_FILE_ACK"``."""
-        return pb.EventType.Name(self.event_type)
+        return str(pb.EventType.Name(self.event_type))
 
 
 def _class_name(event_name: str) -> str:

@@ -5,7 +5,6 @@ Each server runs in its own process, so on a build that dies (SIGBUS) the test s
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import textwrap
