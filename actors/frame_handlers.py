@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from carta_trio.actors import spectral_cache
 from carta_trio.actors.animation import cancel_animation
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame import Frame
@@ -94,6 +95,7 @@ async def open_frame(
         await frame.aclose()
         raise RuntimeError(f"Cannot load image data: {exc}") from exc
     session.frames[message.file_id] = frame
+    spectral_cache.attach(frame)
     ack.success = True
     ack.file_info.CopyFrom(info)
     ack.file_info_extended.CopyFrom(extended)

@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import trio
 
-from carta_trio.actors import region_data
+from carta_trio.actors import region_data, spectral_cache
 from carta_trio.actors.analytics_state import (
     CURSOR_REGION_ID,
     SpectralRequirement,
@@ -96,7 +96,8 @@ def start_cursor_spectral(frame: Frame, position: tuple[float, float] | None, on
 
 
 def _read_spectra(frame: Frame, pixel: tuple[int, int], stokes_list: list[int], z0: int, z1: int) -> dict[int, np.ndarray]:
-    return {s: region_data.read_spectrum(frame.reader, pixel[0], pixel[1], s, z0, z1) for s in stokes_list}
+    reader = spectral_cache.source(frame)
+    return {s: region_data.read_spectrum(reader, pixel[0], pixel[1], s, z0, z1) for s in stokes_list}
 
 
 async def _cursor_job(frame: Frame, pixel: tuple[int, int], requirements: list[tuple[SpectralRequirement, int]]) -> None:
@@ -173,7 +174,7 @@ def start_region_spectral(frame: Frame, region: Region, only_current: bool = Fal
 
 def _component_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, flux, stats) -> dict:  # type: ignore[no-untyped-def]
     """Per-channel statistics ``stats`` for channels ``z0 .. z1-1`` of one (non-computed) Stokes."""
-    block = frame.reader.read_cube(mask.x0, mask.x1, mask.y0, mask.y1, z0, z1, stokes)
+    block = spectral_cache.source(frame).read_cube(mask.x0, mask.x1, mask.y0, mask.y1, z0, z1, stokes)
     return spectral_profiles.region_spectral_profiles(block, None if mask.is_full else mask.mask, stats, flux)
 
 

@@ -223,8 +223,28 @@ def parse_settings(
         files=tuple(files),
         user_folder=user_folder,
         omp_threads=int(config["omp_threads"]),
+        cache_folder=cache_folder(given, top, user_folder, warnings),
+        cache_folder_budget=int(float(given.get("cache_dir_size") or 20) * 2**30),
+        spectral_cache_threshold=int(float(given.get("spectral_cache_threshold") or 1024) * 2**20),
+        dask_scheduler=given.get("dask_scheduler") or None,
     )
     return settings, warnings
+
+
+def cache_folder(given: dict[str, Any], top: Path, user_folder: Path, warnings: list[str]) -> Path | None:
+    """The spectral cache folder: ``--cache_dir`` or ``~/.carta/cache``; None with
+    ``--no_cache``. A cache never goes inside the served data folders (unless they are
+    the whole file system): it would show up in the file browser and fill the data disk."""
+    if given.get("no_cache"):
+        return None
+    named = given.get("cache_dir")
+    folder = Path(os.path.abspath(os.path.expanduser(named))) if named else user_folder / "cache"
+    top = Path(os.path.realpath(top))
+    real = Path(os.path.realpath(folder))
+    if top != Path("/") and (real == top or top in real.parents):
+        warnings.append(f"--cache_dir {folder} lies inside the top-level folder: spectral caches are off.")
+        return None
+    return folder
 
 
 def executable_path() -> str:

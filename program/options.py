@@ -82,6 +82,13 @@ OPTIONS = [
     OptionSpec("base", "string", None, "serve only <dir>: top-level and starting folder (see below)", "<dir>"),
     OptionSpec("root", "string", None, "same as --top_level_folder", "<dir>"),
     OptionSpec("no_http", "bool", None, "[deprecated] same as --no_frontend --no_database"),
+    OptionSpec("cache_dir", "string", None, "folder for spectral caches of large cubes (default ~/.carta/cache)", "<dir>"),
+    OptionSpec("no_cache", "bool", None, "build no spectral caches of large cubes"),
+    OptionSpec("cache_dir_size", "number", None, "disk budget of the spectral cache folder in GiB (default 20)", "<GiB>"),
+    OptionSpec("spectral_cache_threshold", "number", None,
+               "cubes larger than this many MiB get a spectral cache (default 1024)", "<MiB>"),
+    OptionSpec("dask_scheduler", "string", None,
+               "run long jobs (moments, cube histogram) on this dask.distributed scheduler", "<address>"),
     OptionSpec("log_level", "level", None, "log level name (debug, info, warning, error, critical, off)", "<level>"),
 ]
 SPECS = {spec.key: spec for spec in OPTIONS}

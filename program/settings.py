@@ -65,6 +65,14 @@ class Settings:
     #: Outbound frames queued per session before producers wait.
     outbound_queue: int = 64
 
+    #: Spectral-major caches of large cubes (``io/spectral_cache.py``): their folder
+    #: (None: ``--no_cache``), its disk budget and the smallest cube that gets one.
+    cache_folder: Path | None = None
+    cache_folder_budget: int = 20 * 2**30
+    spectral_cache_threshold: int = 2**30
+    #: ``--dask_scheduler``: address of a dask.distributed scheduler for long jobs.
+    dask_scheduler: str | None = None
+
     @property
     def config_folder(self) -> Path:
         """``~/.carta/config``: preferences, layouts, snippets and workspaces."""

@@ -1,0 +1,148 @@
+"""The spectral-major cache file: what it holds equals the image, it is keyed by the
+file's version, evicted least-recently-used within its budget, and never half written."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from carta_trio.io import images, spectral_cache
+from tests.image_factory import make_cube, wcs_header, write_casa, write_fits
+
+SHAPE4 = (2, 9, 13, 11)  # stokes, z, y, x
+
+
+def _build(store: spectral_cache.SpectralCacheStore, reader: object, bands: list[object] | None = None) -> Path:
+    key = spectral_cache.key_for(reader)
+    assert key is not None
+    store.make_room(key.nbytes)
+    build = spectral_cache.CacheBuild(store, reader, key)
+    for index in range(len(build.bands)):
+        build.step(index)
+    if bands is not None:
+        bands.extend(build.bands)
+    return build.commit()
+
+
+@pytest.fixture
+def cube_file(tmp_path: Path) -> tuple[Path, np.ndarray]:
+    data = make_cube(SHAPE4, seed=3)
+    data[1, 4, 2, 3] = np.nan
+    path = tmp_path / "iquv.fits"
+    write_fits(path, data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
+    return path, data
+
+
+def test_entry_holds_every_spectrum_and_box(tmp_path: Path, cube_file: tuple[Path, np.ndarray],
+                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path, data = cube_file
+    monkeypatch.setattr(spectral_cache, "BUILD_STEP_BYTES", 1)  # many small bands
+    store = spectral_cache.SpectralCacheStore(tmp_path / "cache", 2**30)
+    bands: list[object] = []
+    with images.open_image(path) as reader:
+        entry = _build(store, reader, bands)
+    assert len(bands) > 2
+    cached = spectral_cache.SpectralCacheReader(entry, [1, 2])
+    try:
+        assert cached.num_stokes == 2
+        for s in range(2):
+            for y in range(SHAPE4[2]):
+                for x in range(SHAPE4[3]):
+                    np.testing.assert_array_equal(cached.read_spectrum(x, y, s), data[s, :, y, x])
+        np.testing.assert_array_equal(cached.read_spectrum(5, 6, 1, 2, 7), data[1, 2:7, 6, 5])
+        np.testing.assert_array_equal(cached.read_cube(2, 9, 1, 12, 3, 8, 1), data[1, 3:8, 1:12, 2:9])
+    finally:
+        cached.close()
+    assert not [p for p in (tmp_path / "cache").iterdir() if p.name.endswith(".partial")]
+
+
+def test_casa_cube_entry_equals_image(tmp_path: Path) -> None:
+    data = make_cube((7, 10, 12), seed=4, nans=False)
+    path = tmp_path / "cube.image"
+    write_casa(path, data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+    store = spectral_cache.SpectralCacheStore(tmp_path / "cache", 2**30)
+    with images.open_image(path) as reader:
+        entry = _build(store, reader)
+    cached = spectral_cache.SpectralCacheReader(entry)
+    try:
+        np.testing.assert_allclose(cached.read_cube(0, 12, 0, 10, 0, 7, 0), data, rtol=0, atol=0)
+    finally:
+        cached.close()
+
+
+def test_key_changes_with_the_file_and_stale_entries_go(tmp_path: Path, cube_file: tuple[Path, np.ndarray]) -> None:
+    path, data = cube_file
+    store = spectral_cache.SpectralCacheStore(tmp_path / "cache", 2**30)
+    with images.open_image(path) as reader:
+        old_key = spectral_cache.key_for(reader)
+        _build(store, reader)
+    assert old_key is not None and store.lookup(old_key) is not None
+    write_fits(path, data + 1, wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
+    os.utime(path, ns=(0, old_key.mtime_ns + 10**9))
+    with images.open_image(path) as reader:
+        new_key = spectral_cache.key_for(reader)
+    assert new_key is not None and new_key != old_key
+    assert new_key.source_digest == old_key.source_digest
+    assert store.lookup(new_key) is None
+    assert store.discard_stale(new_key) == 1
+    assert store.entries() == []
+
+
+def test_least_recently_used_entries_are_evicted_to_fit(tmp_path: Path) -> None:
+    store = spectral_cache.SpectralCacheStore(tmp_path / "cache", 3 * 2**20)
+    entries = []
+    for index in range(3):
+        path = tmp_path / f"c{index}.fits"
+        write_fits(path, make_cube((16, 64, 64), seed=index), wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+        with images.open_image(path) as reader:
+            entries.append(_build(store, reader))
+        os.utime(entries[-1], (1000 + index, 1000 + index))  # a clear use order
+    names = {p.name for p, _, _ in store.entries()}
+    # Each entry is 256 KiB of pixels: all three fit; 2.4 MiB more evicts only the oldest.
+    assert names == {e.name for e in entries}
+    store.make_room(int(2.4 * 2**20))
+    assert [p.name for p, _, _ in store.entries()] == [entries[1].name, entries[2].name]
+    store.make_room(int(2.9 * 2**20))
+    assert store.entries() == []
+
+
+def test_a_cube_larger_than_the_budget_is_refused(tmp_path: Path) -> None:
+    store = spectral_cache.SpectralCacheStore(tmp_path / "cache", 1000)
+    with pytest.raises(spectral_cache.CacheUnavailable, match="does not fit the cache budget"):
+        store.make_room(2000)
+
+
+def test_unwritable_cache_folder_is_refused(tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    store = spectral_cache.SpectralCacheStore(blocker / "cache", 2**30)
+    with pytest.raises(spectral_cache.CacheUnavailable, match="cannot be created"):
+        store.make_room(10)
+
+
+def test_a_file_changed_during_the_build_is_not_published(tmp_path: Path,
+                                                          cube_file: tuple[Path, np.ndarray]) -> None:
+    path, data = cube_file
+    store = spectral_cache.SpectralCacheStore(tmp_path / "cache", 2**30)
+    with images.open_image(path) as reader:
+        key = spectral_cache.key_for(reader)
+        assert key is not None
+        build = spectral_cache.CacheBuild(store, reader, key)
+        for index in range(len(build.bands)):
+            build.step(index)
+        os.utime(path, ns=(0, key.mtime_ns + 10**9))
+        with pytest.raises(spectral_cache.CacheUnavailable, match="changed"):
+            build.commit()
+    assert list((tmp_path / "cache").iterdir()) == []
+
+
+def test_partials_of_a_crashed_build_are_removed(tmp_path: Path) -> None:
+    folder = tmp_path / "cache"
+    folder.mkdir()
+    (folder / ".abc-def.spectral.h5.123.partial").write_bytes(b"x")
+    (folder / "keep.txt").write_bytes(b"y")
+    spectral_cache.SpectralCacheStore(folder, 2**30).remove_partials()
+    assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
