@@ -142,9 +142,10 @@ def plan_steps() -> list[dict[str, Any]]:
         {"step": "open_image", "name": "open_sample", "via": "api", "folder": IMAGE_FOLDER, "file": SAMPLE_NAME},
         {"step": "moment", "name": "sample_moment", "region_id": -1},
         # Images built from other images: an expression typed in the browser, a Stokes hypercube.
-        {"step": "open_expression", "folder": IMAGE_FOLDER, "expression": EXPRESSION},
+        # They open their own images from the browser, so they also run after an unrelated failure.
+        {"step": "open_expression", "folder": IMAGE_FOLDER, "expression": EXPRESSION, "always": True},
         {"step": "concat_stokes", "folder": IMAGE_FOLDER, "filter": "pol.",
-         "files": [f"pol.{s}.fits" for s in POL_STOKES]},
+         "files": [f"pol.{s}.fits" for s in POL_STOKES], "always": True},
         # Catalogs: import from the file browser's catalog mode, filter, overlay on the image.
         {"step": "open_catalog", "folder": IMAGE_FOLDER, "file": CATALOG_NAME},
         {"step": "catalog_filter", "column": "flux", "filter": f"> {CATALOG_FLUX_CUT}"},

@@ -8,6 +8,7 @@ header tabs, the first image drawn, and no unexpected errors over the whole run.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -110,8 +111,11 @@ def test_no_console_errors_from_the_backend(e2e_results: dict[str, Any]) -> None
     data = step(e2e_results, "console")
     assert data["backend_errors"] == []
     assert data["page_errors"] == []
+    # The frontend sends spatial requirements for files it has just closed (every "Load" closes the
+    # open images); the reference answers those with the same DEBUG line.
     unexpected = [
         e for e in data["error_data"] if (e["severity"], tuple(e["tags"]), e["message"]) not in EXPECTED_ERROR_DATA
+        and not (e["severity"] == 0 and e["tags"] == ["spatial"] and re.fullmatch(r"File id -?\d+ not found", e["message"]))
     ]
     assert unexpected == []
     assert not [w for w in data["warnings"] if "ICD version" in w]

@@ -53,7 +53,16 @@ function combineSteps({ EVENT, browseTo, footerButton, waitForImage, imageSummar
       const { page, recorder, timeout } = ctx;
       const dialog = await browseTo(page, recorder, step.folder || '', timeout);
       const filter = dialog.locator('input[placeholder^="Filter by filename"]');
-      if (step.filter && (await filter.count())) await filter.first().fill(step.filter);
+      if (step.filter && (await filter.count())) {
+        await filter.first().fill(step.filter);
+        // The filter is debounced: wait until only matching rows are listed, then let the table
+        // settle, so a click does not land on a row that moves under it.
+        await page.waitForFunction(([sel, text, n]) => {
+          const rows = [...document.querySelectorAll(sel)].map((e) => e.textContent.trim());
+          return rows.length === n && rows.every((r) => r.includes(text));
+        }, ['.file-browser-dialog .filename-cell .cell-text', step.filter, step.files.length], { timeout });
+        await page.waitForTimeout(500);
+      }
       const mark = recorder.frames.length;
       for (const [index, file] of step.files.entries()) {
         const before = recorder.binary('recv', EVENT.FILE_INFO_RESPONSE).length;
