@@ -41,6 +41,7 @@ from carta_trio.actors.dispatch import handles
 from carta_trio.actors.fitting_images import open_fit_images
 from carta_trio.actors.jobs import cancel_on_file
 from carta_trio.actors.regions import pixel_scale_of, registry
+from carta_trio.io.sky_coordinates import pixel_scales
 from carta_trio import limits
 from carta_trio.analysis.gaussian_fit import PARAMS_PER_COMPONENT, FitInputError, FitResult, GaussianFitter
 from carta_trio.analysis.region_geometry import RegionError, RegionMask
@@ -102,25 +103,12 @@ def beam_size_pixels(reader: ImageReader, channel: int, stokes: int) -> float:
 
 
 def _increments_arcsec(reader: ImageReader) -> tuple[float, float]:
-    """|CDELT| of the direction axes (render axes if there are none) in arcsec; 0 if unknown."""
+    """|increment| of the direction axes (render axes if there are none) in arcsec, by the
+    one WCS rule (``sky_coordinates.pixel_scales``: CDELT, CD and PC alike); 0 if unknown."""
     axes = reader.axes
     x = axes.spatial_x if axes.spatial_x is not None else axes.x
     y = axes.spatial_y if axes.spatial_y is not None else axes.y
-    try:
-        cards = {card[0]: card[1] for card in reader.header_cards() if card[0]}
-    except NotImplementedError:
-        return 0.0, 0.0
-    out = []
-    for axis in (x, y):
-        n = axis + 1
-        cdelt = cards.get(f"CDELT{n}", cards.get(f"CD{n}_{n}"))
-        unit = str(cards.get(f"CUNIT{n}", "deg") or "deg").strip().lower()
-        try:
-            value = abs(float(cdelt)) * _ARCSEC_PER.get(unit, 3600.0)
-        except (TypeError, ValueError):
-            value = 0.0
-        out.append(value if math.isfinite(value) else 0.0)
-    return out[0], out[1]
+    return pixel_scales(reader, x, y) or (0.0, 0.0)
 
 
 def _masked_box(plane: np.ndarray, mask: RegionMask) -> np.ndarray:

@@ -19,6 +19,7 @@ import numpy as np
 
 from carta_trio.actors.stokes_coordinates import is_computed, stokes_components
 from carta_trio.analysis import polarization, statistics
+from carta_trio.io.sky_coordinates import pixel_scales
 
 if TYPE_CHECKING:
     from carta_trio.io.image_reader import ImageReader
@@ -113,23 +114,9 @@ def flux_context(reader: ImageReader) -> FluxContext:
     area: float | None = None
     axes = reader.axes
     if axes.spatial_x is not None and axes.spatial_y is not None:
-        try:
-            cards = {c[0]: c[1] for c in reader.header_cards() if c[0]}
-        except NotImplementedError:
-            cards = {}
-        scales = []
-        for axis in (axes.spatial_x, axes.spatial_y):
-            n = axis + 1
-            cdelt = cards.get(f"CDELT{n}")
-            if cdelt is None:
-                cdelt = cards.get(f"CD{n}_{n}")
-            unit = str(cards.get(f"CUNIT{n}", "deg") or "deg").strip().lower()
-            try:
-                value = abs(float(cdelt)) * _ANGLE_TO_ARCSEC.get(unit, 3600.0)
-            except (TypeError, ValueError):
-                value = 0.0
-            scales.append(value)
-        if all(s > 0 and math.isfinite(s) for s in scales):
+        # one WCS rule for pixel sizes (CDELT, CD and PC alike), in arcsec
+        scales = pixel_scales(reader, axes.spatial_x, axes.spatial_y)
+        if scales is not None:
             area = scales[0] * scales[1]
     components = component_indices(reader)
     beam_stokes = components["Q"] if components["Q"] is not None else (components["I"] or 0)

@@ -32,7 +32,7 @@ from carta_trio.actors.dispatch import handles
 from carta_trio.analysis.region_geometry import RegionError, RegionMask, RegionType, is_annotation, validate_control_points
 from carta_trio.analysis.matched_regions import matched_region_mask
 from carta_trio.analysis.region_masks import region_mask
-from carta_trio.io.sky_coordinates import SkyCoordinates, sky_coordinates
+from carta_trio.io.sky_coordinates import pixel_scales, SkyCoordinates, sky_coordinates
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -204,23 +204,15 @@ def same_grid(a: Frame, b: Frame) -> bool:
 
 
 def pixel_scale_of(frame: Frame) -> tuple[float, float]:
-    """``(|dx|, |dy|)`` of the frame's render axes from its header (1, 1 if unknown).
+    """``(|dx|, |dy|)`` of the frame's render axes (1, 1 if unknown), by the one WCS rule
+    (:func:`carta_trio.io.sky_coordinates.pixel_scales`: CDELT, CD and PC alike).
 
     Only the ratio matters (ellipse radii on non-square pixels, ANALYTICS.md §1.4.3).
     """
     cached = frame.facts.pixel_scale
     if cached is not None:
         return cached
-    scale = (1.0, 1.0)
-    try:
-        cards = {card[0]: card[1] for card in frame.reader.header_cards() if card[0]}
-        axes = frame.reader.axes
-        dx = abs(float(cards.get(f"CDELT{axes.x + 1}", 0.0) or 0.0))
-        dy = abs(float(cards.get(f"CDELT{axes.y + 1}", 0.0) or 0.0))
-        if dx > 0 and dy > 0 and math.isfinite(dx) and math.isfinite(dy):
-            scale = (dx, dy)
-    except (NotImplementedError, TypeError, ValueError, AttributeError):
-        pass
+    scale = pixel_scales(frame.reader) or (1.0, 1.0)
     frame.facts.pixel_scale = scale
     return scale
 

@@ -19,7 +19,7 @@ import numpy as np
 from carta_trio.io.coord_ranges import build_wcs
 from carta_trio.io.image_reader import ImageReader
 
-__all__ = ["SkyCoordinates", "sky_coordinates"]
+__all__ = ["SkyCoordinates", "pixel_scales", "sky_coordinates"]
 
 _ARCSEC_PER_DEG = 3600.0
 
@@ -80,3 +80,45 @@ def sky_coordinates(reader: ImageReader) -> SkyCoordinates | None:
     if not all(math.isfinite(s) and s > 0 for s in scales):
         return None
     return SkyCoordinates(celestial, swap)
+
+
+def pixel_scales(reader: ImageReader, x_axis: int | None = None,
+                 y_axis: int | None = None) -> tuple[float, float] | None:
+    """|world increment| per pixel along two image axes (default: the render axes).
+
+    The one pixel-scale rule: from the header's WCS with astropy, so CDELT, CD and
+    PC matrices (rotated or not) all give the length of a pixel step along each axis
+    (``proj_plane_pixel_scales``). Angular axes are in arcsec, others in their own
+    unit. None when the header has no usable WCS or a scale is not positive.
+    """
+    from astropy import units as u
+    from astropy.wcs.utils import proj_plane_pixel_scales
+
+    axes = reader.axes
+    x = axes.x if x_axis is None else x_axis
+    y = axes.y if y_axis is None else y_axis
+    try:
+        cards = reader.header_strings()
+    except NotImplementedError:
+        return None
+    wcs = build_wcs(cards, reader.ndim)
+    if wcs is None:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            sub = wcs.sub([x + 1, y + 1])
+            raw = [float(v) for v in proj_plane_pixel_scales(sub)]
+            units = list(sub.wcs.cunit)
+    except Exception:  # noqa: BLE001 - astropy raises several types for odd headers
+        return None
+    out = []
+    for value, unit in zip(raw, units):
+        try:
+            factor = float(u.Unit(unit).to(u.arcsec)) if u.Unit(unit).physical_type == "angle" else 1.0
+        except (ValueError, TypeError):
+            factor = 1.0
+        out.append(abs(value) * factor)
+    if not all(math.isfinite(v) and v > 0 for v in out):
+        return None
+    return out[0], out[1]
