@@ -42,6 +42,7 @@ from pathlib import Path
 
 import numpy as np
 from carta_trio.io import images, lel_numpy, paths
+from carta_trio.io.axis_roles import celestial_kind, ctype_name, is_spectral, is_stokes
 from carta_trio.io.casa_reader import CASA_FILE_TYPE, CasaReader
 from carta_trio.io.fits_header import format_card
 from carta_trio.io.generated_image import structural_cards
@@ -58,6 +59,7 @@ __all__ = [
 ]
 
 SHAPES_MISMATCH = "LatticeExprNode - shapes of operands mismatch"
+COORDINATES_MISMATCH = "LatticeExprNode - coordinates of operands mismatch"
 UNKNOWN_IMAGE = "ImageExprParse: '{}' is an unknown lattice or image or it is an unqualified region"
 _CONSTANTS = {"T", "F"}
 _NUMBER = re.compile(r"(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?[A-Za-z]*")
@@ -246,6 +248,8 @@ def open_expression(top: str | Path, directory: str, expression: str,
             return _casacore_expression(resolved)  # complex values: casacore's functions apply
         if any(r.shape != readers[0].shape for r in readers):
             raise ExpressionError(SHAPES_MISMATCH)
+        if any(_axis_kinds(r) != _axis_kinds(readers[0]) for r in readers):
+            raise ExpressionError(COORDINATES_MISMATCH)
         return NumpyExpressionReader(expression, node, readers)
     except BaseException:
         for reader in readers:
@@ -258,6 +262,22 @@ def _casacore_expression(resolved: ResolvedExpression) -> ImageReader:
     from carta_trio.io.worker_reader import WorkerReader
 
     return WorkerReader("carta_trio.io.image_expression:ExpressionReader", resolved, label=resolved.expression)
+
+
+def _axis_kinds(reader: ImageReader) -> list[str]:
+    """What each axis is (celestial lon/lat, spectral, Stokes, or its CTYPE name): LEL refuses
+    operands whose coordinate types differ, not offsets or increments of the same kind."""
+    header = {c.key: c.value for c in reader.header_cards() if c.value is not None}
+    kinds = []
+    for axis in range(1, reader.ndim + 1):
+        ctype = str(header.get(f"CTYPE{axis}", "") or "")
+        if is_stokes(ctype):
+            kinds.append("stokes")
+        elif is_spectral(ctype):
+            kinds.append("spectral")
+        else:
+            kinds.append(celestial_kind(ctype) or ctype_name(ctype))
+    return kinds
 
 
 class NumpyExpressionReader(ImageReader):

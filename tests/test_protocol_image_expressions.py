@@ -101,6 +101,9 @@ async def test_expression_refusals(carta_url: str, inputs: tuple[np.ndarray, np.
                                    tmp_path: Path) -> None:
     write_fits(data_dir / "small.fits", make_cube((4, 20, 40), seed=3), wcs_header(CUBE))
     write_hdf5_idia(data_dir / "h.hdf5", make_cube((4, 30, 40), seed=3), wcs_header(CUBE))
+    write_fits(data_dir / "stokes.fits", make_cube((4, 30, 40), seed=4), wcs_header(CUBE[:2] + ("STOKES",)))
+    shifted = [(k, (v + 0.01 if k == "CRVAL1" else v), c) for k, v, c in wcs_header(CUBE)]
+    write_fits(data_dir / "moved.fits", make_cube((4, 30, 40), seed=5), shifted)
     outside = tmp_path.parent / "outside.fits"
     write_fits(outside, make_cube((4, 30, 40), seed=3), wcs_header(CUBE))
     async with open_client(carta_url) as client:
@@ -112,11 +115,14 @@ async def test_expression_refusals(carta_url: str, inputs: tuple[np.ndarray, np.
         hdf5 = await open_expression(client, '"h.hdf5" - mean("h.hdf5")', file_id=4)
         shapes = await open_expression(client, '"a.fits" + "small.fits"', file_id=4)
         directory = await open_expression(client, '"a.fits"', directory="gone", file_id=4)
+        kinds = await open_expression(client, '"a.fits" + "stokes.fits"', file_id=4)
+        moved = await open_expression(client, '"a.fits" + "moved.fits"', file_id=5)
+        assert moved.success, moved.message  # same kinds of axes, other reference values: accepted, as LEL
         variable = await open_expression(client, '"a.fits" + $x', file_id=4)
         zero = await open_expression(client, '"a.fits" / 0', file_id=4)
         assert zero.success, zero.message
         received = await plane_tiles(client, 0, file_id=4)
-    for ack in (syntax, unknown, forbidden, absolute, hdf5, shapes, directory, variable):
+    for ack in (syntax, unknown, forbidden, absolute, hdf5, shapes, directory, variable, kinds):
         assert not ack.success and ack.file_id == 0 and ack.message
         assert str(data_dir) not in ack.message
     assert syntax.message.startswith("Image Expression: Parse error") and "Scanned so far: \"a.fits\" +" in syntax.message
@@ -127,6 +133,7 @@ async def test_expression_refusals(carta_url: str, inputs: tuple[np.ndarray, np.
     assert hdf5.message.startswith("Image expressions over HDF5 files support element-wise arithmetic only")
     assert shapes.message == "LatticeExprNode - shapes of operands mismatch"
     assert directory.message == "Directory gone does not exist."
+    assert kinds.message == "LatticeExprNode - coordinates of operands mismatch"
     assert variable.message.startswith("Variables ($)")
     a = inputs[0][0]
     tile = np.frombuffer(received[0].tiles[0].image_data, "<f4").reshape(a.shape)
