@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from carta_trio import limits
 from carta_trio.actors.dispatch import handles
 from carta_trio.analysis.region_geometry import RegionError, RegionMask, RegionType, is_annotation, validate_control_points
 from carta_trio.analysis.matched_regions import matched_region_mask
@@ -289,8 +290,13 @@ def forget_file(session: Session, file_id: int) -> None:
         remove_region(session, region_id)
 
 
-def _points_of(message: pb.SetRegion) -> list[Point]:
-    return [(float(p.x), float(p.y)) for p in message.region_info.control_points]
+def _points_of(info: pb.RegionInfo) -> list[Point]:
+    """The control points as floats; RegionError beyond :data:`limits.MAX_REGION_VERTICES`
+    (checked on the count first, so a refused region converts nothing)."""
+    count = len(info.control_points)
+    if count > limits.MAX_REGION_VERTICES:
+        raise RegionError(f"{count} control points exceed the limit of {limits.MAX_REGION_VERTICES}")
+    return [(float(p.x), float(p.y)) for p in info.control_points]
 
 
 @handles(pb.EventType.SET_REGION, response=pb.SetRegionAck)
@@ -318,7 +324,7 @@ async def on_set_region(session: Session, request_id: int, message: pb.SetRegion
     reg = registry(session)
     region_id = reg.assign_id(message.region_id)
     try:
-        region = reg.set(region_id, file_id, message.region_info.region_type, _points_of(message),
+        region = reg.set(region_id, file_id, message.region_info.region_type, _points_of(message.region_info),
                          message.region_info.rotation)
     except RegionError as exc:
         log.info("SET_REGION %d on file %d refused: %s", region_id, file_id, exc)
@@ -349,7 +355,7 @@ async def region_changed(session: Session, region: Region) -> None:
 async def restore_region(session: Session, region_id: int, file_id: int, info: pb.RegionInfo) -> Region:
     """SET_REGION without an ack, keeping ``region_id`` (RESUME_SESSION); raises RegionError."""
     reg = registry(session)
-    points = [(float(p.x), float(p.y)) for p in info.control_points]
+    points = _points_of(info)
     region = reg.set(reg.assign_id(region_id), file_id, info.region_type, points, info.rotation)
     await region_changed(session, region)
     return region

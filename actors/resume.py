@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from carta_trio import limits
 from carta_trio.actors import catalogs, contours, cursor, regions
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_handlers import close_all_frames, open_frame
@@ -55,7 +56,13 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
     #: Why each failed; logged as one line at the end (a 1,000-image resume with a bad
     #: path must not write 1,000 tracebacks).
     reasons: list[str] = []
-    for image in message.images:
+    # Bounded work (issue 11 D20): images and regions beyond the limits are not restored
+    # and are reported as failed, with the limit named in the ack.
+    images = list(message.images)
+    over_limit = [image.file_id for image in images[limits.MAX_RESUME_IMAGES:]]
+    regions_left = limits.MAX_RESUME_REGIONS
+    regions_over = False
+    for image in images[: limits.MAX_RESUME_IMAGES]:
         if len(image.stokes_files) > 1:
             # as the reference: joined again, and its CONCAT_STOKES_FILES_ACK is sent
             frame = await _resume_concat(session, request_id, image, reasons)
@@ -87,6 +94,11 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
                     point = info.control_points[0]
                     await cursor.on_set_cursor(session, 0, pb.SetCursor(file_id=0, point=point))
                 continue
+            if regions_left <= 0:
+                regions_over = True
+                failed_regions.append(region_id)
+                continue
+            regions_left -= 1
             try:
                 await regions.restore_region(session, region_id, image.file_id, info)
             except RegionError as exc:
@@ -100,6 +112,7 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
         if not catalog_ack.success:
             reasons.append(f"catalog {catalog.file_id}: {catalog_ack.message}")
             failed_catalogs.append(catalog.file_id)
+    failed_files.extend(over_limit)
     if reasons:
         more = f" (and {len(reasons) - 1} more)" if len(reasons) > 1 else ""
         log.error("Resume: %d file(s), %d region(s), %d catalog(s) failed; first: %s%s",
@@ -113,5 +126,9 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
             text += "Problem loading regions: " + "".join(f"{region_id} " for region_id in failed_regions)
         if failed_catalogs:
             text += "Problem loading catalogs: " + "".join(f"{file_id} " for file_id in failed_catalogs)
+        if over_limit:
+            text += f"(at most {limits.MAX_RESUME_IMAGES} images are restored) "
+        if regions_over:
+            text += f"(at most {limits.MAX_RESUME_REGIONS} regions are restored) "
         ack.message = text
     await session.reply(request_id, ack)

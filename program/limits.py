@@ -54,3 +54,15 @@ MAX_CONNECTIONS = 1000
 #: Seconds a WebSocket may stay open without sending any message (REGISTER_VIEWER
 #: comes first from every frontend); then it is closed (code 1008).
 REGISTER_TIMEOUT = 30.0
+
+#: SET_REGION (and each region of RESUME_SESSION): control points of one region. The
+#: check is on the message's point count, before any point is converted, so a refused
+#: region costs nothing on the event loop (a 10**6-vertex region took 1.75 s inline and
+#: delayed every other session). Hand-drawn polygons have tens of vertices; imported
+#: region files rarely more than a few thousand.
+MAX_REGION_VERTICES = 10_000
+
+#: RESUME_SESSION: images restored per message, and regions over all of them. The rest
+#: are reported as failed in the ack (naming the limit); a 1,000-image resume took 52 s.
+MAX_RESUME_IMAGES = 100
+MAX_RESUME_REGIONS = 2_000
