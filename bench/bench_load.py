@@ -92,8 +92,14 @@ async def open_image(client: CartaClient, name: str, file_id: int = 0) -> None:
     assert ack.success, ack.message
 
 
+#: PING -> PONG round trips of the light session, per phase: the event loop's own
+#: latency (the connection answers without any worker thread), next to the cursor's.
+PINGS: list[float] = []
+
+
 async def cursor_latencies(client: CartaClient, size: int, until: trio.Event, limit: float) -> list[float]:
-    """SET_CURSOR one at a time until ``until`` is set (or ``limit`` seconds pass)."""
+    """SET_CURSOR one at a time until ``until`` is set (or ``limit`` seconds pass); a
+    PING between cursor moves (into :data:`PINGS`)."""
     latencies: list[float] = []
     rng = random.Random(1)
     with trio.move_on_after(limit):
@@ -106,38 +112,51 @@ async def cursor_latencies(client: CartaClient, size: int, until: trio.Event, li
                 if (message.x, message.y) == (x, y):
                     break
             latencies.append(time.perf_counter() - start)
-            await trio.sleep(0.05)
+            await trio.sleep(0.025)
+            start = time.perf_counter()
+            await client.ping(timeout=120)
+            PINGS.append(time.perf_counter() - start)
+            await trio.sleep(0.025)
     return latencies
 
 
-async def light_session(url: str, size: int, until: trio.Event, limit: float) -> list[float]:
+async def light_session(url: str, size: int, until: trio.Event, limit: float,
+                        ready: trio.Event | None = None) -> list[float]:
     async with open_client(url) as client:
         await client.register()
         await open_image(client, "big.fits")
         await client.send(pb.SetSpatialRequirements(file_id=0, region_id=0, spatial_profiles=[
             pb.SetSpatialRequirements.SpatialConfig(coordinate="x"),
             pb.SetSpatialRequirements.SpatialConfig(coordinate="y")]))
+        if ready is not None:
+            ready.set()
         return await cursor_latencies(client, size, until, limit)
 
 
-async def moment_session(url: str, depth: int, done: trio.Event, limit: float) -> float:
-    """Moment 0 of the whole cube; seconds to its response (or ``limit``)."""
-    start = time.perf_counter()
+async def moment_session(url: str, depth: int, ready: trio.Event, done: trio.Event, seconds: float) -> list[float]:
+    """Moment 0 of the whole cube, again and again for ``seconds`` once ``ready``; the
+    seconds each took. Sets ``done`` at the end."""
+    durations: list[float] = []
     try:
         async with open_client(url) as client:
             await client.register()
             await open_image(client, "cube.fits")
-            await client.send(pb.MomentRequest(file_id=0, moments=[0], axis=pb.MomentAxis.SPECTRAL, region_id=-1,
-                                               spectral_range=pb.IntBounds(min=0, max=depth - 1)))
-            with trio.move_on_after(limit):
-                response = (await client.expect(pb.MomentResponse, timeout=None)).message
+            await ready.wait()
+            stop_at = time.monotonic() + seconds
+            while time.monotonic() < stop_at:
+                start = time.perf_counter()
+                await client.send(pb.MomentRequest(file_id=0, moments=[0], axis=pb.MomentAxis.SPECTRAL, region_id=-1,
+                                                   spectral_range=pb.IntBounds(min=0, max=depth - 1)))
+                response = (await client.expect(pb.MomentResponse, timeout=seconds * 5)).message
                 if not response.success:
                     print(f"    moment failed: {response.message}")
-            if not done.is_set():
-                await client.send(pb.StopMomentCalc(file_id=0))
+                    break
+                durations.append(time.perf_counter() - start)
+                for ack in response.open_file_acks:  # the generated image opened as a new file
+                    await client.send(pb.CloseFile(file_id=ack.file_id))
     finally:
         done.set()
-    return time.perf_counter() - start
+    return durations
 
 
 # ------------------------------------------------------------- the streaming sessions
@@ -233,23 +252,22 @@ async def tiles_phase(url: str, args: argparse.Namespace) -> tuple[list[float], 
     return latencies, rate
 
 
-async def moment_phase(url: str, args: argparse.Namespace) -> tuple[list[float], float]:
-    done = trio.Event()
+async def moment_phase(url: str, args: argparse.Namespace) -> tuple[list[float], list[float]]:
+    """The light cursor while one session computes moment 0 of the cube over and over."""
+    ready, done = trio.Event(), trio.Event()
     latencies: list[float] = []
-    seconds = 0.0
+    durations: list[float] = []
     async with trio.open_nursery() as nursery:
 
         async def moment() -> None:
-            nonlocal seconds
-            seconds = await moment_session(url, args.depth, done, args.seconds * 3)
+            durations.extend(await moment_session(url, args.depth, ready, done, args.seconds))
 
         async def measure() -> None:
-            await trio.sleep(1.0)
-            latencies.extend(await light_session(url, args.size, done, args.seconds * 3))
+            latencies.extend(await light_session(url, args.size, done, args.seconds * 5, ready))
 
         nursery.start_soon(moment)
         nursery.start_soon(measure)
-    return latencies, seconds
+    return latencies, durations
 
 
 async def main(args: argparse.Namespace) -> None:
@@ -271,13 +289,19 @@ async def main(args: argparse.Namespace) -> None:
                 for round_ in range(1, args.rounds + 1):
                     monitor.reset()
                     quiet = trio.Event()
+                    PINGS.clear()
                     base = await light_session(url, args.size, quiet, 3)
+                    line = f"round {round_}: idle cursor {summary(base)}; ping {summary(PINGS)}\n"
+                    PINGS.clear()
                     tiles, rate = await tiles_phase(url, args)
-                    line = (f"round {round_}: idle cursor {summary(base)}\n"
-                            f"  tiles x{args.sessions}: cursor {summary(tiles)}; {rate:.0f} tiles/s total")
+                    line += (f"  tiles x{args.sessions}: cursor {summary(tiles)}; ping {summary(PINGS)}; "
+                             f"{rate:.0f} tiles/s total")
                     if not args.no_moment:
-                        moment, seconds = await moment_phase(url, args)
-                        line += f"\n  moment {seconds:.1f} s: cursor {summary(moment)}"
+                        PINGS.clear()
+                        moment, durations = await moment_phase(url, args)
+                        took = statistics.median(durations) if durations else float("nan")
+                        line += (f"\n  moment 0 x{len(durations)} (median {took:.1f} s each): cursor {summary(moment)}; "
+                                 f"ping {summary(PINGS)}")
                     await trio.sleep(3)
                     idle.append(rss_mib(proc.pid))
                     print(f"{line}\n  RSS peak {monitor.peak:.0f} MiB, idle after {idle[-1]:.0f} MiB "
