@@ -83,11 +83,8 @@ class FrameAnalytics:
     spectral_sent: dict[int, dict[str, set[int]]] = field(default_factory=dict)
     stats: dict[int, list[StatsRequirement]] = field(default_factory=dict)
     histograms: dict[int, list[HistogramRequirement]] = field(default_factory=dict)
-    #: The cube histogram (region -2) configs and, per (stokes, num_bins, bounds), results.
+    #: The cube histogram (region -2) configs (results are cached with the file's reader).
     cube_histograms: list[HistogramRequirement] = field(default_factory=list)
-    cube_cache: dict[tuple[Any, ...], Any] = field(default_factory=dict)
-    #: BasicStats per (channel, stokes) plane, reused by later cube histograms.
-    plane_stats: dict[tuple[int, int], Any] = field(default_factory=dict)
     #: Region spectral results: (region_id, region version, stokes) -> {stats type: array}.
     spectral_cache: dict[tuple[int, int, int], dict[int, Any]] = field(default_factory=dict)
 

@@ -11,8 +11,9 @@ the config's fixed bounds). Messages, all with region -2 and channel -2:
 * the final histogram with progress 1.0.
 
 An IDIA HDF5 file's precomputed cube histogram answers at once when the config allows
-(automatic or equal bins, bounds not fixed). Results are cached per (Stokes, bins,
-bounds): asking again answers at once. An empty
+(automatic or equal bins, bounds not fixed). Results (and each plane's stats) are cached per
+(Stokes, bins, bounds) in the file's shared, byte-bounded cache (``io/reader_pool``):
+asking again, from any file id or session showing the file, answers at once. An empty
 requirement list cancels the job (INFO ``Histogram cancelled``, no final message);
 closing the file cancels it too. The planes are read in chunks of several planes
 (one read per chunk), two chunks in flight at a time, and cancellation is checked
@@ -37,6 +38,7 @@ from carta_trio.actors.analytics_state import (
 from carta_trio.actors.histogram_streams import config_echo, histogram_message, resolve_requirement_stokes, stored_histogram
 from carta_trio.actors.stokes_coordinates import CoordinateError, is_computed
 from carta_trio.analysis import histograms
+from carta_trio.io import reader_pool
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -69,7 +71,6 @@ async def cancel_cube_histogram(frame: Frame) -> None:
 
 
 async def _run(frame: Frame, requirements: list[HistogramRequirement]) -> None:
-    state = analytics(frame)
     for requirement in requirements:
         try:
             stokes = resolve_requirement_stokes(frame, requirement.coordinate)
@@ -80,13 +81,13 @@ async def _run(frame: Frame, requirements: list[HistogramRequirement]) -> None:
             continue
         num_bins = histograms.resolve_num_bins(requirement.num_bins, frame.width, frame.height)
         bounds = requirement.bounds if requirement.fixed_bounds else None
-        key = (stokes, num_bins, bounds)
-        result = state.cube_cache.get(key)
+        key = ("cube_histogram", stokes, num_bins, bounds)
+        result = reader_pool.peek(frame.reader, key)
         if result is None:
             result = await frame.session.run_sync(_stored, frame, stokes, requirement)
         if result is None:
             result = await _compute(frame, requirement, stokes, num_bins, bounds)
-        state.cube_cache[key] = result
+        reader_pool.store(frame.reader, key, result)
         await _send(frame, requirement, stokes, 1.0, result)
 
 
@@ -163,15 +164,12 @@ async def _compute(
     frame: Frame, requirement: HistogramRequirement, stokes: int, num_bins: int, bounds: tuple[float, float] | None
 ) -> histograms.HistogramResult:
     session = frame.session
-    state = analytics(frame)
     cube = histograms.CubeHistogram(num_bins, bounds)
     depth = frame.depth
     last = trio.current_time()
     chunks = _chunks(frame)
-    plane_cache = state.plane_stats
-
     async def stats_of(z0: int, z1: int) -> list[histograms.BasicStats]:
-        cached = [plane_cache.get((z, stokes)) for z in range(z0, z1)]
+        cached = [reader_pool.peek(frame.reader, ("plane_stats", z, stokes)) for z in range(z0, z1)]
         if all(s is not None for s in cached):
             return cached  # type: ignore[return-value]
         return await session.run_sync(_chunk_stats, frame, z0, z1, stokes)
@@ -179,7 +177,7 @@ async def _compute(
     async def add_stats(z0: int, z1: int, plane_stats: list[histograms.BasicStats]) -> None:
         nonlocal last
         for z, item in zip(range(z0, z1), plane_stats):
-            plane_cache[(z, stokes)] = item
+            reader_pool.store(frame.reader, ("plane_stats", z, stokes), item)
         cube.add_stats(plane_stats)
         if trio.current_time() - last > PROGRESS_INTERVAL:
             last = trio.current_time()

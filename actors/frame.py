@@ -37,7 +37,7 @@ from carta_trio.actors.jobs import Jobs
 from carta_trio.actors.session import own_error_budget
 from carta_trio.actors.tile_queue import TileQueue, TileRequest
 from carta_trio.analysis import polarization
-from carta_trio.codecs import raster_tiles
+from carta_trio.io import reader_pool
 from carta_trio.io.reader_guard import GuardedReader
 from carta_trio.messages import schema as pb
 
@@ -96,7 +96,9 @@ class Frame(FramePixels):
     def __init__(self, session: Session, file_id: int, reader: ImageReader, name: str) -> None:
         self.session = session
         self.file_id = file_id
-        self._guard = reader if isinstance(reader, GuardedReader) else GuardedReader(reader)
+        # Every frame showing the same file shares one reader and its cached planes, mips
+        # and tiles (io/reader_pool); the guard's close releases this frame's handle.
+        self._guard = reader if isinstance(reader, GuardedReader) else GuardedReader(reader_pool.adopt(reader))
         #: The image; every call on it is counted in flight (see the module docstring).
         self.reader: ImageReader = cast("ImageReader", self._guard)
         self.name = name
@@ -109,7 +111,6 @@ class Frame(FramePixels):
         self._plane: np.ndarray | None = None
         self._mips: dict[int, np.ndarray] = {}
         self._mips_pending: dict[int, trio.Event] = {}
-        self._tiles: dict[tuple[Any, ...], raster_tiles.EncodedTile] = {}
         self._pending_channels: pb.SetImageChannels | None = None
         #: SET_IMAGE_CHANNELS posted / applied (a coalesced one counts as applied with
         #: the newer one), so later messages can wait for the channel they must see.
@@ -205,7 +206,6 @@ class Frame(FramePixels):
         self.jobs.close()
         self._plane = None
         self._mips.clear()
-        self._tiles.clear()
         self._guard.close()
 
     @property
@@ -395,8 +395,7 @@ class Frame(FramePixels):
         channel = self.channel if channel is None else channel
         stokes = self.stokes if stokes is None else stokes
         async with self._plane_lock:
-            plane = await self.session.run_sync(region_data.read_plane, self.reader, channel, stokes)
-            self._plane = np.ascontiguousarray(plane, dtype=np.float32)
+            self._plane = await self.session.run_sync(_shared_plane, self.reader, channel, stokes)
             self._mips = {1: self._plane}
             self.channel, self.stokes = channel, stokes
 
@@ -409,8 +408,7 @@ class Frame(FramePixels):
         if (channel, stokes) == (self.channel, self.stokes) and self._plane is not None:
             return self._plane
         async with self._plane_lock:
-            plane = await self.session.run_sync(region_data.read_plane, self.reader, channel, stokes)
-        return np.asarray(plane, dtype=np.float32)
+            return await self.session.run_sync(_shared_plane, self.reader, channel, stokes)
 
     @property
     def reader_lock(self) -> trio.Lock:
@@ -418,3 +416,11 @@ class Frame(FramePixels):
         that are not thread-safe (h5py, casacore) are never used from two threads at once."""
         return self._plane_lock
 
+
+def _shared_plane(reader: Any, channel: int, stokes: int) -> np.ndarray:
+    """Plane (channel, stokes) as contiguous float32, read once for every frame of the
+    file while it stays in the shared cache (blocking)."""
+    return reader_pool.cached(
+        reader, ("plane", channel, stokes),
+        lambda: np.ascontiguousarray(region_data.read_plane(reader, channel, stokes), dtype=np.float32),
+    )

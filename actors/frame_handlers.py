@@ -10,7 +10,7 @@ from carta_trio.actors.animation import cancel_animation
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame import Frame
 from carta_trio.actors.tile_queue import check_compression, drop_invalid_tiles
-from carta_trio.io import file_info, images, paths
+from carta_trio.io import file_info, images, paths, reader_pool
 from carta_trio.io.image_reader import ImageOpenError, ImageReader
 from carta_trio.messages import schema as pb
 
@@ -41,7 +41,8 @@ def _open(session: Session, message: pb.OpenFile) -> tuple[pb.FileInfo, pb.FileI
     info, extended, hdu_used = file_info.open_file_info(
         path, message.hdu, name=message.file, support_aips_beam=message.support_aips_beam
     )
-    reader = images.open_image(path, hdu_used)
+    # every file id and session showing this file shares one reader and its caches
+    reader = reader_pool.open_shared(path, hdu_used, images.open_image)
     return info, extended, reader
 
 

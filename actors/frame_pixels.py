@@ -19,6 +19,7 @@ from carta_trio.actors.image_histogram import histogram_message, plane_histogram
 from carta_trio.actors.tile_queue import TileQueue, TileRequest, encode_tile_frames
 from carta_trio.analysis import polarization
 from carta_trio.codecs import downsample, raster_tiles, tile_geometry
+from carta_trio.io import reader_pool
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
     from carta_trio.actors.session import Session
     from carta_trio.io.image_reader import ImageReader
 
-#: Encoded tiles kept per frame (a 4K plane has 256 full-resolution tiles).
-TILE_CACHE_SIZE = 1024
 #: Tiles encoded per worker-thread call, at most: each call is a hand-over between the
 #: event loop and a worker (and a GIL round trip), so long requests use big groups; a
 #: short one is split so every core gets a share (see :func:`group_size`).
@@ -61,7 +60,6 @@ class FramePixels:
     stokes: int
     _mips: dict[int, np.ndarray]
     _mips_pending: dict[int, trio.Event]
-    _tiles: dict[tuple[Any, ...], raster_tiles.EncodedTile]
     _queue: TileQueue
     _plane: np.ndarray | None
     _pending_steps: list[Any]
@@ -93,9 +91,15 @@ class FramePixels:
                 break
             await pending.wait()
         channel, stokes = self.channel, self.stokes
+        # mips (and tiles below) are shared by every frame showing the file (io/reader_pool)
+        shared = reader_pool.peek(self.reader, ("mip", channel, stokes, mip))
+        if shared is not None:
+            self._mips[mip] = shared
+            return shared  # type: ignore[no-any-return]
         done = self._mips_pending[mip] = trio.Event()
         try:
             data = await self._downsample(mip, channel, stokes)
+            reader_pool.store(self.reader, ("mip", channel, stokes, mip), data)
         finally:
             del self._mips_pending[mip]
             done.set()
@@ -213,8 +217,8 @@ class FramePixels:
             except ValueError as exc:
                 await self.session.send_error(f"Invalid tile {code}: {exc}", pb.ErrorSeverity.WARNING, ["tiles"])
                 continue
-            key = (self.channel, self.stokes, code, request.compression_type, request.precision)
-            cached = self._tiles.get(key)
+            key = ("tile", self.channel, self.stokes, code, request.compression_type, request.precision)
+            cached = reader_pool.peek(self.reader, key)
             if cached is not None:
                 out[index] = cached
                 continue
@@ -228,7 +232,5 @@ class FramePixels:
         )
         for key, tile in zip(keys, tiles):
             if key is not None and tile is not None:
-                if len(self._tiles) >= TILE_CACHE_SIZE:
-                    self._tiles.pop(next(iter(self._tiles)))
-                self._tiles[key] = tile
+                reader_pool.store(self.reader, key, tile)
         return frames

@@ -27,6 +27,7 @@ from carta_trio.actors.http_app import build_asgi_app
 from carta_trio.actors.listen_socket import PortUnavailable, bind_listening_socket
 from carta_trio.actors.scripting import scripting_handler
 from carta_trio.actors.session_manager import SessionManager
+from carta_trio.io import reader_pool
 from carta_trio.settings import Settings
 
 # Handler modules register themselves with the dispatcher on import.
@@ -99,6 +100,7 @@ async def serve(
     session is cancelled.
     """
     _disable_permessage_deflate()
+    reader_pool.configure(settings.cache_size << 20)
     if sock is None:
         sock = bind_listening_socket(settings)
     port = sock.getsockname()[1]

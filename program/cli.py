@@ -149,6 +149,7 @@ def parse_settings(
 
     config: dict[str, Any] = {
         "verbosity": 4, "omp_threads": -1, "exit_timeout": -1, "initial_timeout": -1, "idle_timeout": -1,
+        "cache_size": 0,
         "host": "0.0.0.0", "top_level_folder": "/", "starting_folder": None, "frontend_folder": "",
         "browser": "", "port": [],
         **{key: False for key in BOOL_KEYS},
@@ -227,6 +228,7 @@ def parse_settings(
         cache_folder_budget=int(float(given.get("cache_dir_size") or 20) * 2**30),
         spectral_cache_threshold=int(float(given.get("spectral_cache_threshold") or 1024) * 2**20),
         dask_scheduler=given.get("dask_scheduler") or None,
+        cache_size=max(0, int(config["cache_size"])),
     )
     return settings, warnings
 

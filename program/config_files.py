@@ -13,7 +13,9 @@ import json
 from pathlib import Path
 from typing import Any
 
-INT_KEYS = ("verbosity", "omp_threads", "event_thread_count", "exit_timeout", "initial_timeout", "idle_timeout")
+INT_KEYS = (
+    "verbosity", "omp_threads", "event_thread_count", "exit_timeout", "initial_timeout", "idle_timeout", "cache_size",
+)
 BOOL_KEYS = (
     "no_log",
     "log_performance",

@@ -71,6 +71,7 @@ OPTIONS = [
     OptionSpec("initial_timeout", "number", None, "seconds to stay alive at start if no clients connect", "<sec>"),
     OptionSpec("idle_timeout", "number", None, "seconds to keep idle sessions alive", "<sec>"),
     OptionSpec("read_only_mode", "bool", None, "disable write requests"),
+    OptionSpec("cache_size", "int", None, "MiB for image data cached across sessions (default: 1/8 of RAM)", "<MiB>"),
     OptionSpec("enable_scripting", "bool", None, "enable HTTP scripting interface"),
     OptionSpec("files", "strings", None, "files to load (positional)", "<file>"),
     OptionSpec("no_user_config", "bool", None, "ignore user configuration file"),

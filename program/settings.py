@@ -64,6 +64,9 @@ class Settings:
     max_http_body_size: int = limits.MAX_HTTP_BODY_BYTES
     #: Outbound frames queued per session before producers wait.
     outbound_queue: int = 64
+    #: ``--cache_size``: MiB for planes, mips, tiles and histograms shared by every
+    #: session (``io/reader_pool``); 0 means an eighth of the machine's memory.
+    cache_size: int = 0
 
     #: Spectral-major caches of large cubes (``io/spectral_cache.py``): their folder
     #: (None: ``--no_cache``), its disk budget and the smallest cube that gets one.
