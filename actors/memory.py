@@ -19,11 +19,30 @@ import trio
 
 log = logging.getLogger(__name__)
 
-#: Seconds to wait after a session closes before releasing (its frames close meanwhile,
-#: and a burst of closing sessions shares one release).
-DELAY = 0.5
+#: Seconds after a session closes at which memory is released: soon (its frames close
+#: meanwhile, and a burst of closing sessions shares it), and once more when threads
+#: abandoned by the cancelled work have finished and dropped their arrays.
+DELAYS = (0.5, 4.5)
 
-_pending: trio.lowlevel.RunVar[bool] = trio.lowlevel.RunVar("memory_release_pending", default=False)
+
+class _ReleaseState:
+    """Whether a release sequence runs, and whether another session closed meanwhile."""
+
+    def __init__(self) -> None:
+        self.running = False
+        self.requested = False
+
+
+_state: trio.lowlevel.RunVar[_ReleaseState] = trio.lowlevel.RunVar("memory_release")
+
+
+def _release_state() -> _ReleaseState:
+    try:
+        return _state.get()
+    except LookupError:
+        state = _ReleaseState()
+        _state.set(state)
+        return state
 
 
 def _load_malloc_trim():  # type: ignore[no-untyped-def]
@@ -52,18 +71,26 @@ def release_memory() -> bool:
 
 
 async def release_soon() -> None:
-    """Release memory :data:`DELAY` seconds from now, unless a release is already due.
+    """Release memory at :data:`DELAYS` seconds from now; a session closing while such
+    a sequence runs gets another sequence after it (never two at once).
 
     Meant to be started in the server's nursery when a session ends.
     """
-    if _pending.get():
+    state = _release_state()
+    state.requested = True
+    if state.running:
         return
-    _pending.set(True)
+    state.running = True
     try:
-        await trio.sleep(DELAY)
+        while state.requested:
+            state.requested = False
+            waited = 0.0
+            for delay in DELAYS:
+                await trio.sleep(delay - waited)
+                waited = delay
+                try:
+                    await trio.to_thread.run_sync(release_memory)
+                except Exception:  # noqa: BLE001 - releasing memory is best effort
+                    log.debug("releasing memory failed", exc_info=True)
     finally:
-        _pending.set(False)
-    try:
-        await trio.to_thread.run_sync(release_memory)
-    except Exception:  # noqa: BLE001 - releasing memory is best effort
-        log.debug("releasing memory failed", exc_info=True)
+        state.running = False
