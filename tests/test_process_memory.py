@@ -93,7 +93,8 @@ async def test_idle_rss_returns_after_rounds_of_sessions(tmp_path: Path) -> None
             await trio.sleep(5.0)
             idle.append(rss_mib(proc.pid))
         print("idle RSS MiB after warm-up and per round", baseline, idle)
-        assert max(idle) <= baseline + 64, (baseline, idle)
+        # main: 170-200 MiB above the warm baseline; now 30-65 (a busy machine: more)
+        assert max(idle) <= baseline + 96, (baseline, idle)
         # the goal (last round within 10% of the first), with 16 MiB for the
         # allocator's round-to-round noise (it plateaus: 8 rounds stay within 140-156 MiB)
         assert idle[-1] <= 1.10 * idle[0] + 16, idle
