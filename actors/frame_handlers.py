@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from carta_trio.actors import spectral_cache
 from carta_trio.actors.animation import cancel_animation
@@ -43,7 +43,7 @@ def _open(session: Session, message: pb.OpenFile) -> tuple[pb.FileInfo, pb.FileI
     )
     # every file id and session showing this file shares one reader and its caches
     reader = reader_pool.open_shared(path, hdu_used, images.open_image)
-    return info, extended, reader
+    return info, extended, cast(ImageReader, reader)  # a handle that behaves as the reader
 
 
 def beam_table(reader: ImageReader) -> list[pb.Beam]:

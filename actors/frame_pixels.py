@@ -230,7 +230,7 @@ class FramePixels:
         tiles, frames = await self.session.run_sync(
             encode_tile_frames, self.file_id, request, codes, out, blocks, self.width, self.height
         )
-        for key, tile in zip(keys, tiles):
-            if key is not None and tile is not None:
-                reader_pool.store(self.reader, key, tile)
+        for tile_key, tile in zip(keys, tiles):
+            if tile_key is not None and tile is not None:
+                reader_pool.store(self.reader, tile_key, tile)
         return frames
