@@ -65,8 +65,14 @@ async def server_process(top: Path, *extra: str, pids: list[int] | None = None) 
                 match = re.search(r"Listening on port (\d+)", line)
                 if match:
                     port = int(match.group(1))
-            await trio.sleep(1.0)  # the heavy imports run after the port is announced
-            yield f"ws://127.0.0.1:{port}/?token={TOKEN}"
+            url = f"ws://127.0.0.1:{port}/?token={TOKEN}"
+            # The heavy imports run after the port is announced (seconds on a busy machine):
+            # one registered session proves the server is ready before anything is timed.
+            from carta_trio.messages.client import open_client
+
+            async with open_client(url, connect_timeout=120) as client:
+                await client.register()
+            yield url
         finally:
             proc.send_signal(signal.SIGINT)
             try:
