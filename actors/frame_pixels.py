@@ -110,9 +110,10 @@ class FramePixels:
     async def _downsample(self, mip: int, channel: int, stokes: int) -> np.ndarray:
         """The block mean of the current plane, in row bands reduced on all cores at
         once (the first view waits for it), unless the file has it precomputed."""
-        precomputed = await self.session.run_sync(self._precomputed_mip, mip, channel, stokes)
-        if precomputed is not None:
-            return precomputed
+        if mip in self.reader.mip_levels:  # listed without file access; only HDF5 has any
+            precomputed = await self.session.run_sync(self._precomputed_mip, mip, channel, stokes)
+            if precomputed is not None:
+                return precomputed
         plane = self.plane
         bands = downsample.band_rows(plane.shape[0], mip, MIP_PARTS)
         parts: list[np.ndarray] = [plane] * len(bands)
