@@ -329,8 +329,24 @@ async def on_moment_request(session: Session, request_id: int, message: pb.Momen
         await session.reply(request_id, pb.MomentResponse(success=False, message=str(exc)))
         return
     outcome = None
+    address = session.settings.dask_scheduler
     with frame.jobs.open(JOB_KIND) as job:
-        outcome = await compute_moments(session, job, plan, request_id, moment_workers(session))
+        calls = None
+        if address:
+            from carta_trio.actors import moments_cluster
+
+            calls = moments_cluster.cluster_calls(plan)
+        if calls is None:
+            outcome = await compute_moments(session, job, plan, request_id, moment_workers(session))
+        else:
+            from carta_trio.actors.cluster import ClusterError
+
+            try:
+                outcome = await moments_cluster.compute_moments_on_cluster(session, plan, request_id, address, calls)
+            except ClusterError as exc:
+                log.warning("MOMENT_REQUEST for file %d on the cluster failed: %s", file_id, exc)
+                await session.reply(request_id, pb.MomentResponse(success=False, message=str(exc)))
+                return
     if job.cancelled or outcome is None:
         await session.reply(request_id, pb.MomentResponse(success=True, cancel=True))
         return

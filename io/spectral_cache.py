@@ -91,6 +91,8 @@ def key_for(reader: Any) -> CacheKey | None:
     if len(sources) != 1:
         return None
     path = Path(sources[0])
+    if not path.is_absolute() or Path(reader.path) != path:
+        return None  # an in-memory image named after its source, or an expression
     try:
         real = os.path.realpath(path)
         st = os.stat(real)

@@ -1,0 +1,116 @@
+"""Long jobs on a dask.distributed cluster (``--dask_scheduler ADDRESS``).
+
+The server stays the only place with sessions and sockets; a job hands its chunks to
+the cluster as tasks (``analysis/cluster_tasks.py``) that open the image themselves,
+and streams progress as tasks complete. The dask client is synchronous: connecting and
+submitting run in worker threads, and trio polls the futures' states (a plain read)
+every :data:`POLL_SECONDS`, so a STOP (the job's cancel scope) cancels the futures at once.
+
+Failures are the job's, never the viewer's: a scheduler that does not answer, a lost
+scheduler during the job, or a task that fails on a worker (a worker that cannot see
+the file) end the job with :class:`ClusterError`, whose text is for the user; a lost
+worker is retried by dask itself. Without ``--dask_scheduler`` nothing here is
+imported, and neither is dask.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import trio
+
+log = logging.getLogger(__name__)
+
+#: Seconds to reach the scheduler before a job gives up.
+CONNECT_SECONDS = 5.0
+#: Seconds between looks at the futures' states (reading them does not block).
+POLL_SECONDS = 0.02
+#: Seconds without a scheduler (the client reconnecting) before a job fails.
+LOST_SECONDS = 10.0
+#: Reruns of a task whose worker died.
+RETRIES = 2
+
+_clients: dict[str, Any] = {}
+_clients_lock = threading.Lock()
+
+
+class ClusterError(Exception):
+    """A cluster job failed; ``str(exc)`` is the message for the user."""
+
+
+def _client(address: str) -> Any:
+    """The process's dask client for ``address``, connecting on first use (blocking)."""
+    with _clients_lock:
+        client = _clients.get(address)
+        if client is not None and client.status in ("running", "connecting"):
+            return client
+        from distributed import Client
+
+        try:
+            client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+        except (OSError, TimeoutError) as exc:
+            raise ClusterError(f"The dask scheduler at {address} does not answer ({type(exc).__name__})") from None
+        _clients[address] = client
+        return client
+
+
+def close_clients() -> None:
+    """Close every dask client of the process (server shutdown, tests)."""
+    with _clients_lock:
+        clients = list(_clients.values())
+        _clients.clear()
+    for client in clients:
+        try:
+            client.close(timeout=2)
+        except Exception:  # noqa: BLE001 - closing a client of a dead scheduler may fail
+            log.debug("closing a dask client failed", exc_info=True)
+
+
+def _result(future: Any) -> Any:
+    return future.result(timeout=LOST_SECONDS)
+
+
+async def map_tasks(address: str, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]],
+                    on_result: Callable[[int, Any], Awaitable[None]]) -> None:
+    """Run ``fn(*args)`` for every ``args`` of ``calls`` on the cluster; ``on_result(index,
+    result)`` as each finishes. Cancelling the caller cancels the tasks not yet done."""
+    client = await trio.to_thread.run_sync(_client, address, abandon_on_cancel=True)
+    futures = await trio.to_thread.run_sync(
+        lambda: [client.submit(fn, *args, pure=False, retries=RETRIES) for args in calls])
+    index = {future.key: position for position, future in enumerate(futures)}
+    pending = list(futures)
+    lost_since: float | None = None
+    try:
+        while pending:
+            done = [future for future in pending if future.done()]
+            if not done:
+                await trio.sleep(POLL_SECONDS)
+            pending = [future for future in pending if future not in done]
+            if client.status != "running":
+                lost_since = lost_since if lost_since is not None else trio.current_time()
+                if client.status in ("closed", "closing") or trio.current_time() - lost_since > LOST_SECONDS:
+                    raise ClusterError(f"Lost the dask scheduler at {address}")
+            else:
+                lost_since = None
+            for future in done:
+                if future.status == "error":
+                    exc = await trio.to_thread.run_sync(future.exception)
+                    raise ClusterError(f"A cluster task failed: {type(exc).__name__}: {exc}")
+                if future.status == "cancelled":
+                    raise ClusterError(f"Lost the dask scheduler at {address} (task cancelled)")
+                result = await trio.to_thread.run_sync(_result, future, abandon_on_cancel=True)
+                await on_result(index[future.key], result)
+    finally:
+        if pending:
+            with trio.CancelScope(shield=True):
+                await trio.to_thread.run_sync(_cancel, client, pending)
+
+
+def _cancel(client: Any, futures: list[Any]) -> None:
+    try:
+        client.cancel(futures)
+    except Exception:  # noqa: BLE001 - a client of a lost scheduler cannot cancel; nothing to stop then
+        log.debug("cancelling dask futures failed", exc_info=True)

@@ -1,0 +1,63 @@
+"""Work that runs on dask.distributed workers (``--dask_scheduler``).
+
+A task names the image by path and opens it itself (the usual HPC set-up: workers see
+the same file system as the server), so only a few numbers go over the network and
+only results come back. Readers are kept per worker process, keyed by the file's
+version, so a job's many tasks open the image once per worker. Everything here is
+plain numpy and file reading: no trio, no server state.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import OrderedDict
+from typing import Any
+
+import numpy as np
+
+from carta_trio.analysis.moments import Moment, MomentCoordinates, PixelRange, moment_block
+
+#: Open readers kept per worker process.
+READERS_KEPT = 4
+
+_readers: OrderedDict[tuple[str, str, int, int], Any] = OrderedDict()
+_lock = threading.Lock()
+
+
+class SourceChanged(Exception):
+    """The image on the worker's file system is not the one the server opened."""
+
+
+def _reader(path: str, hdu: str, shape: tuple[int, ...]) -> Any:
+    from carta_trio.io import images
+
+    st = os.stat(path)
+    key = (path, hdu, st.st_mtime_ns, st.st_size)
+    with _lock:
+        reader = _readers.get(key)
+        if reader is not None:
+            _readers.move_to_end(key)
+            return reader
+    reader = images.open_image(path, hdu)
+    if tuple(reader.shape) != tuple(shape):
+        reader.close()
+        raise SourceChanged(f"{os.path.basename(path)} has shape {tuple(reader.shape)} on the worker, "
+                            f"{tuple(shape)} on the server")
+    with _lock:
+        _readers[key] = reader
+        while len(_readers) > READERS_KEPT:
+            _, old = _readers.popitem(last=False)
+            old.close()
+    return reader
+
+
+def moment_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int,
+                box: tuple[int, int, int, int, int, int], coordinates: MomentCoordinates,
+                moments: list[Moment], prange: PixelRange,
+                mask: np.ndarray | None) -> tuple[dict[Moment, np.ndarray], int]:
+    """The moment planes of one box ``(x0, x1, y0, y1, z0, z1)`` of Stokes ``stokes``."""
+    x0, x1, y0, y1, z0, z1 = box
+    block = _reader(path, hdu, shape).read_cube(x0, x1, y0, y1, z0, z1, stokes)
+    result = moment_block(block, coordinates, moments, prange, mask)
+    return result.planes, result.selected
