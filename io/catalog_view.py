@@ -36,7 +36,7 @@ from carta_trio.io.catalog_table import (
 )
 from carta_trio.messages import schema as pb
 
-__all__ = ["CHUNK_ROWS", "CatalogStore", "CatalogView", "FilterPlan", "apply_filter", "sort_order"]
+__all__ = ["CHUNK_ROWS", "CatalogPending", "CatalogStore", "CatalogView", "FilterPlan", "apply_filter", "sort_order"]
 
 #: Rows per CATALOG_FILTER_RESPONSE (max_chunk_size in TableController::OnFilterRequest).
 CHUNK_ROWS = 100_000
@@ -229,11 +229,38 @@ class CatalogView:
         return FilterPlan(self, rows, columns, self.file_id, filter_size, start, count, notes)
 
 
+class CatalogPending(CatalogError):
+    """The catalog is still being opened; ``token`` is what the opener registered (to wait on)."""
+
+    def __init__(self, file_id: int, token: object) -> None:
+        super().__init__(f"Catalog file id {file_id} is still opening")
+        self.token = token
+
+
+@dataclasses.dataclass(frozen=True)
+class _Opening:
+    token: object
+
+
 class CatalogStore:
-    """The catalogs of one session, by the frontend's catalog file id."""
+    """The catalogs of one session, by the frontend's catalog file id.
+
+    An entry is an open :class:`CatalogView`, the message of a failed open, or an
+    open in progress (registered with an opaque ``token`` the caller can wait on).
+    """
 
     def __init__(self) -> None:
-        self._views: dict[int, CatalogView | str] = {}
+        self._views: dict[int, CatalogView | str | _Opening] = {}
+
+    def opening(self, file_id: int, token: object) -> None:
+        """``file_id`` is being (re)opened; until :meth:`opened`/:meth:`failed`, :meth:`view` raises
+        :class:`CatalogPending` carrying ``token``."""
+        self._views[file_id] = _Opening(token)
+
+    def is_opening(self, file_id: int, token: object) -> bool:
+        """True while the open registered with ``token`` is the current entry of ``file_id``."""
+        entry = self._views.get(file_id)
+        return isinstance(entry, _Opening) and entry.token is token
 
     def opened(self, file_id: int, table: CatalogTable) -> CatalogView:
         view = CatalogView(table, file_id)
@@ -260,4 +287,6 @@ class CatalogStore:
             raise CatalogError(f"Catalog file id {file_id} is not open")
         if isinstance(entry, str):
             raise CatalogError(f"Catalog file id {file_id} failed to open: {entry or 'unknown format'}")
+        if isinstance(entry, _Opening):
+            raise CatalogPending(file_id, entry.token)
         return entry

@@ -307,3 +307,38 @@ async def test_gzip_and_text_tables_are_listed_and_described(data_dir: Path, car
             info = await client.request(pb.CatalogFileInfoRequest(directory="", name=name))
             assert info.success, (name, info.message)
             assert [h.name for h in info.headers] == table.colnames
+
+
+async def test_a_slow_open_does_not_block_the_session(data_dir: Path, carta_url: str, monkeypatch) -> None:
+    """Beyond the reference (which parses on the network thread): while a catalog is read, the
+    session answers other messages; a filter sent right after the open streams after its ack;
+    a catalog closed while opening is still acked but not kept."""
+    import time
+
+    from carta_trio.actors import catalogs
+
+    read = catalogs._read
+
+    def slow_read(*args: object):
+        time.sleep(1.0)
+        return read(*args)
+
+    monkeypatch.setattr(catalogs, "_read", slow_read)
+    write_votable(mixed_table(30, columns=4), data_dir / "slow.xml")
+    E = pb.EventType
+    async with open_client(carta_url) as client:
+        await client.register()
+        await client.send(pb.OpenCatalogFile(directory="", name="slow.xml", file_id=1, preview_data_size=5))
+        await client.send(pb.CatalogFilterRequest(file_id=1, column_indices=[0, 1], subset_data_size=-1))
+        await client.send(pb.CatalogFilterRequest(file_id=9, column_indices=[0], subset_data_size=1))
+        frames = await client.collect_until(lambda e: e.event_type == E.CATALOG_FILTER_RESPONSE, timeout=30)
+        kinds = [e.event_type for e in frames if e.event_type != E.ERROR_DATA or "id 9" in e.message.message]
+        assert kinds == [E.ERROR_DATA, E.OPEN_CATALOG_FILE_ACK, E.CATALOG_FILTER_RESPONSE]
+        assert frames[-1].message.filter_data_size == 30
+        await client.send(pb.OpenCatalogFile(directory="", name="slow.xml", file_id=2))
+        await client.send(pb.CloseCatalogFile(file_id=2))
+        await client.send(pb.CatalogFilterRequest(file_id=2, column_indices=[0], subset_data_size=1))
+        assert "is not open" in (await client.expect(pb.ErrorData)).message.message
+        assert (await client.expect(pb.OpenCatalogFileAck, timeout=30)).message.success
+        await client.send(pb.CatalogFilterRequest(file_id=2, column_indices=[0], subset_data_size=1))
+        assert "is not open" in (await client.expect(pb.ErrorData)).message.message
