@@ -22,11 +22,13 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import trio
+
 from carta_trio.actors import regions
 from carta_trio.actors.dispatch import handles
-from carta_trio.analysis.region_geometry import RegionError
+from carta_trio.analysis.region_geometry import RegionError, validate_control_points
 from carta_trio.io import paths
-from carta_trio.io.region_file_common import AnnotationData, ImageGeometry, ImportResult, StyleData
+from carta_trio.io.region_file_common import AnnotationData, ImageGeometry, ImportedRegion, ImportResult, StyleData
 from carta_trio.io.region_file_export import SIZED_TYPES, ExportRegion
 from carta_trio.io.region_file_io import RegionFileError, contents_lines, read_region_lines, write_text_atomic
 from carta_trio.io.region_files_crtf import export_crtf, import_crtf
@@ -45,6 +47,8 @@ EXPORT_TAG = "export"
 ZERO_REGIONS = ("Import error: zero regions set. No regions defined or regions lie outside image coordinate "
                 "system.")
 READ_ONLY = "Exporting region is not allowed in read-only mode"
+#: Regions set (or announced) between two checkpoints of a large import.
+CHUNK = 500
 
 
 def geometry_of(frame: Frame) -> ImageGeometry:
@@ -118,27 +122,51 @@ async def on_import_region(session: Session, request_id: int, message: pb.Import
     if not result.regions:
         return await fail(text or ZERO_REGIONS)
     reg = regions.registry(session)
+    ack, accepted, refused = await session.run_sync(_build_ack, result.regions, reg.next_id())
+    text += refused
+    # Thousands of regions: let other sessions run now and then (this session's next
+    # message waits for this handler, so the ids chosen above stay free).
     added: list[regions.Region] = []
-    region_id = reg.next_id()
-    for item in result.regions:
+    for count, (region_id, item) in enumerate(accepted, start=1):
+        added.append(reg.set(region_id, frame.file_id, item.region_type, item.points, item.rotation))
+        if count % CHUNK == 0:
+            await trio.sleep(0)
+    ack.message = text
+    if text:
+        await session.send_error(text, pb.ErrorSeverity.WARNING, [IMPORT_TAG])
+    await session.reply(request_id, ack)
+    for count, region in enumerate(added, start=1):
+        await regions.region_changed(session, region)
+        if count % CHUNK == 0:
+            await trio.sleep(0)
+
+
+def _build_ack(items: list[ImportedRegion], first_id: int
+               ) -> tuple[pb.ImportRegionAck, list[tuple[int, ImportedRegion]], str]:
+    """The ack for ``items`` with ids from ``first_id`` (blocking; a worker thread runs it).
+
+    Regions the registry would refuse (the reference's CheckPoints) are dropped and use
+    no id; their lines are named in the returned text.
+    """
+    ack = pb.ImportRegionAck(success=True)
+    accepted: list[tuple[int, ImportedRegion]] = []
+    refused = ""
+    region_id = first_id
+    for item in items:
         try:
-            region = reg.set(region_id, frame.file_id, item.region_type, item.points, item.rotation)
+            if not math.isfinite(item.rotation):
+                raise RegionError("rotation must be finite")
+            validate_control_points(item.region_type, item.points)
         except RegionError as exc:
-            text += f"Line {item.line}: region not set: {exc}.\n"
+            refused += f"Line {item.line}: region not set: {exc}.\n"
             continue
         ack.regions[region_id].CopyFrom(pb.RegionInfo(
             region_type=item.region_type, rotation=item.rotation,
             control_points=[pb.Point(x=x, y=y) for x, y in item.points]))
         ack.region_styles[region_id].CopyFrom(_style_message(item.style))
-        added.append(region)
+        accepted.append((region_id, item))
         region_id += 1
-    ack.success = True
-    ack.message = text
-    if text:
-        await session.send_error(text, pb.ErrorSeverity.WARNING, [IMPORT_TAG])
-    await session.reply(request_id, ack)
-    for region in added:
-        await regions.region_changed(session, region)
+    return ack, accepted, refused
 
 
 def _type_name(file_type: int) -> str:
