@@ -340,3 +340,100 @@ async def test_resume_keeps_imported_regions(carta_url: str, cube: np.ndarray) -
         stats = await stats_of(client, 2, [pb.StatsType.NumPixels])
         assert stats.region_id == 2 and stats.statistics[0].value == pytest.approx(60.0, abs=12)
         assert await new_region(client, RT.POINT, [(3.0, 3.0)]) == 6
+
+
+async def test_export_of_a_region_drawn_on_another_grid(carta_url: str, cube: np.ndarray, data_dir: Path) -> None:
+    """A region drawn on file 0 exported for file 1 (other pixel grid): positions through the sky."""
+    header = wcs_header(("RA---SIN", "DEC--SIN", "FREQ"))
+    other = [(k, {"CRPIX1": 20.0, "CRPIX2": 10.0, "CDELT1": -0.001, "CDELT2": 0.001}.get(k, v), c)
+             for k, v, c in header]
+    write_fits(data_dir / "other.fits", make_cube((2, 40, 50), seed=4), other)
+    async with open_client(carta_url) as client:
+        await open_image(client, "cube.fits")
+        assert (await client.request(pb.OpenFile(directory="", file="other.fits", file_id=1))).success
+        await new_region(client, RT.RECTANGLE, [(20.0, 22.0), (6.0, 4.0)], 0.0)
+        ack = await client.request(pb.ExportRegion(type=DS9, coord_type=PIXEL, file_id=1,
+                                                   region_styles={1: pb.RegionStyle(color="red")}))
+    assert ack.success, ack.message
+    line = ack.contents[2]
+    values = [float(v) for v in line[line.index("(") + 1:line.index(")")].split(",")]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        source = WCS(fits.getheader(data_dir / "cube.fits")).celestial
+        target = WCS(fits.getheader(data_dir / "other.fits")).celestial
+    expected = target.world_to_pixel(source.pixel_to_world(20.0, 22.0))
+    assert values[0] - 1 == pytest.approx(float(expected[0]), abs=1e-4)
+    assert values[1] - 1 == pytest.approx(float(expected[1]), abs=1e-4)
+    assert values[2:4] == pytest.approx([3.0, 2.0])  # sizes scaled by the pixel size ratio
+
+
+DS9_TEST_REGIONS = """# Region file format: DS9 version 4.1
+global color=#2EE6D6 dashlist=8 3 width=1 font="helvetica 10 normal roman" select=1 highlite=1 dash=0 fixed=0 edit=1 move=1 delete=1 include=1 source=1
+image
+box(321,401,40,100,0)
+box(321,401,100,40,0)
+box(321,401,200,40,45)
+polygon(321,401,321,601,401,401)
+circle(321,401,200)
+ellipse(321,401,100,20,135)
+line(321,401,321,301) # line=0 0
+# vector(321,401,70.7107,45) vector=1
+# text(321,401) text={Region}
+point(321,301) # point=circle
+"""
+
+CRTF_TEST_REGIONS = """#CRTFv0 CASA Region Text Format version 0
+global color=2ee6d6
+centerbox [[320pix, 400pix], [40pix, 100pix]] coord=J2000
+centerbox [[320pix, 400pix], [100pix, 40pix]]
+rotbox [[320pix, 400pix], [200pix, 40pix], 45deg]
+poly [[320pix, 400pix], [320pix, 600pix], [400pix, 400pix]]
+circle [[320pix, 400pix], 200pix]
+ellipse [[320pix, 400pix], [100pix, 20pix], 45deg]
+line [[320pix, 400pix], [320pix, 300pix]]
+vector [[320pix, 400pix], [369.99951171875pix, 449.99951171875pix]]
+text [[320pix, 400pix], "Region"]
+symbol [[320pix, 300pix], .]
+"""
+
+
+@pytest.mark.parametrize("file_type", [DS9, CRTF])
+async def test_import_export_import(carta_url: str, data_dir: Path, file_type: int) -> None:
+    """DS9_REGION_IMPORT_EXPORT / CASA_REGION_IMPORT_EXPORT: 10 regions imported (1-10), exported
+    in world and pixel coordinates, each file imported again (11-20, 21-30), same geometry."""
+    write_fits(data_dir / "big.fits", make_cube((800, 640), seed=2), wcs_header(("RA---SIN", "DEC--SIN")))
+    ext = ".reg" if file_type == DS9 else ".crtf"
+    (data_dir / f"testRegions_pix{ext}").write_text(DS9_TEST_REGIONS if file_type == DS9 else CRTF_TEST_REGIONS)
+    expected = {
+        1: (RT.RECTANGLE, [(320, 400), (40, 100)], 0), 2: (RT.RECTANGLE, [(320, 400), (100, 40)], 0),
+        3: (RT.RECTANGLE, [(320, 400), (200, 40)], 45), 4: (RT.POLYGON, [(320, 400), (320, 600), (400, 400)], 0),
+        5: (RT.ELLIPSE, [(320, 400), (200, 200)], 0), 6: (RT.ELLIPSE, [(320, 400), (100, 20)], 45),
+        7: (RT.LINE, [(320, 400), (320, 300)], 0), 8: (RT.ANNVECTOR, [(320, 400), (369.99951171875, 449.99951171875)], 0),
+        9: (RT.ANNTEXT, [(320, 400), (0, 0)], 0), 10: (RT.POINT, [(320, 300)], 0),
+    }
+    async with open_client(carta_url) as client:
+        await open_image(client, "big.fits")
+        first = await import_file(client, "", f"testRegions_pix{ext}", file_type)
+        assert first.success and first.message == "" and sorted(first.regions) == list(range(1, 11))
+        for region_id, (region_type, points, rotation) in expected.items():
+            got = first.regions[region_id]
+            assert got.region_type == region_type
+            assert np.allclose(points_of(got), points, atol=1e-3), (region_id, points_of(got))
+            assert got.rotation == pytest.approx(rotation)
+            style = first.region_styles[region_id]
+            dashes = [] if file_type == DS9 else [0]  # CRTF's default linestyle "-" is dash_list [0]
+            assert (style.color, list(style.dash_list), style.line_width, style.name) == ("#2EE6D6", dashes, 1, "")
+        styles = {i: pb.RegionStyle(color="#2EE6D6", line_width=1, annotation_style=pb.AnnotationStyle())
+                  for i in range(1, 11)}
+        again = []
+        for coord_type, name in ((WORLD, f"export_to_world{ext}"), (PIXEL, f"export_to_pix{ext}")):
+            exported = await client.request(pb.ExportRegion(type=file_type, coord_type=coord_type, file_id=0,
+                                                            region_styles=styles, directory="", file=name))
+            assert exported.success and list(exported.contents) == []
+            again.append(await import_file(client, "", name, file_type))
+    for ack, ids in zip(again, (range(11, 21), range(21, 31))):
+        assert ack.success and sorted(ack.regions) == list(ids), ack.message
+        for region_id, (region_type, points, rotation) in zip(ids, expected.values()):
+            got = ack.regions[region_id]
+            assert got.region_type == region_type
+            assert np.allclose(points_of(got), points, atol=1e-3), (region_id, points_of(got))
