@@ -31,6 +31,7 @@ from carta_trio.io.axis_roles import find_axis_roles
 from carta_trio.io.casa_open import open_casacore_image, remove_shadow, user_message
 from carta_trio.io.fits_header import cards_from_records, format_card
 from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
+from carta_trio.io.safe_read import ImageChangedError
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +63,7 @@ class CasaReader(ImageReader):
             log.info("casacore cannot open %s: %s", self.path, err)
             raise ImageOpenError(user_message(str(err), self.path) or "Image could not be opened.") from err
         self._attach(image)
+        self._files = _table_files(self.path)
 
     def _attach(self, image: Any) -> None:
         """Take ``image`` (a ``casacore.images.image``: a file or an expression) as the data."""
@@ -103,6 +105,9 @@ class CasaReader(ImageReader):
     def _read_region(self, starts: Sequence[int], stops: Sequence[int]) -> np.ndarray:
         blc = [int(a) for a in reversed(starts)]
         trc = [int(b) - 1 for b in reversed(stops)]
+        files = getattr(self, "_files", None)
+        if files is not None and _table_files(self.path) != files:
+            raise ImageChangedError(f"{self.path.name} was modified on disk after it was opened; close and reopen it.")
         with self._lock:
             data = self._image.getdata(blc=blc, trc=trc)
             mask = self._image.getmask(blc=blc, trc=trc)
@@ -175,6 +180,20 @@ class CasaReader(ImageReader):
         self._image = None
         shadow, self._shadow = getattr(self, "_shadow", None), None
         remove_shadow(shadow)
+
+
+def _table_files(folder: Path) -> tuple[tuple[str, int, int, int], ...] | None:
+    """(name, size, mtime, inode) of the image table's own files (not ``table.lock``,
+    which casacore itself rewrites), to notice an image changed while it is open."""
+    try:
+        entries = []
+        for entry in os.scandir(folder):
+            if entry.name != "table.lock" and entry.is_file(follow_symlinks=True):
+                st = entry.stat(follow_symlinks=True)
+                entries.append((entry.name, st.st_size, st.st_mtime_ns, st.st_ino))
+        return tuple(sorted(entries))
+    except OSError:
+        return ()
 
 
 def _beam(record: Any) -> Beam | None:

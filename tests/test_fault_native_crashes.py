@@ -102,12 +102,12 @@ def test_server_survives_a_casa_image_crash_while_open(tmp_path: Path) -> None:
     with server_process(top) as server:
 
         async def scenario() -> None:
-            async with open_client(server.url) as client, open_client(server.url) as neighbour:
-                await client.register()
-                await neighbour.register()
+            async with open_client(server.url, connect_timeout=60) as client, open_client(server.url, connect_timeout=60) as neighbour:
+                await client.register(timeout=60)
+                await neighbour.register(timeout=60)
                 before = set(_descendants(server.proc.pid))
-                assert (await client.request(pb.OpenFile(file="x.image", file_id=0))).success
-                assert (await neighbour.request(pb.OpenFile(file="other.fits", file_id=0))).success
+                assert (await client.request(pb.OpenFile(file="x.image", file_id=0), timeout=60)).success
+                assert (await neighbour.request(pb.OpenFile(file="other.fits", file_id=0), timeout=60)).success
                 workers = [p for p in _descendants(server.proc.pid) if p not in before]
                 assert workers, "the CASA image is not read in a worker process"
                 for pid in workers:
@@ -118,8 +118,8 @@ def test_server_survives_a_casa_image_crash_while_open(tmp_path: Path) -> None:
                 error = (await client.expect(pb.ErrorData, timeout=30)).message
                 assert "x.image" in error.message and str(top) not in error.message, error.message
                 # opened again: a fresh worker reads it
-                assert (await client.request(pb.OpenFile(file="x.image", file_id=1))).success
-                assert (await neighbour.request(pb.FileInfoRequest(file="other.fits", hdu=""))).success
+                assert (await client.request(pb.OpenFile(file="x.image", file_id=1), timeout=60)).success
+                assert (await neighbour.request(pb.FileInfoRequest(file="other.fits", hdu=""), timeout=60)).success
 
         trio.run(scenario)
         assert server.alive(), server.output()
@@ -150,9 +150,9 @@ def test_server_survives_a_full_disk_while_saving_casa(tmp_path: Path) -> None:
         with server_process(top, home=tmp_path) as server:
 
             async def scenario() -> None:
-                async with open_client(server.url) as client:
-                    await client.register()
-                    assert (await client.request(pb.OpenFile(file="cube.fits", file_id=0))).success
+                async with open_client(server.url, connect_timeout=60) as client:
+                    await client.register(timeout=60)
+                    assert (await client.request(pb.OpenFile(file="cube.fits", file_id=0), timeout=60)).success
                     ack = await client.request(pb.SaveFile(
                         file_id=0, output_file_name="copy.image", output_file_type=pb.FileType.CASA,
                         rest_freq=NAN), timeout=60)
@@ -161,7 +161,7 @@ def test_server_survives_a_full_disk_while_saving_casa(tmp_path: Path) -> None:
                     assert "SIGABRT" in ack.message and "free on that disk" in ack.message, ack.message
                     assert str(top) not in ack.message
                     # still serving
-                    assert (await client.request(pb.FileInfoRequest(file="cube.fits", hdu=""))).success
+                    assert (await client.request(pb.FileInfoRequest(file="cube.fits", hdu=""), timeout=60)).success
 
             trio.run(scenario)
             assert server.alive(), server.output()

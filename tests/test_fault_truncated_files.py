@@ -93,11 +93,11 @@ def test_server_survives_a_truncated_fits_and_says_so(tmp_path: Path) -> None:
     with server_process(top) as server:
 
         async def scenario() -> None:
-            async with open_client(server.url) as client, open_client(server.url) as neighbour:
-                await client.register()
-                await neighbour.register()
-                assert (await client.request(pb.OpenFile(file="cube.fits", file_id=0))).success
-                assert (await neighbour.request(pb.OpenFile(file="other.fits", file_id=0))).success
+            async with open_client(server.url, connect_timeout=60) as client, open_client(server.url, connect_timeout=60) as neighbour:
+                await client.register(timeout=60)
+                await neighbour.register(timeout=60)
+                assert (await client.request(pb.OpenFile(file="cube.fits", file_id=0), timeout=60)).success
+                assert (await neighbour.request(pb.OpenFile(file="other.fits", file_id=0), timeout=60)).success
                 _truncate(top / "cube.fits", 2880 + 128 * 128 * 4)
                 await client.send(pb.SetImageChannels(file_id=0, channel=6, stokes=0, required_tiles=pb.AddRequiredTiles(
                     file_id=0, tiles=[0], compression_type=pb.CompressionType.ZFP, compression_quality=11)))
@@ -110,3 +110,25 @@ def test_server_survives_a_truncated_fits_and_says_so(tmp_path: Path) -> None:
 
         trio.run(scenario)
         assert server.alive(), server.output()
+
+
+def test_casa_image_changed_while_open_is_reported(tmp_path: Path) -> None:
+    from casacore import images
+
+    from carta_trio.io.images import open_image
+
+    write_fits(tmp_path / "src.fits", make_cube((4, 32, 32), seed=6), wcs_header(CTYPES))
+    images.image(str(tmp_path / "src.fits")).saveas(str(tmp_path / "x.image"))
+    reader = open_image(tmp_path / "x.image")
+    try:
+        reader.read_plane(0, 0)
+        data_file = next(p for p in (tmp_path / "x.image").iterdir() if p.name.startswith("table.f0_TSM"))
+        _truncate(data_file, 1000)
+        try:
+            reader.read_plane(3, 0)
+        except OSError as exc:
+            assert "x.image" in str(exc) and "modified" in str(exc) and str(tmp_path) not in str(exc)
+        else:
+            raise AssertionError("a CASA image changed while open was read without an error")
+    finally:
+        reader.close()
