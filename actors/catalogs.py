@@ -41,7 +41,8 @@ _TAGS = ["catalog"]
 
 def catalog_store(session: Session) -> CatalogStore:
     """The session's open catalogs."""
-    return session.state.setdefault(_STORE_KEY, CatalogStore())
+    store: CatalogStore = session.state.setdefault(_STORE_KEY, CatalogStore())
+    return store
 
 
 def _read(top: str, starting: str, directory: str, name: str) -> tuple[CatalogTable, int]:

@@ -20,7 +20,7 @@ import gzip
 import html
 import re
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, cast
 
 import numpy as np
 
@@ -33,7 +33,7 @@ BLOCK = 16 << 20
 MAX_HEADER = 64 << 20
 _CELL = re.compile(rb"<TD(?:\s[^>/]*)?(?:/>|>([^<]*)</TD>)")
 _TRUE = [b"1", b"t", b"T", b"y", b"Y"]
-_INT_RANGE = {kind: np.iinfo(NATIVE_DTYPES[kind]) for kind in (Column.Uint8, Column.Int16, Column.Int32, Column.Int64)}
+_INT_RANGE: dict[int, np.iinfo[Any]] = {kind: np.iinfo(NATIVE_DTYPES[kind]) for kind in (Column.Uint8, Column.Int16, Column.Int32, Column.Int64)}
 
 
 class NotSimple(Exception):
@@ -43,7 +43,7 @@ class NotSimple(Exception):
 def _open(path: str | Path) -> IO[bytes]:
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gz else open(path, "rb")
+    return cast(IO[bytes], gzip.open(path, "rb") if gz else open(path, "rb"))
 
 
 def _column(cells: list[bytes], kind: int, entities: bool) -> np.ndarray:

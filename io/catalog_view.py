@@ -47,14 +47,17 @@ def _typed_bound(column: ColumnSpec, value: float) -> np.generic:
     """``value`` converted as the reference's static_cast to the column's C++ type."""
     assert column.values is not None
     dtype = column.values.dtype
+    bound: np.generic
     if dtype.kind == "f":
-        return dtype.type(value)
-    if dtype.kind == "b":
-        return np.bool_(value != 0 and not np.isnan(value))
-    if np.isnan(value):
-        return dtype.type(0)
-    info = np.iinfo(dtype)
-    return dtype.type(min(max(np.trunc(value), info.min), info.max))
+        bound = dtype.type(value)
+    elif dtype.kind == "b":
+        bound = np.bool_(value != 0 and not np.isnan(value))
+    elif np.isnan(value):
+        bound = dtype.type(0)
+    else:
+        info = np.iinfo(dtype)
+        bound = dtype.type(min(max(np.trunc(value), info.min), info.max))
+    return bound
 
 
 def apply_filter(column: ColumnSpec, config: pb.FilterConfig) -> np.ndarray | None:
@@ -67,25 +70,28 @@ def apply_filter(column: ColumnSpec, config: pb.FilterConfig) -> np.ndarray | No
             return None
         return np.strings.find(column.text(), config.sub_string) >= 0
     a = _typed_bound(column, config.value)
-    op = config.comparison_operator
-    if op == Op.Equal:
-        return values == a
-    if op == Op.NotEqual:
-        return values != a
-    if op == Op.Lesser:
-        return values < a
-    if op == Op.Greater:
-        return values > a
-    if op == Op.LessorOrEqual:
-        return values <= a
-    if op == Op.GreaterOrEqual:
-        return values >= a
     b = _typed_bound(column, config.secondary_value)
-    if op == Op.RangeOpen:
-        return (values > a) & (values < b)
-    if op == Op.RangeClosed:
-        return (values >= a) & (values <= b)
-    return None
+    op = config.comparison_operator
+    mask: np.ndarray | None
+    if op == Op.Equal:
+        mask = values == a
+    elif op == Op.NotEqual:
+        mask = values != a
+    elif op == Op.Lesser:
+        mask = values < a
+    elif op == Op.Greater:
+        mask = values > a
+    elif op == Op.LessorOrEqual:
+        mask = values <= a
+    elif op == Op.GreaterOrEqual:
+        mask = values >= a
+    elif op == Op.RangeOpen:
+        mask = (values > a) & (values < b)
+    elif op == Op.RangeClosed:
+        mask = (values >= a) & (values <= b)
+    else:
+        mask = None
+    return mask
 
 
 def sort_order(values: np.ndarray, ascending: bool) -> np.ndarray:

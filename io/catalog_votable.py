@@ -23,7 +23,7 @@ import logging
 import warnings
 import xml.etree.ElementTree as ET
 from pathlib import Path
-from typing import IO
+from typing import IO, cast
 
 import numpy as np
 
@@ -59,19 +59,20 @@ def open_bytes(path: str | Path) -> IO[bytes]:
     """The file's bytes, decompressed on the fly when it is gzip'd."""
     with open(path, "rb") as f:
         gz = f.read(2) == b"\x1f\x8b"
-    return gzip.open(path, "rb") if gz else open(path, "rb")
+    return cast(IO[bytes], gzip.open(path, "rb") if gz else open(path, "rb"))
 
 
 def _header_tree(path: str | Path) -> tuple[ET.Element, ET.Element | None]:
     """The VOTABLE element with everything before the first ``<DATA>`` (no cells), and that DATA."""
-    parser = ET.XMLPullParser(events=("start",))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
     root: ET.Element | None = None
     with open_bytes(path) as f:
         while True:
             chunk = f.read(_CHUNK)
             try:
                 parser.feed(chunk) if chunk else parser.close()
-                for _event, element in parser.read_events():
+                for _event, node in parser.read_events():
+                    element = cast(ET.Element, node)
                     if root is None:
                         root = element
                     if _local(element.tag) == "DATA":
@@ -164,12 +165,12 @@ def read_votable(path: str | Path) -> CatalogTable:
     for spec, name in zip(specs, names):
         if spec.data_type == Column.UnsupportedType:
             continue
-        data = np.ma.getdata(array[name])
-        if data.ndim != 1:
+        cells = np.ma.getdata(array[name])
+        if cells.ndim != 1:
             spec.data_type, spec.reason = Column.UnsupportedType, "array cells"
             continue
         try:
-            spec.values = native_array(data, spec.data_type)
+            spec.values = native_array(cells, spec.data_type)
         except (TypeError, ValueError) as exc:
             spec.data_type, spec.reason = Column.UnsupportedType, f"cannot convert values ({exc})"
     return CatalogTable(columns=specs, rows=rows, file_type=pb.CatalogFileType.VOTable,
