@@ -16,6 +16,7 @@ import math
 import re
 import warnings
 from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -289,6 +290,9 @@ class ImageGeometry:
 
 # --- pending regions: parsed, world values not yet converted -------------------------
 
+#: Makes the region from converted positions and lengths (pixels); None when they do not fit.
+Builder = Callable[[list[Point], list[float]], "ImportedRegion | None"]
+
 
 @dataclass
 class Pending:
@@ -306,7 +310,7 @@ class Pending:
     coords: list[tuple[tuple[float, str], tuple[float, str]]]
     lengths: list[tuple[float, str, int]]
     frame: str
-    build: Any  # Callable[[list[Point], list[float]], ImportedRegion | None]
+    build: Builder
     error: str = ""  # message when the conversion fails
 
 
@@ -318,11 +322,12 @@ def resolve_pending(pending: list[Pending], geometry: ImageGeometry) -> ImportRe
     # Gather world positions per frame.
     world: dict[str, list[tuple[int, int, float, float]]] = {}
     for i, p in enumerate(pending):
-        pts: list[Point] | None = []
+        pts: list[Point] = []
+        failed = False
         for j, ((xv, xk), (yv, yk)) in enumerate(p.coords):
             if xk == "deg" and yk == "deg":
                 if not geometry.has_sky or not p.frame:
-                    pts = None
+                    failed = True
                     errors.append((p.line, PIXEL_CONVERSION_FAILED))
                     break
                 world.setdefault(p.frame, []).append((i, j, xv, yv))
@@ -330,10 +335,10 @@ def resolve_pending(pending: list[Pending], geometry: ImageGeometry) -> ImportRe
             elif xk != "deg" and yk != "deg":
                 pts.append((xv, yv))
             else:
-                pts = None
+                failed = True
                 errors.append((p.line, p.error or f"{p.keyword} import failed.\n"))
                 break
-        points.append(pts)
+        points.append(None if failed else pts)
     for frame, items in world.items():
         idx = np.array([(i, j) for i, j, _, _ in items], dtype=np.int64)
         lon = np.array([it[2] for it in items])
@@ -347,13 +352,14 @@ def resolve_pending(pending: list[Pending], geometry: ImageGeometry) -> ImportRe
                     errors.append((pending[i].line, FRAME_CONVERSION_FAILED))
                     points[i] = None
         for (i, j), x, y in zip(idx.tolist(), xs.tolist(), ys.tolist()):
-            pts = points[i]
-            if pts is not None:
-                pts[j] = (x, y)
+            converted = points[i]
+            if converted is not None:
+                converted[j] = (x, y)
     for i, p in enumerate(pending):
-        pts = points[i]
-        if pts is None:
+        found = points[i]
+        if found is None:
             continue
+        pts = found
         if not all(math.isfinite(x) and math.isfinite(y) and abs(x) < MAX_PIXEL and abs(y) < MAX_PIXEL
                    for x, y in pts):
             errors.append((p.line, PIXEL_CONVERSION_FAILED))
@@ -394,7 +400,8 @@ def _entirely_outside(region: ImportedRegion, geometry: ImageGeometry) -> bool:
     if region.region_type in _SIZED:
         (x, y), (w, h) = region.points[0], region.points[1]
         reach = math.hypot(w, h)
-        xs, ys = (x - reach, x + reach), (y - reach, y + reach)
+        xs: tuple[float, ...] = (x - reach, x + reach)
+        ys: tuple[float, ...] = (y - reach, y + reach)
     else:
         xs = tuple(p[0] for p in region.points)
         ys = tuple(p[1] for p in region.points)

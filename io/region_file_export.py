@@ -9,6 +9,7 @@ exported file imports back to the same pixels.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -48,7 +49,7 @@ class WorldValues:
     sizes_arcsec: list[float]
 
 
-def world_values(regions: list[ExportRegion] | tuple[ExportRegion, ...], geometry: ImageGeometry) -> list[WorldValues]:
+def world_values(regions: Sequence[ExportRegion], geometry: ImageGeometry) -> list[WorldValues]:
     """World values of every region (one WCS call for all positions)."""
     counts = [len(r.positions) for r in regions]
     xs = np.array([p[0] for r in regions for p in r.positions], dtype=float)

@@ -26,10 +26,12 @@ from carta_trio.io.region_file_common import (
     FRAME_ALIASES,
     TEXT_POSITIONS,
     AnnotationData,
+    Builder,
     ImageGeometry,
     ImportedRegion,
     ImportResult,
     Pending,
+    Point,
     QuantityError,
     StyleData,
     fmt_float,
@@ -44,11 +46,11 @@ __all__ = ["HEADER", "export_crtf", "import_crtf"]
 
 HEADER = "#CRTFv0 CASA Region Text Format version 0"
 
-_PLAIN = {"symbol": RT.POINT, "box": RT.RECTANGLE, "centerbox": RT.RECTANGLE, "rotbox": RT.RECTANGLE,
+_PLAIN: dict[str, int] = {"symbol": RT.POINT, "box": RT.RECTANGLE, "centerbox": RT.RECTANGLE, "rotbox": RT.RECTANGLE,
           "circle": RT.ELLIPSE, "ellipse": RT.ELLIPSE, "poly": RT.POLYGON, "polygon": RT.POLYGON,
           "polyline": RT.POLYLINE, "line": RT.LINE, "vector": RT.ANNVECTOR, "text": RT.ANNTEXT,
           "textbox": RT.ANNTEXT, "ruler": RT.ANNRULER, "compass": RT.ANNCOMPASS}
-_ANN = {RT.POINT: RT.ANNPOINT, RT.RECTANGLE: RT.ANNRECTANGLE, RT.ELLIPSE: RT.ANNELLIPSE,
+_ANN: dict[int, int] = {RT.POINT: RT.ANNPOINT, RT.RECTANGLE: RT.ANNRECTANGLE, RT.ELLIPSE: RT.ANNELLIPSE,
         RT.POLYGON: RT.ANNPOLYGON, RT.POLYLINE: RT.ANNPOLYLINE, RT.LINE: RT.ANNLINE}
 _MIXED = "Mixed world and pixel coordinates not supported"
 _SYMBOLS = {"o": "CIRCLE", "s": "SQUARE", "d": "DIAMOND", "D": "DIAMOND", "+": "CROSS", "x": "X"}
@@ -187,7 +189,7 @@ def _style(region_type: int, props: dict[str, str], glob: dict[str, str], symbol
     return style
 
 
-def _make(region_type: int, rotation: float, style: StyleData, build_points: str):
+def _make(region_type: int, rotation: float, style: StyleData, build_points: str) -> Builder:
     """A Pending.build callable for one of the control-point layouts."""
 
     def build(points: list[tuple[float, float]], lengths: list[float]) -> ImportedRegion | None:
@@ -279,8 +281,8 @@ def import_crtf(lines: Iterable[str], geometry: ImageGeometry) -> ImportResult:
     return result
 
 
-def _restyle(build, text_style: StyleData):
-    def rebuilt(points, lengths):
+def _restyle(build: Builder, text_style: StyleData) -> Builder:
+    def rebuilt(points: list[Point], lengths: list[float]) -> ImportedRegion | None:
         region = build(points, lengths)
         if region is not None:
             ann = region.style.annotation or AnnotationData()
@@ -360,7 +362,7 @@ def _parse_shape(number: int, keyword: str, annotation: bool, el: list[str], pro
 
 # --- export ---------------------------------------------------------------------------
 
-_CRTF_NAMES = {RT.POINT: "symbol", RT.ANNPOINT: "ann symbol", RT.LINE: "line", RT.ANNLINE: "ann line",
+_CRTF_NAMES: dict[int, str] = {RT.POINT: "symbol", RT.ANNPOINT: "ann symbol", RT.LINE: "line", RT.ANNLINE: "ann line",
                RT.POLYLINE: "polyline", RT.ANNPOLYLINE: "ann polyline", RT.POLYGON: "poly",
                RT.ANNPOLYGON: "ann poly", RT.ANNVECTOR: "vector", RT.ANNRULER: "# ruler"}
 _SYMBOL_CHARS = {0: "s", 1: "s", 2: "o", 3: "o", 4: "D", 5: "D", 6: "+", 7: "x"}

@@ -31,10 +31,12 @@ from carta_trio.io.region_file_common import (
     ANNOTATION_SHAPES,
     TEXT_POSITIONS,
     AnnotationData,
+    Builder,
     ImageGeometry,
     ImportedRegion,
     ImportResult,
     Pending,
+    Point,
     QuantityError,
     StyleData,
     fmt_float,
@@ -42,7 +44,7 @@ from carta_trio.io.region_file_common import (
     parse_angle_value,
     resolve_pending,
 )
-from carta_trio.io.region_file_export import ExportRegion, world_values
+from carta_trio.io.region_file_export import ExportRegion, WorldValues, world_values
 
 __all__ = ["HEADER", "export_ds9", "import_ds9"]
 
@@ -54,11 +56,11 @@ _FRAMES = {"image": "", "physical": "", "fk5": "J2000", "j2000": "J2000", "fk4":
            "icrs": "ICRS", "galactic": "GALACTIC", "ecliptic": "ECLIPTIC"}
 _UNUSABLE_FRAMES = {"wcs", "wcsa", "linear", "amplifier", "detector"} | {f"wcs{c}" for c in "abcdefghijklmnopqrstuvwxyz"}
 _EQUATORIAL = {"J2000", "B1950", "ICRS"}
-_SHAPES = {"point": RT.POINT, "circle": RT.ELLIPSE, "ellipse": RT.ELLIPSE, "box": RT.RECTANGLE,
+_SHAPES: dict[str, int] = {"point": RT.POINT, "circle": RT.ELLIPSE, "ellipse": RT.ELLIPSE, "box": RT.RECTANGLE,
            "polygon": RT.POLYGON, "line": RT.LINE, "polyline": RT.POLYLINE, "segment": RT.ANNPOLYLINE,
            "vector": RT.ANNVECTOR, "text": RT.ANNTEXT, "textbox": RT.ANNTEXT, "ruler": RT.ANNRULER,
            "compass": RT.ANNCOMPASS}
-_ANN = {RT.POINT: RT.ANNPOINT, RT.RECTANGLE: RT.ANNRECTANGLE, RT.ELLIPSE: RT.ANNELLIPSE,
+_ANN: dict[int, int] = {RT.POINT: RT.ANNPOINT, RT.RECTANGLE: RT.ANNRECTANGLE, RT.ELLIPSE: RT.ANNELLIPSE,
         RT.POLYGON: RT.ANNPOLYGON, RT.POLYLINE: RT.ANNPOLYLINE, RT.LINE: RT.ANNLINE}
 _UNSUPPORTED = {"annulus", "panda", "epanda", "bpanda", "projection", "composite"}
 _POINT_WORDS = {"circle", "box", "diamond", "cross", "x", "arrow", "boxcircle"}
@@ -330,7 +332,7 @@ def _angle(text: str, shape: str) -> float:
     return value
 
 
-def _builder(region_type: int, rotation: float, style: StyleData, layout: str):
+def _builder(region_type: int, rotation: float, style: StyleData, layout: str) -> Builder:
     def build(points: list[tuple[float, float]], lengths: list[float]) -> ImportedRegion | None:
         if layout == "sized":
             pts = [points[0], (lengths[0], lengths[1])]
@@ -349,8 +351,8 @@ def _builder(region_type: int, rotation: float, style: StyleData, layout: str):
     return build
 
 
-def _restyled(build, text_style: StyleData | None):
-    def rebuilt(points, lengths):
+def _restyled(build: Builder, text_style: StyleData | None) -> Builder:
+    def rebuilt(points: list[Point], lengths: list[float]) -> ImportedRegion | None:
         region = build(points, lengths)
         if region is not None and text_style is not None:
             box_ann = region.style.annotation or AnnotationData()
@@ -379,10 +381,10 @@ def import_ds9(lines: Iterable[str], geometry: ImageGeometry) -> ImportResult:
 # --- export ---------------------------------------------------------------------------
 
 _DS9_FRAMES = {"J2000": "fk5", "B1950": "fk4", "ICRS": "icrs", "GALACTIC": "galactic", "ECLIPTIC": "ecliptic"}
-_NAMES = {RT.POINT: "point", RT.ANNPOINT: "# point", RT.RECTANGLE: "box", RT.ANNRECTANGLE: "# box",
+_NAMES: dict[int, str] = {RT.POINT: "point", RT.ANNPOINT: "# point", RT.RECTANGLE: "box", RT.ANNRECTANGLE: "# box",
           RT.LINE: "line", RT.ANNLINE: "# line", RT.POLYLINE: "polyline", RT.ANNPOLYLINE: "# polyline",
           RT.POLYGON: "polygon", RT.ANNPOLYGON: "# polygon", RT.ANNRULER: "# ruler"}
-_POINT_SHAPES = {0: ("box", True), 1: ("box", False), 2: ("circle", True), 3: ("circle", False),
+_POINT_SHAPES: dict[int, tuple[str, bool]] = {0: ("box", True), 1: ("box", False), 2: ("circle", True), 3: ("circle", False),
                  4: ("diamond", True), 5: ("diamond", False), 6: ("cross", False), 7: ("x", False)}
 _FONT_STYLES = {"normal": "normal roman", "bold": "bold roman", "italic": "normal italic",
                 "italic bold": "bold italic", "bold_italic": "bold italic", "bold italic": "bold italic"}
@@ -436,7 +438,7 @@ def export_ds9(regions: Sequence[ExportRegion], geometry: ImageGeometry, world: 
     return elements, errors
 
 
-def _region_lines(region: ExportRegion, world, frame: str, geometry: ImageGeometry) -> list[str]:
+def _region_lines(region: ExportRegion, world: WorldValues | None, frame: str, geometry: ImageGeometry) -> list[str]:
     rt, pts, rot = region.region_type, region.points, region.rotation
     if not all(math.isfinite(v) for p in pts for v in p):
         raise ValueError("non-finite control point")
