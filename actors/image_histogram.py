@@ -24,6 +24,7 @@ import trio
 
 from carta_trio.analysis import histograms, polarization
 from carta_trio.analysis.histograms import HistogramResult
+from carta_trio.io import reader_pool
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -99,11 +100,40 @@ async def plane_histogram(
         if stored is not None:
             return stored
     bins = histograms.resolve_num_bins(num_bins, frame.width, frame.height)
-    if plane is None:
-        plane = await frame.read_plane(channel, stokes)
     if bounds is not None:
+        if plane is None:
+            plane = await frame.read_plane(channel, stokes)
         return await session.run_sync(functools.partial(histograms.histogram, plane, bins, fixed_bounds=bounds))
-    return await _computed(session, plane, bins)
+    # Shared by every frame and session showing the file (io/reader_pool): fifty viewers
+    # opening one image compute its render histogram once.
+    key = ("plane_histogram", channel, stokes, bins)
+    while True:
+        cached = reader_pool.peek(frame.reader, key)
+        if cached is not None:
+            return cached  # type: ignore[no-any-return]
+        identity = getattr(frame.reader, "pool_identity", None)
+        pending = _in_flight.get((identity, key)) if identity is not None else None
+        if pending is None:
+            break
+        await pending.wait()
+    done = trio.Event()
+    if identity is not None:
+        _in_flight[(identity, key)] = done
+    try:
+        if plane is None:
+            plane = await frame.read_plane(channel, stokes)
+        result = await _computed(session, plane, bins)
+        reader_pool.store(frame.reader, key, result)
+        return result
+    finally:
+        if identity is not None:
+            _in_flight.pop((identity, key), None)
+        done.set()
+
+
+#: Render histograms being computed, by (file identity, key): concurrent openings of one
+#: file wait for the one computation instead of each doing it.
+_in_flight: dict[tuple[Any, ...], trio.Event] = {}
 
 
 async def _computed(session: Session, plane: np.ndarray, num_bins: int) -> HistogramResult:

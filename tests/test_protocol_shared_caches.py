@@ -7,9 +7,12 @@ from __future__ import annotations
 import tracemalloc
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import pytest
 
+from carta_trio.actors import image_histogram
 from carta_trio.actors.server import ServerHandle
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import open_client
@@ -73,3 +76,28 @@ async def test_cube_histograms_stay_within_the_cache_budget(
             tracemalloc.stop()
     # main kept every result: 60 x 0.8 MB = 48 MB; the budget is 4 MiB
     assert grown < 16 * 2**20, grown / 2**20
+
+
+async def test_render_histogram_of_a_shared_file_is_computed_once(
+    carta_server: ServerHandle, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_fits(data_dir / "img.fits", np.random.default_rng(3).normal(size=(256, 256)).astype(np.float32))
+    calls: list[int] = []
+    original = image_histogram._computed
+
+    async def counted(*args: Any) -> Any:
+        calls.append(1)
+        return await original(*args)
+
+    monkeypatch.setattr(image_histogram, "_computed", counted)
+    url = server_url(carta_server)
+    histograms = []
+    async with open_client(url) as first, open_client(url) as second:
+        await first.register()
+        await second.register()
+        for client, file_id in ((first, 0), (first, 1), (second, 0)):
+            ack = await client.request(pb.OpenFile(file="img.fits", file_id=file_id, hdu=""))
+            assert ack.success, ack.message
+            histograms.append((await client.expect(pb.RegionHistogramData)).message.histograms)
+    assert len(calls) == 1
+    assert histograms[0] == histograms[1] == histograms[2]
