@@ -31,8 +31,10 @@ from carta_trio.io import paths
 from carta_trio.io.region_file_common import AnnotationData, ImageGeometry, ImportedRegion, ImportResult, StyleData
 from carta_trio.io.region_file_export import SIZED_TYPES, ExportRegion
 from carta_trio.io.region_file_io import RegionFileError, contents_lines, read_region_lines, write_text_atomic
-from carta_trio.io.region_files_crtf import export_crtf, import_crtf
-from carta_trio.io.region_files_ds9 import export_ds9, import_ds9
+from carta_trio.io.region_export_crtf import export_crtf
+from carta_trio.io.region_files_crtf import import_crtf
+from carta_trio.io.region_export_ds9 import export_ds9
+from carta_trio.io.region_files_ds9 import import_ds9
 from carta_trio.io.sky_coordinates import sky_coordinates
 from carta_trio.messages import schema as pb
 

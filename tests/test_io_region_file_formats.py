@@ -16,8 +16,10 @@ from astropy.wcs import WCS
 from carta_trio.analysis.region_geometry import RegionType as RT
 from carta_trio.io.region_file_common import AnnotationData, ImageGeometry, StyleData, parse_angle_value, QuantityError
 from carta_trio.io.region_file_export import ExportRegion
-from carta_trio.io.region_files_crtf import export_crtf, import_crtf
-from carta_trio.io.region_files_ds9 import export_ds9, import_ds9
+from carta_trio.io.region_export_crtf import export_crtf
+from carta_trio.io.region_files_crtf import import_crtf
+from carta_trio.io.region_export_ds9 import export_ds9
+from carta_trio.io.region_files_ds9 import import_ds9
 
 regions_lib = pytest.importorskip("regions")
 
