@@ -268,9 +268,15 @@ async def test_export_overwrites_an_existing_file_atomically(carta_url: str, cub
     async with open_client(carta_url) as client:
         await open_image(client, "cube.fits")
         await new_region(client, RT.POLYGON, [(5.0, 5.0), (15.0, 5.0), (10.0, 12.0)])
-        ack = await client.request(pb.ExportRegion(type=CRTF, coord_type=PIXEL, file_id=0, directory="regions",
-                                                   file="out.crtf", region_styles={1: pb.RegionStyle(color="red")}))
+        previous = os.umask(0o027)  # the server runs in this process: its new files follow this umask
+        try:
+            ack = await client.request(pb.ExportRegion(
+                type=CRTF, coord_type=PIXEL, file_id=0, directory="regions", file="out.crtf",
+                region_styles={1: pb.RegionStyle(color="red")}))
+        finally:
+            os.umask(previous)
     assert ack.success and not ack.contents
+    assert stat.S_IMODE(target.stat().st_mode) == 0o640
     text = target.read_text()
     assert text.splitlines()[1].startswith("poly [[5.000000pix, 5.000000pix], [15.000000pix, 5.000000pix]")
     assert target.stat().st_ino != inode  # replaced by rename, never rewritten in place
@@ -437,3 +443,15 @@ async def test_import_export_import(carta_url: str, data_dir: Path, file_type: i
             got = ack.regions[region_id]
             assert got.region_type == region_type
             assert np.allclose(points_of(got), points, atol=1e-3), (region_id, points_of(got))
+
+
+async def test_contents_import_with_windows_line_ends(carta_url: str, cube: np.ndarray) -> None:
+    """The drag-and-drop path: strings joined without separators, CRLF line ends, a BOM."""
+    contents = ["\ufeff# Region file format: DS9 version 4.1\r\n", "image\r\n", "circle(11,12,3)\r\n",
+                "box(21,22,4,2,0) # text={b}\r\n"]
+    async with open_client(carta_url) as client:
+        await open_image(client, "cube.fits")
+        ack = await client.request(pb.ImportRegion(group_id=0, type=DS9, contents=contents))
+    assert ack.success and ack.message == ""
+    assert [points_of(ack.regions[i]) for i in (1, 2)] == [[(10.0, 11.0), (3.0, 3.0)], [(20.0, 21.0), (4.0, 2.0)]]
+    assert ack.region_styles[2].name == "b"
