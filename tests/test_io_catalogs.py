@@ -142,3 +142,13 @@ def test_tabledata_falls_back_to_astropy_when_not_simple(tmp_path) -> None:
     short = _votable(tmp_path / "s.xml", b"<TR><TD>1</TD><TD>2</TD></TR>")
     with pytest.raises(NotSimple):
         read_tabledata(short, specs)
+
+
+def test_columns_are_looked_up_by_id_before_name() -> None:
+    first = ColumnSpec(name="x", data_type=Column.Double, index=0, ident="c1", values=np.array([1.0, 2.0]))
+    second = ColumnSpec(name="c1", data_type=Column.Double, index=1, values=np.array([5.0, 6.0]))
+    view = CatalogView(CatalogTable(columns=[first, second], rows=2, file_type=pb.CatalogFileType.VOTable), 1)
+    config = pb.FilterConfig(column_name="c1", comparison_operator=Op.Greater, value=1.5)
+    rows, notes = view.select([config], "c1", pb.SortingType.Descending)
+    assert rows.tolist() == [1] and not notes  # filtered and sorted on column 0 (ID "c1"), not column 1
+    assert view.table.find("x") is first and view.table.find("nope") is None
