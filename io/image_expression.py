@@ -58,6 +58,8 @@ __all__ = [
     "resolve_expression",
 ]
 
+MAX_EXPRESSION_LENGTH = 10_000
+MAX_EXPRESSION_DEPTH = 64
 SHAPES_MISMATCH = "LatticeExprNode - shapes of operands mismatch"
 COORDINATES_MISMATCH = "LatticeExprNode - coordinates of operands mismatch"
 UNKNOWN_IMAGE = "ImageExprParse: '{}' is an unknown lattice or image or it is an unqualified region"
@@ -146,6 +148,22 @@ class ResolvedExpression:
         return message.strip()
 
 
+def _check_size(expression: str) -> None:
+    """Refuse expressions no one types: very long or very deeply nested ones would only
+    exhaust the parsers' stacks (ours is recursive, casacore's in C++)."""
+    if len(expression) > MAX_EXPRESSION_LENGTH:
+        raise ExpressionError(f"Image expression too long (more than {MAX_EXPRESSION_LENGTH} characters)")
+    depth = deepest = 0
+    for ch in expression:
+        if ch in "([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif ch in ")]":
+            depth -= 1
+    if deepest > MAX_EXPRESSION_DEPTH:
+        raise ExpressionError(f"Image expression nested too deeply (more than {MAX_EXPRESSION_DEPTH} levels)")
+
+
 def resolve_expression(top: str | Path, directory: str, expression: str,
                        starting: str | Path | None = None) -> ResolvedExpression:
     """Check and rewrite ``expression`` (relative names are relative to ``directory``).
@@ -153,6 +171,7 @@ def resolve_expression(top: str | Path, directory: str, expression: str,
     Raises :class:`paths.PathError` for a bad directory (the reference's messages) and
     :class:`ExpressionError` for a name that is refused or unknown.
     """
+    _check_size(expression)
     folder = paths.resolve_file(top, directory, "", starting)
     relative = paths.client_relative(directory, top, starting)
     if not expression.strip():

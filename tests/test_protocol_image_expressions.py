@@ -119,10 +119,12 @@ async def test_expression_refusals(carta_url: str, inputs: tuple[np.ndarray, np.
         moved = await open_expression(client, '"a.fits" + "moved.fits"', file_id=5)
         assert moved.success, moved.message  # same kinds of axes, other reference values: accepted, as LEL
         variable = await open_expression(client, '"a.fits" + $x', file_id=4)
+        deep = await open_expression(client, "(" * 2000 + "a.fits" + ")" * 2000, file_id=4)
+        long = await open_expression(client, " + ".join(["a.fits"] * 3000), file_id=4)
         zero = await open_expression(client, '"a.fits" / 0', file_id=4)
         assert zero.success, zero.message
         received = await plane_tiles(client, 0, file_id=4)
-    for ack in (syntax, unknown, forbidden, absolute, hdf5, shapes, directory, variable, kinds):
+    for ack in (syntax, unknown, forbidden, absolute, hdf5, shapes, directory, variable, kinds, deep, long):
         assert not ack.success and ack.file_id == 0 and ack.message
         assert str(data_dir) not in ack.message
     assert syntax.message.startswith("Image Expression: Parse error") and "Scanned so far: \"a.fits\" +" in syntax.message
@@ -135,6 +137,8 @@ async def test_expression_refusals(carta_url: str, inputs: tuple[np.ndarray, np.
     assert directory.message == "Directory gone does not exist."
     assert kinds.message == "LatticeExprNode - coordinates of operands mismatch"
     assert variable.message.startswith("Variables ($)")
+    assert deep.message.startswith("Image expression nested too deeply")
+    assert long.message.startswith("Image expression too long")
     a = inputs[0][0]
     tile = np.frombuffer(received[0].tiles[0].image_data, "<f4").reshape(a.shape)
     with np.errstate(divide="ignore", invalid="ignore"):
