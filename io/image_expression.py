@@ -247,7 +247,10 @@ def open_expression(top: str | Path, directory: str, expression: str,
     """
     resolved = resolve_expression(top, directory, expression, starting)
     try:
-        node, names = lel_numpy.parse(expression)
+        try:
+            node, names = lel_numpy.parse(expression)
+        except RecursionError:  # e.g. thousands of unary minus signs
+            raise ExpressionError(f"Image expression nested too deeply (more than {MAX_EXPRESSION_DEPTH} levels)") from None
         if any(name not in resolved.targets for name in names):
             raise lel_numpy.Unsupported("a name not found by the name scan")
     except lel_numpy.Unsupported:

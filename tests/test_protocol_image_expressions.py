@@ -121,10 +121,11 @@ async def test_expression_refusals(carta_url: str, inputs: tuple[np.ndarray, np.
         variable = await open_expression(client, '"a.fits" + $x', file_id=4)
         deep = await open_expression(client, "(" * 2000 + "a.fits" + ")" * 2000, file_id=4)
         long = await open_expression(client, " + ".join(["a.fits"] * 3000), file_id=4)
+        minus = await open_expression(client, "-" * 5000 + "a.fits", file_id=4)
         zero = await open_expression(client, '"a.fits" / 0', file_id=4)
         assert zero.success, zero.message
         received = await plane_tiles(client, 0, file_id=4)
-    for ack in (syntax, unknown, forbidden, absolute, hdf5, shapes, directory, variable, kinds, deep, long):
+    for ack in (syntax, unknown, forbidden, absolute, hdf5, shapes, directory, variable, kinds, deep, long, minus):
         assert not ack.success and ack.file_id == 0 and ack.message
         assert str(data_dir) not in ack.message
     assert syntax.message.startswith("Image Expression: Parse error") and "Scanned so far: \"a.fits\" +" in syntax.message
@@ -138,6 +139,7 @@ async def test_expression_refusals(carta_url: str, inputs: tuple[np.ndarray, np.
     assert kinds.message == "LatticeExprNode - coordinates of operands mismatch"
     assert variable.message.startswith("Variables ($)")
     assert deep.message.startswith("Image expression nested too deeply")
+    assert minus.message.startswith("Image expression nested too deeply")
     assert long.message.startswith("Image expression too long")
     a = inputs[0][0]
     tile = np.frombuffer(received[0].tiles[0].image_data, "<f4").reshape(a.shape)
