@@ -64,7 +64,10 @@ def extended_info(path: str | Path, name: str, file_type: int, hdu: str = "", su
                 return ExtendedInfo(message=f"{name} could not be read: {exc} (the image may be damaged).")
     except Exception as exc:  # noqa: BLE001 - a reader failure is the client's answer
         log.exception("file info of %s failed", path)
-        return ExtendedInfo(message=str(exc) or type(exc).__name__)
+        # the log keeps the details; the user gets the text without server paths or log prefixes
+        from carta_trio.io.casa_open import user_message
+
+        return ExtendedInfo(message=user_message(str(exc), path) or type(exc).__name__)
     return ExtendedInfo(message=UNSUPPORTED)
 
 

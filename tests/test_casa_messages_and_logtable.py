@@ -78,3 +78,17 @@ def test_reader_without_logtable_reads_pixels(tmp_path: Path, name: str) -> None
         np.testing.assert_allclose(reader.read_plane(1, 0), data[1], equal_nan=True)
         assert any(card.startswith("CTYPE1") for card in reader.header_strings())
     assert "logtable" not in os.listdir(tmp_path / name)
+
+
+def test_unexpected_file_info_failures_name_no_server_path(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from carta_trio.io import file_info
+
+    path = tmp_path / "odd.fits"
+    path.write_bytes(b"SIMPLE  =                    T" + b" " * 2850)
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise OSError(f"cannot read {path}: 2026-01-01 00:00:00\tSEVERE\tFitsIO::read (file io.cc, line 7)\tbad")
+
+    monkeypatch.setattr(file_info, "fits_extended_info", broken)
+    result = file_info.extended_info(path, "odd.fits", pb.FileType.FITS)
+    assert result.message == "cannot read odd.fits: bad", result.message
