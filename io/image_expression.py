@@ -351,6 +351,16 @@ class NumpyExpressionReader(ImageReader):
         self._check_box(x0, x1, y0, y1, z0, z1, stokes)
         return self._evaluate(lambda r: r.read_cube(x0, x1, y0, y1, z0, z1, stokes), (z1 - z0, y1 - y0, x1 - x0))
 
+    def read_plane(self, channel: int, stokes: int) -> np.ndarray:
+        # each source's own plane path (FITS, HDF5 have faster ones than a generic box)
+        self._check_box(0, self.width, 0, self.height, channel, channel + 1, stokes)
+        return self._evaluate(lambda r: r.read_plane(channel, stokes), (self.height, self.width))
+
+    def read_spectrum(self, x: int, y: int, stokes: int, z0: int = 0, z1: int | None = None) -> np.ndarray:
+        z1 = self.depth if z1 is None else z1
+        self._check_box(x, x + 1, y, y + 1, z0, z1, stokes)
+        return self._evaluate(lambda r: r.read_spectrum(x, y, stokes, z0, z1), (z1 - z0,))
+
     def _read_region(self, starts: Sequence[int], stops: Sequence[int]) -> np.ndarray:
         shape = tuple(int(b) - int(a) for a, b in zip(reversed(starts), reversed(stops)))
         return self._evaluate(lambda r: r._read_region(starts, stops), shape)

@@ -238,52 +238,105 @@ def _masked(*values: np.ndarray | float) -> np.ndarray | bool:
     return out
 
 
+def _image_uses(node: Node, uses: dict[int, int]) -> dict[int, int]:
+    if node.kind == "image":
+        index = int(node.value)  # type: ignore[call-overload]
+        uses[index] = uses.get(index, 0) + 1
+    for arg in node.args:
+        _image_uses(arg, uses)
+    return uses
+
+
+class _Scratch:
+    """Arrays of this evaluation that nobody else holds: an operation may write its result
+    into one of them instead of allocating (a plane of a 4K image is 64 MB). Membership is
+    by identity of live objects (the list keeps them alive, so no id is ever reused)."""
+
+    def __init__(self) -> None:
+        self.arrays: list[np.ndarray] = []
+
+    def add(self, value: object) -> object:
+        if isinstance(value, np.ndarray) and value.dtype == np.float32 and value.flags.writeable:
+            self.arrays.append(value)
+        return value
+
+    def out_for(self, *operands: object) -> np.ndarray | None:
+        """A scratch operand with the result's shape, to be overwritten by the result."""
+        shapes = [np.shape(o) for o in operands]
+        try:
+            shape = np.broadcast_shapes(*shapes)
+        except ValueError:
+            return None
+        for operand in operands:
+            if isinstance(operand, np.ndarray) and operand.shape == shape and any(operand is a for a in self.arrays):
+                return operand
+        return None
+
+
+_ARITHMETIC: dict[str, Any] = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide, "%": np.fmod,
+                               "^": np.power}
+
+
 def evaluate(node: Node, read: Callable[[int], np.ndarray]) -> np.ndarray | float:
     """Evaluate ``node`` on one box; ``read(i)`` returns image ``i``'s pixels of that box
-    (float32, masked = NaN). Booleans are float 1/0 with NaN where masked."""
+    (float32, masked = NaN). Booleans are float 1/0 with NaN where masked.
+
+    Arithmetic writes into arrays that are this evaluation's own (results of inner
+    operations, and reads of images named once that came back writeable), so ``a + b``
+    allocates nothing beyond its two reads. Read-only arrays (shared caches) are never
+    written."""
+    uses = _image_uses(node, {})
+    return _evaluate(node, read, uses, _Scratch())
+
+
+def _evaluate(node: Node, read: Callable[[int], np.ndarray], uses: dict[int, int],
+              scratch: _Scratch) -> np.ndarray | float:
     kind = node.kind
     if kind == "num":
         return float(node.value)  # type: ignore[arg-type]
     if kind == "bool":
         return 1.0 if node.value else 0.0
     if kind == "image":
-        return read(int(node.value))  # type: ignore[call-overload]
-    args = [evaluate(a, read) for a in node.args]
+        index = int(node.value)  # type: ignore[call-overload]
+        value = read(index)
+        if uses.get(index, 0) == 1:
+            scratch.add(value)
+        return value
+    args = [_evaluate(a, read, uses, scratch) for a in node.args]
     with np.errstate(all="ignore"):
-        if kind == "mask":
-            value, condition = args
-            return np.where(np.asarray(condition) == 1.0, value, np.float32(np.nan))
-        if kind == "call":
-            name = str(node.value)
-            if name in _UNARY:
-                return _UNARY[name](args[0])
-            if name in _BINARY:
-                return _BINARY[name](args[0], args[1])
-            if name == "isnan":
-                return np.where(np.isnan(args[0]), 1.0, 0.0)
-            condition, a, b = args
-            return np.where(np.isnan(condition), np.float32(np.nan), np.where(np.asarray(condition) == 1.0, a, b))
-        op = str(node.value)
-        if len(args) == 1:
-            if op == "-":
-                return -args[0]  # type: ignore[operator]
-            return np.where(np.isnan(args[0]), np.nan, 1.0 - np.asarray(args[0]))  # "!"
-        a, b = args
-        if op == "+":
-            return a + b  # type: ignore[operator]
+        result = _apply(node, args, scratch)
+    return scratch.add(result)  # type: ignore[return-value]
+
+
+def _apply(node: Node, args: list[Any], scratch: _Scratch) -> Any:
+    kind = node.kind
+    if kind == "mask":
+        value, condition = args
+        return np.where(np.asarray(condition) == 1.0, value, np.float32(np.nan))
+    if kind == "call":
+        name = str(node.value)
+        if name in _UNARY:
+            out = scratch.out_for(args[0])
+            return _UNARY[name](args[0]) if out is None else _UNARY[name](args[0], out=out)
+        if name in _BINARY:
+            return _BINARY[name](args[0], args[1])
+        if name == "isnan":
+            return np.where(np.isnan(args[0]), 1.0, 0.0)
+        condition, a, b = args
+        return np.where(np.isnan(condition), np.float32(np.nan), np.where(np.asarray(condition) == 1.0, a, b))
+    op = str(node.value)
+    if len(args) == 1:
         if op == "-":
-            return a - b  # type: ignore[operator]
-        if op == "*":
-            return a * b  # type: ignore[operator]
-        if op == "/":
-            return np.divide(a, b)
-        if op == "%":
-            return np.fmod(a, b)
-        if op == "^":
-            return np.power(a, b)
-        if op in _COMPARE:
-            return np.where(_masked(a, b), np.nan, _COMPARE[op](a, b).astype(np.float32))
-        truth = (np.asarray(a) == 1.0) & (np.asarray(b) == 1.0) if op == "&&" else \
-            (np.asarray(a) == 1.0) | (np.asarray(b) == 1.0)
-        return np.where(_masked(a, b), np.nan, truth.astype(np.float32))
+            out = scratch.out_for(args[0])
+            return np.negative(args[0]) if out is None else np.negative(args[0], out=out)
+        return np.where(np.isnan(args[0]), np.nan, 1.0 - np.asarray(args[0]))  # "!"
+    a, b = args
+    if op in _ARITHMETIC:
+        out = scratch.out_for(a, b)
+        return _ARITHMETIC[op](a, b) if out is None else _ARITHMETIC[op](a, b, out=out)
+    if op in _COMPARE:
+        return np.where(_masked(a, b), np.nan, _COMPARE[op](a, b).astype(np.float32))
+    truth = (np.asarray(a) == 1.0) & (np.asarray(b) == 1.0) if op == "&&" else \
+        (np.asarray(a) == 1.0) | (np.asarray(b) == 1.0)
+    return np.where(_masked(a, b), np.nan, truth.astype(np.float32))
 

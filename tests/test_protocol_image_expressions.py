@@ -231,3 +231,20 @@ async def test_expression_over_hdf5_and_casacore_fallback(carta_url: str, inputs
         centred_tiles = await plane_tiles(client, 2, file_id=1)
     check_tiles(h[1] * 2 - a[1], mixed_tiles, NONE, 1e-6)
     check_tiles((b[2] - np.mean(b, dtype=np.float64)).astype(np.float32), centred_tiles, NONE, 1e-5)
+
+
+def test_numpy_evaluation_never_writes_into_shared_inputs() -> None:
+    from carta_trio.io import lel_numpy
+
+    a = np.arange(12, dtype=np.float32).reshape(3, 4)
+    frozen = a.copy()
+    frozen.setflags(write=False)  # as the shared plane cache hands out
+    node, names = lel_numpy.parse("(x.fits + x.fits * 2) - -y.fits")
+    reads = {0: a, 1: frozen}
+    out = lel_numpy.evaluate(node, lambda i: reads[i])
+    assert np.array_equal(out, a + a * 2 + frozen)
+    assert np.array_equal(a, np.arange(12, dtype=np.float32).reshape(3, 4))  # named twice: kept
+    once = np.arange(12, dtype=np.float32).reshape(3, 4)
+    node, _ = lel_numpy.parse("sqrt(z.fits) + 1")
+    result = lel_numpy.evaluate(node, lambda i: once)
+    assert result is once  # named once and writeable: reused, no new plane allocated
