@@ -57,7 +57,7 @@ _TOKEN = re.compile(r"""
     | (?P<op>\|\||&&|==|!=|>=|<=|\*\*|[-+*/%^()<>!,\[\]])
     )""", re.VERBOSE)
 
-_UNARY: dict[str, Callable[[Any], Any]] = {
+_UNARY: dict[str, Any] = {
     "sin": np.sin, "cos": np.cos, "tan": np.tan, "asin": np.arcsin, "acos": np.arccos, "atan": np.arctan,
     "sinh": np.sinh, "cosh": np.cosh, "tanh": np.tanh, "exp": np.exp, "log": np.log, "log10": np.log10,
     "sqrt": np.sqrt, "abs": np.abs, "amplitude": np.abs, "ceil": np.ceil, "floor": np.floor,
@@ -260,7 +260,7 @@ class _Scratch:
             self.arrays.append(value)
         return value
 
-    def out_for(self, *operands: object) -> np.ndarray | None:
+    def out_for(self, *operands: Any) -> np.ndarray | None:
         """A scratch operand with the result's shape, to be overwritten by the result."""
         shapes = [np.shape(o) for o in operands]
         try:
