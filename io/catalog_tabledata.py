@@ -28,7 +28,8 @@ from carta_trio.io.catalog_table import NATIVE_DTYPES, STRING_DTYPE, Column, Col
 
 __all__ = ["NotSimple", "read_tabledata"]
 
-BLOCK = 16 << 20
+#: Bytes read per block (4 MiB: faster than 16 in bench_catalogs, and a lower transient peak).
+BLOCK = 4 << 20
 #: How far into the file the ``<DATA>`` tag is looked for.
 MAX_HEADER = 64 << 20
 _CELL = re.compile(rb"<TD(?:\s[^>/]*)?(?:/>|>([^<]*)</TD>)")
