@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, TypeVar
 
-from carta_trio.io.file_types import folder_image_type, guess_image_type, guess_region_type, image_type_of_head
+from carta_trio.io.file_types import folder_image_type, guess_image_type, guess_region_type, identify_fd
 from carta_trio.io.paths import FORBIDDEN, PathError, parent_of, resolve_directory
 from carta_trio.messages import schema as pb
 
@@ -255,17 +255,16 @@ def _list_entry(
         # The common case, per entry of a huge folder: one open (which also proves the
         # file readable, as the reference requires) and one read of four bytes, opened
         # non-blocking so nothing that stops being a plain file can stall the listing.
+        # (Only files that are not FITS/HDF5 by their first bytes are read once more, at
+        # user-block offsets: an HDF5 file with a user block is listed as it opens.)
         try:
             fd = os.open(name, _OPEN_FLAGS, dir_fd=folder_fd)
         except OSError:
             return
         try:
-            head = os.read(fd, 4)
-        except OSError:
-            head = b""
+            kind = identify_fd(fd, name, st.st_size)  # the one rule (file_types.identify)
         finally:
             os.close(fd)
-        kind = image_type_of_head(head, name)
         if kind != _UNKNOWN:
             info = response.files.add()  # field by field: the cheapest way to fill a message
             info.name = name

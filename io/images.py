@@ -18,6 +18,7 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from carta_trio.io.file_types import identify
 from carta_trio.io.image_reader import ImageOpenError, ImageReader
 
 log = logging.getLogger(__name__)
@@ -43,46 +44,23 @@ def _head(path: Path, count: int, offset: int = 0) -> bytes:
 
 
 def is_fits(path: Path) -> bool:
-    """A regular file starting with the FITS primary keyword ``SIMPLE  =``."""
-    return path.is_file() and _head(path, 9) == b"SIMPLE  ="
-
-
-def is_gzip_fits(path: Path) -> bool:
-    """A gzip file named ``*.fits.gz`` (the name without its last suffix ends ``.fits``)."""
-    return path.is_file() and _head(path, 2) == GZIP_MAGIC and path.stem.lower().endswith(".fits")
+    """FITS by the one rule (:func:`carta_trio.io.file_types.identify`), plain or gzip'd."""
+    return identify(path) == FITS
 
 
 def is_hdf5(path: Path) -> bool:
-    """The HDF5 signature at offset 0 or at a user-block boundary (512, 1024, ...)."""
-    if not path.is_file():
-        return False
-    size = path.stat().st_size
-    offset = 0
-    while offset + 8 <= size:
-        if _head(path, 8, offset) == HDF5_SIGNATURE:
-            return True
-        offset = 512 if offset == 0 else offset * 2
-    return False
+    """HDF5 by the one rule (signature at offset 0 or after a user block)."""
+    return identify(path) == HDF5
 
 
 def is_casa_image(path: Path) -> bool:
-    """A casacore image directory: a table whose ``table.info`` type is an image, a
-    component list, or an image concatenation/expression."""
-    if not path.is_dir():
-        return False
-    if (path / "imageconcat.json").is_file() or (path / "imageexpr.json").is_file():
-        return True
-    info = path / "table.info"
-    if not (info.is_file() and (path / "table.dat").is_file()):
-        return False
-    first = _head(info, 200).split(b"\n", 1)[0].decode("latin-1").strip()
-    kind = first.split("=", 1)[1].strip() if "=" in first else ""
-    return kind in ("Image", "PagedImage", "Component List", "ComponentListImage")
+    """A casacore image directory (image, concatenation, expression, component list)."""
+    return path.is_dir() and identify(path) == CASA
 
 
 def is_miriad_image(path: Path) -> bool:
-    """A directory holding regular files ``header`` and ``image``."""
-    return path.is_dir() and (path / "header").is_file() and (path / "image").is_file()
+    """A MIRIAD image directory (``header`` and ``image`` files)."""
+    return path.is_dir() and identify(path) == MIRIAD
 
 
 def _open_fits(path: Path, hdu: str) -> ImageReader:
@@ -119,7 +97,6 @@ class ImageFormat:
 #: Checked in order; the first whose ``identify`` is true wins.
 FORMATS: list[ImageFormat] = [
     ImageFormat("fits", FITS, is_fits, _open_fits),
-    ImageFormat("fits.gz", FITS, is_gzip_fits, _open_fits),
     ImageFormat("hdf5", HDF5, is_hdf5, _open_hdf5),
     ImageFormat("casa", CASA, is_casa_image, _open_casa),
     ImageFormat("miriad", MIRIAD, is_miriad_image, _open_miriad),
