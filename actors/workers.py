@@ -56,9 +56,12 @@ class FairScheduler:
         self._queues: dict[Hashable, collections.deque[_Waiter]] = {}
         self._holders: dict[object, tuple[Hashable, float]] = {}
         self._running: collections.Counter[Hashable] = collections.Counter()
-        #: CPU seconds charged per owner; kept only while the owner is active
-        #: (queued or running), re-based when it becomes active again.
+        #: CPU seconds charged per owner (virtual time). Kept while an owner is idle
+        #: too: an owner whose work comes in bursts (a tile stream between sends) must
+        #: come back with what it used, not with a fresh credit each time.
         self._used: dict[Hashable, float] = {}
+        #: Owners with work queued or running.
+        self._active: set[Hashable] = set()
 
     # ------------------------------------------------------------ inspection
 
@@ -138,17 +141,33 @@ class FairScheduler:
 
     def _floor(self) -> float | None:
         """Least CPU time among the active owners (None when nobody is active)."""
-        return min(self._used.values()) if self._used else None
+        return min(self._used[o] for o in self._active) if self._active else None
 
     def _activate(self, owner: Hashable) -> None:
-        if owner in self._used:
+        """``owner`` has work again: it resumes at what it used, but no further back
+        than :data:`WAKE_CREDIT` behind the least-served active owner (so a long idle
+        owner cannot claim the cores for its whole idle time, and a light one goes next)."""
+        if owner in self._active:
             return
         floor = self._floor()
-        self._used[owner] = 0.0 if floor is None else floor - WAKE_CREDIT
+        if floor is None:  # nobody busy: everyone starts equal
+            self._used.clear()
+            self._used[owner] = 0.0
+        else:
+            self._used[owner] = max(self._used.get(owner, floor - WAKE_CREDIT), floor - WAKE_CREDIT)
+        self._active.add(owner)
 
     def _deactivate_if_idle(self, owner: Hashable) -> None:
-        if owner not in self._queues and owner not in self._running:
-            self._used.pop(owner, None)
+        if owner in self._queues or owner in self._running:
+            return
+        self._active.discard(owner)
+        if len(self._used) > 2 * len(self._active) + 64:
+            # idle owners this far behind would resume at the credit line anyway
+            floor = self._floor()
+            if floor is not None:
+                line = floor - WAKE_CREDIT
+                for idle in [o for o, used in self._used.items() if o not in self._active and used <= line]:
+                    del self._used[idle]
 
 
 class OwnerLimiter:
