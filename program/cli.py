@@ -235,12 +235,15 @@ def parse_settings(
 
 def cache_folder(given: dict[str, Any], top: Path, user_folder: Path, warnings: list[str]) -> Path | None:
     """The spectral cache folder: ``--cache_dir`` or ``~/.carta/cache``; None with
-    ``--no_cache``. A cache never goes inside the served data folders (unless they are
-    the whole file system): it would show up in the file browser and fill the data disk."""
+    ``--no_cache``. A ``--cache_dir`` inside the served data folders (unless they are the
+    whole file system) is refused: it would show up in the file browser and fill the
+    data disk."""
     if given.get("no_cache"):
         return None
     named = given.get("cache_dir")
-    folder = Path(os.path.abspath(os.path.expanduser(named))) if named else user_folder / "cache"
+    if not named:
+        return user_folder / "cache"  # the user's own CARTA folder (hidden from the browser)
+    folder = Path(os.path.abspath(os.path.expanduser(named)))
     top = Path(os.path.realpath(top))
     real = Path(os.path.realpath(folder))
     if top != Path("/") and (real == top or top in real.parents):

@@ -38,3 +38,9 @@ def test_a_cache_inside_the_served_folder_is_refused(tmp_path: Path) -> None:
     settings, warnings = _parse("--base", str(data), "--cache_dir", str(data / "cache"), home=tmp_path)
     assert settings.cache_folder is None  # type: ignore[attr-defined]
     assert any("inside the top-level folder" in w for w in warnings)
+
+
+def test_the_default_cache_is_kept_when_home_is_served(tmp_path: Path) -> None:
+    settings, warnings = _parse("--base", str(tmp_path), home=tmp_path)
+    assert settings.cache_folder == tmp_path / ".carta" / "cache"  # type: ignore[attr-defined]
+    assert warnings == []
