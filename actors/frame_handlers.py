@@ -149,6 +149,11 @@ async def on_set_image_channels(session: Session, request_id: int, message: pb.S
     frame = await require_frame(session, message.file_id, "channels")
     if frame is None:
         return
+    if not frame.valid_channel(message.channel, message.stokes):
+        # Reported here, not by the frame actor, so it counts as this message's one error.
+        await session.send_error(f"Channel {message.channel} or Stokes {message.stokes} is invalid in image",
+                                 pb.ErrorSeverity.ERROR, ["channels"])
+        return
     if message.HasField("required_tiles") and not await check_compression(session, message.required_tiles):
         message.ClearField("required_tiles")
     if message.HasField("required_tiles"):

@@ -192,3 +192,16 @@ async def test_d14_resume_with_many_bad_images_logs_one_line(carta_url: str, cub
     assert len(resume_lines) == 1 and "302 file(s)" in resume_lines[0].getMessage()
     opening = [r for r in caplog.records if r.levelno >= 40 and not r.name.endswith("resume")]
     assert len(opening) <= 1, [r.getMessage() for r in opening[:5]]
+
+
+async def test_d14_bad_channel_change_with_bad_tiles_is_one_error(carta_url: str, cube: None) -> None:
+    """Found by the fuzz test: an invalid channel and an unknown compression type gave two."""
+    async with open_client(carta_url) as client:
+        await opened(client)
+        await client.send(pb.SetImageChannels(file_id=0, channel=0, stokes=-249580, required_tiles=pb.AddRequiredTiles(
+            file_id=0, tiles=[1, 1], compression_type=99, compression_quality=2.1e9)))
+        error = (await client.expect(pb.ErrorData)).message
+        assert error.message == "Channel 0 or Stokes -249580 is invalid in image"
+        assert await client.ping() == "PONG"
+        await trio.sleep(0.3)
+        assert not [e for e in client.buffered if e.event_type in (E.ERROR_DATA, E.RASTER_TILE_SYNC)]
