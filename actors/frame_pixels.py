@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from carta_trio.actors.session import Session
     from carta_trio.io.image_reader import ImageReader
 
+#: Mips being computed, by (file identity, key), for every frame of the file.
+_shared_mips_pending: dict[tuple[Any, ...], trio.Event] = {}
 #: Tiles encoded per worker-thread call, at most: each call is a hand-over between the
 #: event loop and a worker (and a GIL round trip), so long requests use big groups; a
 #: short one is split so every core gets a share (see :func:`group_size`).
@@ -91,17 +93,30 @@ class FramePixels:
                 break
             await pending.wait()
         channel, stokes = self.channel, self.stokes
-        # mips (and tiles below) are shared by every frame showing the file (io/reader_pool)
-        shared = reader_pool.peek(self.reader, ("mip", channel, stokes, mip))
-        if shared is not None:
-            self._mips[mip] = shared
-            return shared  # type: ignore[no-any-return]
+        # mips (and tiles below) are shared by every frame showing the file (io/reader_pool);
+        # frames of the file asking together wait for the one computation
+        key = ("mip", channel, stokes, mip)
+        identity = getattr(self.reader, "pool_identity", None)
+        while True:
+            shared = reader_pool.peek(self.reader, key)
+            if shared is not None:
+                if (channel, stokes) == (self.channel, self.stokes):
+                    self._mips[mip] = shared
+                return shared  # type: ignore[no-any-return]
+            other = _shared_mips_pending.get((identity, key)) if identity is not None else None
+            if other is None:
+                break
+            await other.wait()
         done = self._mips_pending[mip] = trio.Event()
+        if identity is not None:
+            _shared_mips_pending[(identity, key)] = done
         try:
             data = await self._downsample(mip, channel, stokes)
-            reader_pool.store(self.reader, ("mip", channel, stokes, mip), data)
+            reader_pool.store(self.reader, key, data)
         finally:
             del self._mips_pending[mip]
+            if identity is not None:
+                _shared_mips_pending.pop((identity, key), None)
             done.set()
         if (channel, stokes) == (self.channel, self.stokes):
             self._mips[mip] = data

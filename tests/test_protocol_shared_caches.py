@@ -11,9 +11,12 @@ from typing import Any
 
 import numpy as np
 import pytest
+import trio
 
 from carta_trio.actors import image_histogram
+from carta_trio.actors.frame_pixels import FramePixels
 from carta_trio.actors.server import ServerHandle
+from carta_trio.codecs import tile_geometry
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import open_client
 from tests.conftest import server_url
@@ -101,3 +104,32 @@ async def test_render_histogram_of_a_shared_file_is_computed_once(
             histograms.append((await client.expect(pb.RegionHistogramData)).message.histograms)
     assert len(calls) == 1
     assert histograms[0] == histograms[1] == histograms[2]
+
+
+async def test_a_mip_wanted_by_two_frames_at_once_is_computed_once(
+    carta_server: ServerHandle, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write_fits(data_dir / "img.fits", np.random.default_rng(4).normal(size=(1024, 1024)).astype(np.float32))
+    calls: list[int] = []
+    original = FramePixels._downsample
+
+    async def counted(self: FramePixels, mip: int, channel: int, stokes: int) -> np.ndarray:
+        calls.append(mip)
+        await trio.sleep(0.2)  # the other frame asks meanwhile
+        return await original(self, mip, channel, stokes)
+
+    monkeypatch.setattr(FramePixels, "_downsample", counted)
+    code = tile_geometry.encode_tile_code(0, 0, 0)  # the whole image at mip 4
+    async with open_client(server_url(carta_server)) as client:
+        await client.register()
+        for file_id in (0, 1):
+            ack = await client.request(pb.OpenFile(file="img.fits", file_id=file_id, hdu=""))
+            assert ack.success, ack.message
+        for file_id in (0, 1):
+            await client.send(pb.AddRequiredTiles(file_id=file_id, tiles=[code], compression_type=pb.CompressionType.ZFP,
+                                                  compression_quality=11))
+        ends = 0
+        while ends < 2:
+            message = (await client.expect(pb.RasterTileSync, timeout=30)).message
+            ends += message.end_sync
+    assert calls == [4]
