@@ -225,8 +225,8 @@ def parse_settings(
         user_folder=user_folder,
         omp_threads=int(config["omp_threads"]),
         cache_folder=cache_folder(given, top, user_folder, warnings),
-        cache_folder_budget=int(float(given.get("cache_dir_size") or 20) * 2**30),
-        spectral_cache_threshold=int(float(given.get("spectral_cache_threshold") or 1024) * 2**20),
+        cache_folder_budget=int(float(given.get("cache_dir_size", 20)) * 2**30),
+        spectral_cache_threshold=int(float(given.get("spectral_cache_threshold", 1024)) * 2**20),
         dask_scheduler=given.get("dask_scheduler") or None,
         cache_size=max(0, int(config["cache_size"])),
     )

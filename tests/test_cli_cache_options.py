@@ -44,3 +44,8 @@ def test_the_default_cache_is_kept_when_home_is_served(tmp_path: Path) -> None:
     settings, warnings = _parse("--base", str(tmp_path), home=tmp_path)
     assert settings.cache_folder == tmp_path / ".carta" / "cache"  # type: ignore[attr-defined]
     assert warnings == []
+
+
+def test_a_zero_threshold_caches_every_cube(tmp_path: Path) -> None:
+    settings, _ = _parse("--spectral_cache_threshold", "0", home=tmp_path)
+    assert settings.spectral_cache_threshold == 0  # type: ignore[attr-defined]
