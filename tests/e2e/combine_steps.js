@@ -15,10 +15,19 @@ function combineSteps({ EVENT, browseTo, footerButton, waitForImage, imageSummar
       (el) => el && !el.classList.contains('bp3-disabled') && !el.disabled, await button.elementHandle(), { timeout });
   }
 
+  /** A step that runs after an unrelated failure must not inherit a running animation. */
+  async function quiesce(page) {
+    await page.evaluate(() => {
+      const animator = window.app && window.app.animatorStore;
+      if (animator && animator.animationActive) animator.stopAnimation();
+    });
+  }
+
   return {
     /** Type `expression` into the file browser's image-arithmetic box and load it. */
     async open_expression(ctx, step) {
       const { page, recorder, timeout } = ctx;
+      await quiesce(page);
       const dialog = await browseTo(page, recorder, step.folder || '', timeout);
       const mark = recorder.frames.length;
       // (text content includes the icons' <desc>: "searchFiltercaret-down"; the other button has "filter")
@@ -51,6 +60,7 @@ function combineSteps({ EVENT, browseTo, footerButton, waitForImage, imageSummar
     /** Select `files` (Ctrl-click), "Load as hypercube", accept the guessed Stokes types. */
     async concat_stokes(ctx, step) {
       const { page, recorder, timeout } = ctx;
+      await quiesce(page);
       const dialog = await browseTo(page, recorder, step.folder || '', timeout);
       const filter = dialog.locator('input[placeholder^="Filter by filename"]');
       if (step.filter && (await filter.count())) {
