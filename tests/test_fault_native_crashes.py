@@ -166,3 +166,18 @@ def test_server_survives_a_full_disk_while_saving_casa(tmp_path: Path) -> None:
             trio.run(scenario)
             assert server.alive(), server.output()
         assert sorted(p.name for p in top.iterdir()) == ["cube.fits"]
+
+
+def test_large_arrays_come_back_through_shared_memory_intact() -> None:
+    worker = native_worker.NativeWorker("shm-test")
+    try:
+        small = worker.run("numpy:arange", 10)
+        big = worker.run("numpy:arange", 0, 3_000_000, 1, "float32")  # 12 MB: the shared-memory path
+        again = worker.run("numpy:ones", (700, 900), ">f8")
+        assert small.tolist() == list(range(10))
+        assert big.dtype == np.float32 and np.array_equal(big, np.arange(3_000_000, dtype=np.float32))
+        assert again.shape == (700, 900) and again.dtype == np.dtype(">f8") and float(again.sum()) == 630000.0
+        with pytest.raises(native_worker.WorkerCrashed):
+            worker.run("tests.faults:segfault")
+    finally:
+        worker.close()
