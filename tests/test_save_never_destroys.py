@@ -190,3 +190,22 @@ def test_install_directory_never_replaces_without_permission(tmp_path: Path) -> 
     assert sorted(os.listdir(tmp_path)) == ["out"]
     with pytest.raises(ValueError):
         safe_write.remove_staging(tmp_path / "out")
+
+
+async def test_save_from_a_casa_image_read_in_a_worker(carta_url: str, data_dir: Path) -> None:
+    from casacore import images
+
+    data = make_cube((3, 12, 14), seed=12)
+    write_fits(data_dir / "src.fits", data, wcs_header(CTYPES))
+    images.image(str(data_dir / "src.fits")).saveas(str(data_dir / "in.image"))
+    async with open_client(carta_url) as client:
+        await client.register()
+        assert (await client.request(pb.OpenFile(file="in.image", file_id=0))).success
+        assert not (await _save(client, "in.image", pb.FileType.CASA)).success  # the source itself
+        fits_ack = await _save(client, "out.fits", pb.FileType.FITS)
+        casa_ack = await _save(client, "out.image", pb.FileType.CASA)
+        assert fits_ack.success and casa_ack.success, (fits_ack.message, casa_ack.message)
+    from astropy.io import fits as afits
+
+    np.testing.assert_allclose(afits.getdata(data_dir / "out.fits"), data, rtol=1e-6)
+    assert np.allclose(images.image(str(data_dir / "out.image")).getdata().squeeze(), data, equal_nan=True)
