@@ -132,7 +132,7 @@ def _shared_reply(shm_fd: int | None, value: Any) -> tuple[str, Any] | None:
     array = np.ascontiguousarray(value)
     if os.fstat(shm_fd).st_size < array.nbytes:
         os.ftruncate(shm_fd, array.nbytes)
-    _write_all(shm_fd, memoryview(array).cast("B"))
+    _write_all(shm_fd, array.data.cast("B"))
     return ("shm", (array.shape, array.dtype.str))
 
 
@@ -233,7 +233,7 @@ class NativeWorker:
 
         assert self._shm is not None
         out = np.empty(shape, dtype=np.dtype(dtype))
-        _read_all(self._shm, memoryview(out).cast("B"))
+        _read_all(self._shm, out.data.cast("B"))
         if out.nbytes > _SHM_KEEP_BYTES:
             os.ftruncate(self._shm, 0)
         return out
