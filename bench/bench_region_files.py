@@ -7,7 +7,8 @@ points), as DS9 writes them, onto a 2000 x 2000 SIN image. Measured, best of N:
 * astropy-regions ``Regions.read(path, format="ds9")`` (the baseline: parsing alone,
   no conversion to pixels);
 * our reader in-process (read + parse + world -> pixel through the WCS);
-* IMPORT_REGION through the real server socket (request to ack with 10,000 regions);
+* IMPORT_REGION through the real server socket (request to ack with 10,000 regions; the
+  server runs as its own process, ``bench/serving.py``, so the client has its own GIL);
 * EXPORT_REGION of the 10,000 regions in world coordinates to a DS9 file through the
   socket (region lookup, WCS, formatting, atomic write), and astropy-regions writing
   the regions it parsed (``Regions.write``) for scale.
@@ -19,6 +20,7 @@ Usage: ``python -m bench.bench_region_files [--regions 10000] [--repeats 3]``.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import tempfile
 import time
@@ -29,7 +31,7 @@ import numpy as np
 import trio
 from astropy.io import fits
 
-from bench.serving import running_server
+from bench.serving import server_process
 from carta_trio.io.region_file_common import ImageGeometry
 from carta_trio.io.region_file_io import read_region_lines
 from carta_trio.io.region_files_ds9 import import_ds9
@@ -99,7 +101,7 @@ def ours_in_process(path: Path):
 
 async def socket_times(top: Path, count: int, repeats: int) -> tuple[float, float, int]:
     import_times, export_times, imported = [], [], 0
-    async with running_server(top) as url, open_client(url) as client:
+    async with server_process(top) as url, open_client(url) as client:
         await client.register()
         assert (await client.request(pb.OpenFile(directory="", file="image.fits", file_id=0))).success
         for _ in range(repeats):
@@ -141,7 +143,8 @@ def main() -> None:
         import_time, export_time, imported = trio.run(socket_times, top, args.regions, args.repeats)
         exported = (top / "exported.reg").read_text().count("\n") - 3
     n = args.regions
-    print(f"DS9 file with {n} regions (fk5), image {SIZE} x {SIZE}, best of {args.repeats}")
+    load = ", ".join(f"{v:.1f}" for v in os.getloadavg())
+    print(f"DS9 file with {n} regions (fk5), image {SIZE} x {SIZE}, best of {args.repeats}, load average {load}")
     print(f"  astropy-regions parse             {parse_time * 1e3:9.1f} ms")
     print(f"  astropy-regions write             {write_time * 1e3:9.1f} ms")
     print(f"  ours in-process (read+parse+WCS)  {ours_time * 1e3:9.1f} ms   ratio {ours_time / parse_time:.2f}x")
