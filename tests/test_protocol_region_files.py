@@ -455,3 +455,45 @@ async def test_contents_import_with_windows_line_ends(carta_url: str, cube: np.n
     assert ack.success and ack.message == ""
     assert [points_of(ack.regions[i]) for i in (1, 2)] == [[(10.0, 11.0), (3.0, 3.0)], [(20.0, 21.0), (4.0, 2.0)]]
     assert ack.region_styles[2].name == "b"
+
+
+async def test_world_and_pixel_files_of_the_same_regions_agree(carta_url: str, cube: np.ndarray,
+                                                               data_dir: Path) -> None:
+    """CASA_REGION_IMPORT_INTERNAL: a pixel CRTF file and its world twin (written here with astropy,
+    sexagesimal as casaviewer writes) import to the same control points, ids 1-8 then 9-16."""
+    w = cube_wcs(data_dir)
+    scale = 0.0005 * 3600  # arcsec per pixel
+    shapes = [("symbol", [(-10.8, 40.1)], [], ", ."), ("centerbox", [(20.5, 18.9)], [(7.5, 7.5)], ""),
+              ("rotbox", [(30.0, 25.1)], [(17.3, 4.4)], ", 45deg"), ("circle", [(40.3, 35.1)], [(5.05,)], ""),
+              ("ellipse", [(44.3, 26.2)], [(2.98, 6.99)], ", 45deg"),
+              ("poly", [(57.0, 27.0), (51.6, 11.8), (62.9, 19.1)], [], ""),
+              ("line", [(5.0, 5.0), (25.0, 40.0)], [], ""), ("symbol", [(17.5, 39.1)], [], ", .")]
+
+    def pix_line(name: str, points: list[tuple[float, float]], sizes: list[tuple[float, ...]], tail: str) -> str:
+        pos = ", ".join(f"[{x}pix, {y}pix]" for x, y in points)
+        size = "".join(", " + (f"[{s[0]}pix, {s[1]}pix]" if len(s) == 2 else f"{s[0]}pix") for s in sizes)
+        return f"{name} [{pos}{size}{tail}]\n"
+
+    def world_line(name: str, points: list[tuple[float, float]], sizes: list[tuple[float, ...]], tail: str) -> str:
+        sky = w.pixel_to_world([p[0] for p in points], [p[1] for p in points])
+        pos = ", ".join(f"[{c.ra.to_string(unit=u.hourangle, sep=':', precision=6)}, "
+                        f"{c.dec.to_string(sep='.', precision=5, alwayssign=True)}]" for c in sky)
+        size = "".join(", " + (f"[{s[0] * scale}arcsec, {s[1] * scale}arcsec]" if len(s) == 2
+                               else f"{s[0] * scale}arcsec") for s in sizes)
+        return f"{name} [{pos}{size}{tail}] coord=J2000, corr=[I]\n"
+
+    (data_dir / "regions" / "set1_pix.crtf").write_text(
+        "#CRTFv0\n" + "".join(pix_line(*shape) for shape in shapes))
+    (data_dir / "regions" / "set1_world.crtf").write_text(
+        "#CRTFv0 CASA Region Text Format version 0\n" + "".join(world_line(*shape) for shape in shapes))
+    async with open_client(carta_url) as client:
+        await open_image(client, "cube.fits")
+        world = await import_file(client, "regions", "set1_world.crtf", CRTF)
+        pixel = await import_file(client, "regions", "set1_pix.crtf", CRTF)
+    assert sorted(world.regions) == list(range(1, 9)) and sorted(pixel.regions) == list(range(9, 17))
+    for region_id, (name, points, sizes, tail) in enumerate(shapes, start=1):
+        a, b = world.regions[region_id], pixel.regions[region_id + 8]
+        assert a.region_type == b.region_type
+        assert np.allclose(points_of(a), points_of(b), atol=1e-3), (name, points_of(a), points_of(b))
+        assert points_of(b)[0] == pytest.approx(points[0])
+        assert a.rotation == b.rotation == (45.0 if "45deg" in tail else 0.0)
