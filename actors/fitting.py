@@ -218,16 +218,22 @@ async def _fit(session: Session, job: Job, request_id: int, frame: Frame, plane:
         return FitResult(False, str(exc)), (0, 0)
     log.info("Fitting image (%d data points) with %d Gaussian component(s) (%d parameter(s)).",
              fitter.n_valid, fitter.ncomp, len(fitter.free))
-    while True:
-        finished = await _in_thread(fitter, fitter.run, CHUNK_SECONDS)
-        # One FITTING_PROGRESS per solver iteration, as the reference's GSL callback.
-        for value in fitter.take_progress():
-            await session.reply(request_id, pb.FittingProgress(file_id=file_id, progress=value))
-        if finished:
-            break
-    await session.reply(request_id, pb.FittingProgress(file_id=file_id, progress=fitter.progress))
-    result = await _in_thread(fitter, functools.partial(
-        fitter.result, model=message.create_model_image, residual=message.create_residual_image))
+    try:
+        while True:
+            finished = await _in_thread(fitter, fitter.run, CHUNK_SECONDS)
+            # One FITTING_PROGRESS per solver iteration, as the reference's GSL callback.
+            for value in fitter.take_progress():
+                await session.reply(request_id, pb.FittingProgress(file_id=file_id, progress=value))
+            if finished:
+                break
+        await session.reply(request_id, pb.FittingProgress(file_id=file_id, progress=fitter.progress))
+        result = await _in_thread(fitter, functools.partial(
+            fitter.result, model=message.create_model_image, residual=message.create_residual_image))
+    except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
+        # Extreme initial values drive the solver to inf/NaN (issue 11 D13): the fit
+        # failed, which is an answer, not a server error.
+        log.info("Fitting file %d failed: %s", file_id, exc)
+        return FitResult(False, f"fit did not converge: {exc}"), (0, 0)
     return result, fitter.origin
 
 

@@ -356,3 +356,13 @@ async def test_fit_stops_computing_when_the_client_leaves(carta_url: str, data_d
     with trio.fail_after(5):
         while cpu_limiter().borrowed_tokens:
             await trio.sleep(0.05)
+
+
+async def test_fit_with_extreme_initial_values_fails_cleanly(carta_url: str, cube: np.ndarray,
+                                                             caplog: pytest.LogCaptureFixture) -> None:
+    """issue 11 D13 (found by the fuzz test): NaN reaching the solver is a failed fit, not a traceback."""
+    async with open_client(carta_url) as client:
+        await open_image(client)
+        _, response = await fit(client, request(values=[(0.0, 0.0, 0.0, 0.0, 0.0, 0.0)], offset=0.5))
+    assert not response.success and response.message
+    assert not [r for r in caplog.records if r.exc_info]
