@@ -387,3 +387,18 @@ def test_world_export_without_sky_fails_per_region() -> None:
     assert errors == [] and lines[1] == "image\n"
     crtf, _ = export_crtf(EXPORTED[:2], plain, False)
     assert "coord=" not in "".join(crtf)
+
+
+def test_atomic_write_leaves_nothing_behind_when_the_rename_fails(tmp_path) -> None:
+    from carta_trio.io.region_file_io import write_text_atomic
+
+    target = tmp_path / "taken"
+    target.mkdir()
+    (target / "inside").write_text("keep")
+    with pytest.raises(OSError):
+        write_text_atomic(target, "text\n")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken"]
+    write_text_atomic(tmp_path / "ok.reg", "a\n")
+    write_text_atomic(tmp_path / "ok.reg", "b\n")
+    assert (tmp_path / "ok.reg").read_text() == "b\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ok.reg", "taken"]

@@ -497,3 +497,35 @@ async def test_world_and_pixel_files_of_the_same_regions_agree(carta_url: str, c
         assert np.allclose(points_of(a), points_of(b), atol=1e-3), (name, points_of(a), points_of(b))
         assert points_of(b)[0] == pytest.approx(points[0])
         assert a.rotation == b.rotation == (45.0 if "45deg" in tail else 0.0)
+
+
+async def test_unwritable_folder_and_failed_write_as_seen_by_the_server(
+    carta_url: str, cube: np.ndarray, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Root may write anywhere, so the refusals are driven by what the server is told: a folder
+    without write access, and a write that fails (disk full); no file or temp file is left."""
+    import errno
+
+    from carta_trio.actors import region_import_export as handlers
+
+    locked = str(data_dir / "regions")
+    real_access = os.access
+    monkeypatch.setattr(handlers.os, "access",
+                        lambda path, mode: False if str(path) == locked and mode & os.W_OK else real_access(path, mode))
+
+    def full_disk(path: object, text: str) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    async with open_client(carta_url) as client:
+        await open_image(client, "cube.fits")
+        await new_region(client, RT.POINT, [(5.0, 5.0)])
+        request = {"type": DS9, "coord_type": PIXEL, "file_id": 0, "region_styles": {1: pb.RegionStyle()}}
+        refused = await client.request(pb.ExportRegion(directory="regions", file="x.reg", **request))
+        assert (refused.success, refused.message) == (False, "Export region failed: cannot create file.")
+        monkeypatch.setattr(handlers, "write_text_atomic", full_disk)
+        failed = await client.request(pb.ExportRegion(directory="", file="y.reg", **request))
+        assert not failed.success
+        assert failed.message == "Export region failed: cannot create file (No space left on device)."
+        still = await client.request(pb.ExportRegion(**request))  # the session keeps serving
+        assert still.success
+    assert not (data_dir / "regions" / "x.reg").exists() and not (data_dir / "y.reg").exists()
