@@ -16,8 +16,10 @@ imported, and neither is dask.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Awaitable, Callable, Sequence
+from pathlib import Path
 from typing import Any
 
 import trio
@@ -67,6 +69,37 @@ def close_clients() -> None:
             client.close(timeout=2)
         except Exception:  # noqa: BLE001 - closing a client of a dead scheduler may fail
             log.debug("closing a dask client failed", exc_info=True)
+
+
+def cluster_source(reader: Any, stokes: int) -> tuple[str, str, tuple[int, ...]] | None:
+    """``(path, hdu, shape)`` by which a worker opens the image behind ``reader``, or None
+    when it cannot: images that exist only in this server (joined Stokes files,
+    expressions, generated images) and computed polarizations (they combine planes)."""
+    from carta_trio.analysis import polarization
+
+    sources = reader.source_paths()
+    if len(sources) != 1 or polarization.is_computed(stokes):
+        return None
+    path = Path(sources[0])
+    if not path.is_absolute() or Path(reader.path) != path or not os.path.exists(path):
+        return None
+    return str(path), str(reader.hdu), tuple(int(n) for n in reader.shape)
+
+
+async def map_in_order(address: str, fn: Callable[..., Any], calls: Sequence[tuple[Any, ...]],
+                       on_result: Callable[[int, Any], Awaitable[None]]) -> None:
+    """:func:`map_tasks`, with results handed over in the order of ``calls``."""
+    ready: dict[int, Any] = {}
+    next_index = 0
+
+    async def collect(index: int, result: Any) -> None:
+        nonlocal next_index
+        ready[index] = result
+        while next_index in ready:
+            await on_result(next_index, ready.pop(next_index))
+            next_index += 1
+
+    await map_tasks(address, fn, calls, collect)
 
 
 def _result(future: Any) -> Any:

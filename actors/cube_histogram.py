@@ -23,7 +23,7 @@ between chunks.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import trio
@@ -43,6 +43,7 @@ from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
     from carta_trio.actors.frame import Frame
+    from carta_trio.actors.session import Session
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +184,11 @@ async def _compute(
             last = trio.current_time()
             await _send(frame, requirement, stokes, z1 / (2 * depth), None)
 
-    await _in_order(chunks, stats_of, add_stats)
+    source = cluster_source_of(frame, stokes)
+    if source is not None:
+        await cluster_pass(session, source, stokes, chunks, "plane_stats_task", (), add_stats)
+    else:
+        await _in_order(chunks, stats_of, add_stats)
     bins = cube.freeze_bounds()
     await _send(frame, requirement, stokes, 0.5, None)
     within = bounds is None
@@ -199,5 +204,36 @@ async def _compute(
             last = trio.current_time()
             await _send(frame, requirement, stokes, 0.5 + z1 / (2 * depth), cube.result())
 
-    await _in_order(chunks, counts_of, add_counts)
+    if source is not None:
+        await cluster_pass(session, source, stokes, chunks, "bin_counts_task", (bins, within), add_counts)
+    else:
+        await _in_order(chunks, counts_of, add_counts)
     return cube.result()
+
+
+def cluster_source_of(frame: Frame, stokes: int) -> tuple[str, str, tuple[int, ...]] | None:
+    """Where cluster workers open the image, when ``--dask_scheduler`` is given and they can."""
+    if not frame.session.settings.dask_scheduler:
+        return None
+    from carta_trio.actors import cluster
+
+    return cluster.cluster_source(frame.reader, stokes)
+
+
+async def cluster_pass(session: Session, source: tuple[str, str, tuple[int, ...]], stokes: int,
+                       chunks: list[tuple[int, int]], task: str, extra: tuple[object, ...],
+                       on_result: Any) -> None:
+    """One pass of the cube histogram as cluster tasks, results handed over in chunk order.
+    A cluster failure ends the job with ERROR_DATA naming it (cluster.ClusterError)."""
+    from carta_trio.actors import cluster
+    from carta_trio.analysis import cluster_tasks
+
+    address = session.settings.dask_scheduler
+    assert address is not None
+    calls = [(*source, stokes, z0, z1, *extra) for z0, z1 in chunks]
+
+    async def collect(index: int, result: object) -> None:
+        z0, z1 = chunks[index]
+        await on_result(z0, z1, result)
+
+    await cluster.map_in_order(address, getattr(cluster_tasks, task), calls, collect)

@@ -3,8 +3,6 @@ run as cluster tasks that read the image themselves (``--dask_scheduler``)."""
 
 from __future__ import annotations
 
-import os
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -12,7 +10,6 @@ import trio
 
 from carta_trio.actors import cluster
 from carta_trio.actors.progress_pacing import MomentPacing
-from carta_trio.analysis import polarization
 from carta_trio.analysis.moments import Moment
 from carta_trio.messages import schema as pb
 
@@ -25,19 +22,15 @@ def cluster_calls(plan: MomentPlan) -> list[tuple[Any, ...]] | None:
     """Task arguments per chunk, or None when the image cannot be opened by path on a
     worker (joined Stokes files, expressions, generated images) or needs combining
     Stokes planes (computed polarizations, moments along Stokes): those run here."""
-    reader = plan.frame.reader
-    sources = reader.source_paths()
-    if len(sources) != 1 or plan.along_stokes or polarization.is_computed(plan.stokes):
+    source = cluster.cluster_source(plan.frame.reader, plan.stokes)
+    if source is None or plan.along_stokes:
         return None
-    path = Path(sources[0])
-    if not path.is_absolute() or Path(reader.path) != path or not os.path.exists(path):
-        return None
-    shape = tuple(int(n) for n in reader.shape)
+    path, hdu, shape = source
     calls = []
     for _plane, z0, z1, ya, yb, xa, xb in plan.chunks:
         box = (plan.x0 + xa, plan.x0 + xb, plan.y0 + ya, plan.y0 + yb, z0, z1)
         mask = None if plan.mask is None else np.ascontiguousarray(plan.mask[ya:yb, xa:xb])
-        calls.append((str(path), str(reader.hdu), shape, plan.stokes, box, plan.coordinates, list(plan.moments),
+        calls.append((path, hdu, shape, plan.stokes, box, plan.coordinates, list(plan.moments),
                       plan.prange, mask))
     return calls
 

@@ -77,13 +77,22 @@ async def _serve(frame: Frame, store: spectral_cache.SpectralCacheStore) -> None
     path = await _entry(frame, store, key, job)
     if path is None:
         return
-    cached = await frame.session.run_sync(_open_entry, path, list(frame.reader.stokes_values or []))
+    try:
+        cached = await frame.session.run_sync(_open_entry, path, list(frame.reader.stokes_values or []))
+    except (spectral_cache.CacheUnavailable, OSError) as exc:
+        log.warning("Spectral cache entry of %s dropped: %s", Path(key.path).name, exc)
+        await frame.session.run_sync(_drop, path)
+        return
     _sources[frame] = cached
     try:
         await trio.sleep_forever()
     finally:
         _sources.pop(frame, None)
         cached.close()
+
+
+def _drop(path: Path) -> None:
+    path.unlink(missing_ok=True)
 
 
 def _open_entry(path: Path, stokes_values: list[int]) -> GuardedReader:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from carta_trio.analysis import histograms
 from carta_trio.analysis.moments import Moment, MomentCoordinates, PixelRange, moment_block
 
 #: Open readers kept per worker process.
@@ -61,3 +62,20 @@ def moment_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int,
     block = _reader(path, hdu, shape).read_cube(x0, x1, y0, y1, z0, z1, stokes)
     result = moment_block(block, coordinates, moments, prange, mask)
     return result.planes, result.selected
+
+
+def _planes(path: str, hdu: str, shape: tuple[int, ...], stokes: int, z0: int, z1: int) -> np.ndarray:
+    reader = _reader(path, hdu, shape)
+    return reader.read_cube(0, reader.width, 0, reader.height, z0, z1, stokes)
+
+
+def plane_stats_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int, z0: int,
+                     z1: int) -> list[histograms.BasicStats]:
+    """Cube histogram, first pass: per-plane basic statistics of channels ``z0:z1``."""
+    return histograms.basic_stats_planes(_planes(path, hdu, shape, stokes, z0, z1))
+
+
+def bin_counts_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int, z0: int, z1: int,
+                    bins: histograms.HistogramBins, within: bool) -> np.ndarray:
+    """Cube histogram, second pass: bin counts of channels ``z0:z1``."""
+    return histograms.bin_counts(_planes(path, hdu, shape, stokes, z0, z1), bins, within_bounds=within)

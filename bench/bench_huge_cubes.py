@@ -109,7 +109,7 @@ def numpy_box_seconds(path: Path, size: int, depth: int, repeats: int) -> list[f
 async def wait_for_cache(folder: Path, timeout: float = 3600) -> float:
     started = time.perf_counter()
     with trio.fail_after(timeout):
-        while not list(folder.glob("*.spectral.h5")):
+        while not list(folder.glob("*.spectral")):
             await trio.sleep(0.1)
     return time.perf_counter() - started
 

@@ -142,7 +142,21 @@ def test_a_file_changed_during_the_build_is_not_published(tmp_path: Path,
 def test_partials_of_a_crashed_build_are_removed(tmp_path: Path) -> None:
     folder = tmp_path / "cache"
     folder.mkdir()
-    (folder / ".abc-def.spectral.h5.123.partial").write_bytes(b"x")
+    (folder / ".abc-def.spectral.123.partial").write_bytes(b"x")
     (folder / "keep.txt").write_bytes(b"y")
     spectral_cache.SpectralCacheStore(folder, 2**30).remove_partials()
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+
+
+def test_a_truncated_or_foreign_entry_is_refused(tmp_path: Path, cube_file: tuple[Path, np.ndarray]) -> None:
+    path, _ = cube_file
+    store = spectral_cache.SpectralCacheStore(tmp_path / "cache", 2**30)
+    with images.open_image(path) as reader:
+        entry = _build(store, reader)
+    with open(entry, "r+b") as f:
+        f.truncate(spectral_cache.HEADER_BYTES + 100)
+    with pytest.raises(spectral_cache.CacheUnavailable, match="truncated"):
+        spectral_cache.SpectralCacheReader(entry)
+    entry.write_bytes(b"SIMPLE  =                    T")
+    with pytest.raises(spectral_cache.CacheUnavailable, match="not a spectral cache entry"):
+        spectral_cache.SpectralCacheReader(entry)

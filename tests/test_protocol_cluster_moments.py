@@ -142,3 +142,48 @@ def test_default_server_does_not_import_dask() -> None:
             "print(any(m == 'dask' or m.startswith(('dask.', 'distributed')) for m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+async def test_cluster_cube_histogram_matches_numpy_in_order(
+    start_server: Callable[..., Awaitable[object]], data_dir: Path, scheduler_address: str,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from carta_trio.actors import cube_histogram
+    from tests import analytics_expect as ex
+    from tests.test_protocol_cube_histogram import CUBE_CONFIG, collect, requirement
+
+    data = make_cube((10, 24, 30), seed=21)
+    data[4] = np.nan
+    write_fits(data_dir / "hist.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+    monkeypatch.setattr(cube_histogram, "PROGRESS_INTERVAL", -1.0)
+    monkeypatch.setattr(cube_histogram, "CHUNK_BYTES", 24 * 30 * 4 * 2)  # two planes per task
+    cluster_tasks._readers.clear()
+    handle = await start_server(dask_scheduler=scheduler_address)
+    async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
+        await client.register()
+        await open_file(client, "hist.fits")
+        await client.send(requirement(CUBE_CONFIG))
+        messages = await collect(client)
+    # Progress in chunk order even though tasks finish in any order.
+    assert [m.progress for m in messages] == pytest.approx([0.1, 0.2, 0.3, 0.4, 0.5, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0])
+    ex.assert_histogram(messages[-1].histograms, ex.histogram(data, int(np.sqrt(24 * 30))))
+    assert any(key[0].endswith("hist.fits") for key in cluster_tasks._readers)
+
+
+async def test_cluster_cube_histogram_failure_is_reported(
+    start_server: Callable[..., Awaitable[object]], cube: np.ndarray, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from tests.test_protocol_cube_histogram import CUBE_CONFIG, requirement
+
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1.0)
+    with trio.socket.socket() as probe:
+        await probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handle = await start_server(dask_scheduler=f"tcp://127.0.0.1:{port}")
+    async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
+        await client.register()
+        await open_file(client, "cube.fits")
+        await client.send(requirement(CUBE_CONFIG))
+        error = (await client.expect(pb.ErrorData, timeout=30)).message
+        assert "does not answer" in error.message
+        assert await client.ping()
