@@ -16,11 +16,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from carta_trio.actors import regions
-from carta_trio.actors.session import live_sessions
 from carta_trio.actors.dispatch import handles
+from carta_trio.actors.session import live_sessions
+from carta_trio.actors.tile_queue import enum_name
 from carta_trio.analysis.polarization import is_computed
 from carta_trio.io import paths, safe_write, save_image
-from carta_trio.actors.tile_queue import enum_name
+from carta_trio.io.reader_guard import ReaderClosed
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -111,7 +112,10 @@ async def on_save_file(session: Session, request_id: int, message: pb.SaveFile) 
     try:
         await session.run_sync(write)
     except (OSError, save_image.SaveError, safe_write.TargetError, RuntimeError, ValueError) as exc:
-        log.warning("saving %s failed: %s", target, exc, exc_info=not isinstance(exc, OSError))
+        # Expected failures (disk, refusals, the image closed meanwhile) are one line;
+        # only an unexpected RuntimeError/ValueError keeps its traceback.
+        expected = (OSError, save_image.SaveError, safe_write.TargetError, ReaderClosed)
+        log.warning("saving %s failed: %s", target, exc, exc_info=not isinstance(exc, expected))
         return await fail(f"Saving {message.output_file_name} failed: {_user_text(exc, session.settings.top_level_folder)}")
     ack.success = True
     await session.reply(request_id, ack)
