@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "analytics"
 CURSOR_REGION_ID = 0
 IMAGE_REGION_ID = -1
 CUBE_REGION_ID = -2

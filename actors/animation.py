@@ -227,7 +227,7 @@ class Animation:
 
 
 def _running(session: Session) -> Animation | None:
-    return session.state.get("animation")
+    return session.state.animation
 
 
 @handles(pb.EventType.START_ANIMATION, response=pb.StartAnimationAck)
@@ -236,8 +236,7 @@ async def on_start_animation(session: Session, request_id: int, message: pb.Star
     previous = _running(session)
     if previous is not None:
         previous.scope.cancel()
-    animation_id = session.state.get("animation_id", 0) + 1
-    session.state["animation_id"] = animation_id
+    animation_id = session.state.animation_id = session.state.animation_id + 1
     if message.file_id not in session.frames:
         await session.reply(
             request_id, pb.StartAnimationAck(success=False, animation_id=animation_id, message="Incorrect file ID")
@@ -249,8 +248,8 @@ async def on_start_animation(session: Session, request_id: int, message: pb.Star
     if active is not None and message.required_tiles.tiles:
         await drop_invalid_tiles(session, message.required_tiles, active.width, active.height)
     animation = Animation(session, animation_id, message)
-    session.state["animation"] = animation
-    session.state["animation_tiles_hook"] = _tiles_hook
+    session.state.animation = animation
+    session.state.animation_tiles_hook = _tiles_hook
     await session.reply(
         request_id, pb.StartAnimationAck(success=True, animation_id=animation_id, message="Starting animation")
     )
@@ -262,7 +261,7 @@ async def _run_and_forget(session: Session, animation: Animation) -> None:
         await animation.run()
     finally:
         if _running(session) is animation:
-            del session.state["animation"]
+            session.state.animation = None
 
 
 def _tiles_hook(frame: Frame, message: pb.AddRequiredTiles) -> bool:
@@ -284,7 +283,7 @@ async def on_stop_animation(session: Session, request_id: int, message: pb.StopA
     if animation is None or animation.file_id != message.file_id:
         return
     animation.scope.cancel()
-    del session.state["animation"]
+    session.state.animation = None
     frame = session.frames.get(message.file_id)
     end = message.end_frame
     if frame is not None and message.HasField("end_frame"):
@@ -294,6 +293,6 @@ async def on_stop_animation(session: Session, request_id: int, message: pb.StopA
 
 def cancel_animation(session: Session) -> None:
     """Stop the running animation, if any (CLOSE_FILE of any file, as the reference)."""
-    animation = session.state.pop("animation", None)
+    animation, session.state.animation = session.state.animation, None
     if animation is not None:
         animation.scope.cancel()

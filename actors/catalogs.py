@@ -36,13 +36,14 @@ __all__ = ["catalog_store", "open_catalog"]
 log = logging.getLogger(__name__)
 
 JOB_KIND = "catalog_filter"
-_STORE_KEY = "catalogs"
 _TAGS = ["catalog"]
 
 
 def catalog_store(session: Session) -> CatalogStore:
     """The session's open catalogs."""
-    store: CatalogStore = session.state.setdefault(_STORE_KEY, CatalogStore())
+    store = session.state.catalogs
+    if store is None:
+        store = session.state.catalogs = CatalogStore()
     return store
 
 

@@ -52,7 +52,7 @@ def _client(address: str) -> Any:
         from distributed import Client
 
         try:
-            client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)
+            client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"The dask scheduler at {address} does not answer ({type(exc).__name__})") from None
         _clients[address] = client

@@ -25,7 +25,6 @@ import logging
 from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
-import trio
 
 from carta_trio.actors.dispatch import handles
 from carta_trio.io import catalog_files, file_info, file_list, region_files
@@ -37,8 +36,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-_STOPS_KEY = "file_list_stops"
-_INFO_LOCK_KEY = "file_info_lock"
 
 _DONE = object()
 
@@ -53,7 +50,7 @@ class _StopFlag:
 
 
 def _stop_flags(session: Session, list_type: int) -> set[_StopFlag]:
-    stops: dict[int, set[_StopFlag]] = session.state.setdefault(_STOPS_KEY, {})
+    stops = session.state.file_list_stops
     return stops.setdefault(int(list_type), set())
 
 
@@ -148,7 +145,7 @@ async def on_catalog_list(session: Session, request_id: int, message: pb.Catalog
 @handles(pb.EventType.FILE_INFO_REQUEST, concurrent=True, response=pb.FileInfoResponse)
 async def on_file_info(session: Session, request_id: int, message: pb.FileInfoRequest) -> None:
     """FILE_INFO_RESPONSE, preceded by INFO ERROR_DATA for HISTORY-derived beams."""
-    lock: trio.Lock = session.state.setdefault(_INFO_LOCK_KEY, trio.Lock())
+    lock = session.state.file_info_lock
     top, starting = _folders(session)
     async with lock:
         result = await session.run_sync(

@@ -168,7 +168,7 @@ async def on_add_required_tiles(session: Session, request_id: int, message: pb.A
         await drop_invalid_tiles(session, message, frame.width, frame.height)
         if not message.tiles:
             return
-        animation = session.state.get("animation_tiles_hook")
+        animation = session.state.animation_tiles_hook
         if animation is not None and animation(frame, message):
             return
         frame.post_tiles(message)

@@ -342,7 +342,7 @@ async def on_moment_request(session: Session, request_id: int, message: pb.Momen
             from carta_trio.actors.cluster import ClusterError
 
             try:
-                outcome = await moments_cluster.compute_moments_on_cluster(session, plan, request_id, address, calls)
+                outcome = await moments_cluster.compute_moments_on_cluster(session, plan, request_id, str(address), calls)
             except ClusterError as exc:
                 log.warning("MOMENT_REQUEST for file %d on the cluster failed: %s", file_id, exc)
                 await session.reply(request_id, pb.MomentResponse(success=False, message=str(exc)))

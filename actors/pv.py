@@ -105,14 +105,14 @@ async def on_pv_request(session: Session, request_id: int, message: pb.PvRequest
         await session.reply(request_id, _failure(message, str(exc)))
         return
     spectra = None
-    cuts: dict[int, int] = session.state.setdefault("pv_cut_regions", {})
+    cuts = session.state.pv_cut_regions
     with frame.jobs.open(JOB_KIND) as job:
         cuts[file_id] = region.region_id
         spectra = await compute_spectra(session, job, frame, cut, z0, z1, request_id)
     if job.cancelled or spectra is None or session.frames.get(file_id) is not frame:
         await session.reply(request_id, pb.PvResponse(success=False, cancel=True, message=CANCELLED))
         return
-    indices: dict[int, int] = session.state.setdefault("pv_name_index", {})
+    indices = session.state.pv_name_index
     index = indices[file_id] + 1 if message.keep and file_id in indices else 0
     indices[file_id] = index
     reader = frame.reader
@@ -135,7 +135,7 @@ def _failure(message: pb.PvRequest, text: str) -> pb.PvResponse:
 
 async def _cut_moved(session: Session, region: Region) -> None:
     """Moving a cut cancels the PV image being computed from it (as the reference)."""
-    for file_id, region_id in list(session.state.get("pv_cut_regions", {}).items()):
+    for file_id, region_id in list(session.state.pv_cut_regions.items()):
         if region_id == region.region_id:
             cancel_on_file(session, file_id, JOB_KIND)
 

@@ -47,7 +47,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "pv_previews"
 JOB_KIND = "pv_preview"
 UPDATES_JOB = "pv_preview_updates"
 CANCELLED = "PV image preview cancelled."
@@ -86,10 +85,8 @@ class Preview:
 
 def previews(session: Session) -> dict[int, Preview]:
     """The session's live previews by preview id."""
-    state = session.state.get(STATE_KEY)
-    if state is None:
-        state = session.state[STATE_KEY] = {}
-    return state
+    table: dict[int, Preview] = session.state.pv_previews
+    return table
 
 
 # ------------------------------------------------------------------ the cube
@@ -280,12 +277,12 @@ def region_moved(session: Session, region: Region, quick: bool = False) -> None:
 
 
 async def _on_region_changed(session: Session, region: Region) -> None:
-    if region.region_type == pb.RegionType.LINE and session.state.get(STATE_KEY):
+    if region.region_type == pb.RegionType.LINE and session.state.pv_previews:
         region_moved(session, region, quick=False)
 
 
 def _on_region_dragged(session: Session, region: Region) -> None:
-    if region.region_type == pb.RegionType.LINE and session.state.get(STATE_KEY):
+    if region.region_type == pb.RegionType.LINE and session.state.pv_previews:
         region_moved(session, region, quick=True)
 
 

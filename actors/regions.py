@@ -42,7 +42,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "regions"
 NEW_REGION_ID = -1
 TEMP_REGION_ID = -100
 POINT_TYPES = frozenset({RegionType.POINT})
@@ -267,9 +266,9 @@ class RegionRegistry:
 
 def registry(session: Session) -> RegionRegistry:
     """The session's region registry (created on first use)."""
-    reg = session.state.get(STATE_KEY)
+    reg = session.state.regions
     if reg is None:
-        reg = session.state[STATE_KEY] = RegionRegistry()
+        reg = session.state.regions = RegionRegistry()
     return reg
 
 

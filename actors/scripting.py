@@ -23,7 +23,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-STATE_KEY = "scripting_pending"
 
 
 class _Pending:
@@ -33,7 +32,8 @@ class _Pending:
 
 
 def _pending(session: Session) -> dict[int, _Pending]:
-    return session.state.setdefault(STATE_KEY, {})
+    pending: dict[int, _Pending] = session.state.scripting_pending
+    return pending
 
 
 def scripting_handler(manager: SessionManager):  # type: ignore[no-untyped-def]

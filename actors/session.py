@@ -23,6 +23,7 @@ import trio
 from carta_trio import limits
 from carta_trio.actors import dispatch, workers
 from carta_trio.actors.jobs import Jobs
+from carta_trio.actors.session_state import SessionState
 from carta_trio.messages import framing, registry
 from carta_trio.messages import schema as pb
 from carta_trio.settings import Settings
@@ -124,8 +125,8 @@ class Session:
         self.last_message_time = trio.current_time()
         #: ICD version in the header of the message being handled inline.
         self.request_icd_version = framing.ICD_VERSION
-        #: Counters and slots other handler modules keep on the session.
-        self.state: dict[str, Any] = {}
+        #: What the handler modules keep on the session, typed (session_state.py).
+        self.state = SessionState()
         self._sync_id = 0
         self._handler_slots = trio.CapacityLimiter(MAX_CONCURRENT_HANDLERS)
         #: Jobs of the session itself, not of one image (catalog filters); a frame's
