@@ -332,11 +332,11 @@ async def on_moment_request(session: Session, request_id: int, message: pb.Momen
     address = session.settings.dask_scheduler
     with frame.jobs.open(JOB_KIND) as job:
         calls = None
-        if address:
+        if address is not None:
             from carta_trio.actors import moments_cluster
 
             calls = moments_cluster.cluster_calls(plan)
-        if calls is None:
+        if calls is None or address is None:
             outcome = await compute_moments(session, job, plan, request_id, moment_workers(session))
         else:
             from carta_trio.actors.cluster import ClusterError

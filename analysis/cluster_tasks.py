@@ -66,7 +66,8 @@ def moment_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int,
 
 def _planes(path: str, hdu: str, shape: tuple[int, ...], stokes: int, z0: int, z1: int) -> np.ndarray:
     reader = _reader(path, hdu, shape)
-    return reader.read_cube(0, reader.width, 0, reader.height, z0, z1, stokes)
+    block: np.ndarray = reader.read_cube(0, reader.width, 0, reader.height, z0, z1, stokes)
+    return block
 
 
 def plane_stats_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int, z0: int,

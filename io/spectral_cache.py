@@ -259,7 +259,7 @@ class CacheBuild:
         tiles = padded.reshape(depth, ty1 - ty0, EDGE, self.tiles_x, EDGE).transpose(1, 3, 0, 2, 4)
         data = np.ascontiguousarray(tiles)
         offset = HEADER_BYTES + (stokes * self.tiles_y + ty0) * self.tiles_x * EDGE * EDGE * depth * 4
-        view = memoryview(data).cast("B")
+        view = memoryview(data.data).cast("B")
         while view:
             written = os.pwrite(self._fd, view, offset)
             view, offset = view[written:], offset + written
@@ -320,7 +320,7 @@ class SpectralCacheReader:
         depth = self.shape[3]
         offset = HEADER_BYTES + ((((stokes * self._tiles_y + ty) * self._tiles_x + tx) * depth + z0)
                                  * EDGE * EDGE * 4)
-        view = memoryview(out).cast("B")
+        view = memoryview(out.data).cast("B")
         while view:
             got = os.preadv(self._fd, [view], offset)
             if got <= 0:
