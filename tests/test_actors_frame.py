@@ -18,6 +18,7 @@ import pytest
 import trio
 
 from carta_trio.actors.frame import Frame
+from carta_trio.actors.session_state import SessionState
 from carta_trio.io.generated_image import GeneratedImage
 from carta_trio.io.reader_guard import GuardedReader, ReaderClosed
 
@@ -30,6 +31,7 @@ class FakeSession:
     def __init__(self) -> None:
         self.sent: list[Any] = []
         self.frames: dict[int, Frame] = {}
+        self.state = SessionState()
         self._sync = 0
 
     async def send_stream(self, message: Any) -> None:
@@ -190,3 +192,78 @@ def test_closing_a_tile_compressed_fits_reader_during_reads_never_crashes(tmp_pa
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, f"reader race ended with {done.returncode}: {done.stderr[-2000:]}"
     assert "survived" in done.stdout
+
+
+# --------------------------------------------------------------- deterministic actor tests
+
+
+async def test_a_burst_of_channel_changes_is_served_once_newest_wins(autojump_clock: Any) -> None:
+    """Coalescing inbox: of three SET_IMAGE_CHANNELS posted at once only the newest is
+    applied (one plane load, one render histogram, for channel 3)."""
+    from carta_trio.messages import schema as pb
+
+    reader = SlowReader(0.0)
+    async with trio.open_nursery() as nursery:
+        frame = await start_frame(nursery, reader)
+        reads_before = reader.reads
+        frame.session.sent.clear()
+        for channel in (1, 2, 3):
+            frame.post_channels(pb.SetImageChannels(file_id=0, channel=channel, stokes=0))
+        await frame.channels_settled()
+        histograms = [m for m in frame.session.sent if isinstance(m, pb.RegionHistogramData)]
+        assert frame.channel == 3 and reader.reads == reads_before + 1
+        assert [h.channel for h in histograms] == [3]
+        assert not [m for m in frame.session.sent if isinstance(m, str)], frame.session.sent  # no errors
+        await frame.aclose()
+
+
+async def test_posting_a_channel_change_cancels_the_overlays_of_the_old_channel(autojump_clock: Any) -> None:
+    from carta_trio.actors.channel_change import FOLLOW_CHANNEL_JOBS
+    from carta_trio.messages import schema as pb
+
+    async with trio.open_nursery() as nursery:
+        frame = await start_frame(nursery, SlowReader(0.0))
+        jobs = [frame.jobs.start(kind, None, kind, trio.sleep_forever) for kind in FOLLOW_CHANNEL_JOBS]
+        other = frame.jobs.start("spectral", 1, "spectral", trio.sleep_forever)
+        await trio.sleep(1)
+        frame.post_channels(pb.SetImageChannels(file_id=0, channel=2, stokes=0))
+        assert all(job.cancelled for job in jobs) and not other.cancelled  # at once, not after the switch
+        await frame.aclose()
+    assert other.cancelled
+
+
+async def test_animation_paces_frames_and_waits_for_flow_control(mock_clock: Any) -> None:
+    """Animation actor, virtual time: frames 1/rate apart, the start frame (already
+    current) sends nothing, and once the shown frame is past the flow-control window (rate 3:
+    one channel) the next waits for ANIMATION_FLOW_CONTROL. The clock jumps only after 50 ms of real
+    idleness, so plane reads in worker threads finish before virtual time moves on."""
+    mock_clock.autojump_threshold = 0.05
+    from carta_trio.actors.animation import Animation
+    from carta_trio.messages import schema as pb
+
+    shown: list[tuple[int, float]] = []
+    async with trio.open_nursery() as nursery:
+        frame = await start_frame(nursery, SlowReader(0.0))
+        session = frame.session
+        session.frames[0] = frame
+        sent = session.send_stream
+
+        async def record(message: Any) -> None:
+            if isinstance(message, pb.RegionHistogramData):
+                shown.append((message.channel, trio.current_time()))
+            await sent(message)
+
+        session.send_stream = record  # type: ignore[method-assign]
+        af = pb.AnimationFrame
+        animation = Animation(session, 1, pb.StartAnimation(  # type: ignore[arg-type]
+            file_id=0, first_frame=af(channel=0, stokes=0), start_frame=af(channel=0, stokes=0),
+            last_frame=af(channel=3, stokes=0), delta_frame=af(channel=1, stokes=0), frame_rate=3))
+        nursery.start_soon(animation.run)
+        await trio.sleep(5)
+        assert [c for c, _ in shown] == [1, 2]  # then 2 ahead of the acknowledged 0: it waits
+        animation.acknowledge(af(channel=2, stokes=0))
+        await trio.sleep(1)
+        assert [c for c, _ in shown] == [1, 2, 3]
+        times = [t for _, t in shown]
+        assert times[1] - times[0] >= 1 / 3 - 1e-9
+        await frame.aclose()
