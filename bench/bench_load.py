@@ -14,7 +14,7 @@ RSS is sampled from /proc every 0.1 s. Each round:
     tiles/s across the sessions;
 (c) moment: one session computes moment 0 of a CUBE_MB cube while the light
     cursor is measured;
-(d) idle RSS: every session closed, 3 s later.
+(d) idle RSS: every session closed, 6 s later (after the server's memory release).
 
 Prints cursor p50/p99 per phase, tiles/s, RSS peak per round and idle RSS after
 each round. Goals (issue 11): cursor p99 < 250 ms under (b); idle RSS after round 4
@@ -303,7 +303,7 @@ async def main(args: argparse.Namespace) -> None:
                         took = statistics.median(durations) if durations else float("nan")
                         line += (f"\n  moment 0 x{len(durations)} (median {took:.1f} s each): cursor {summary(moment)}; "
                                  f"ping {summary(PINGS)}")
-                    await trio.sleep(3)
+                    await trio.sleep(6)  # the server releases memory 0.5 s and 4.5 s after sessions end
                     idle.append(rss_mib(proc.pid))
                     print(f"{line}\n  RSS peak {monitor.peak:.0f} MiB, idle after {idle[-1]:.0f} MiB "
                           f"(load average {os.getloadavg()[0]:.1f})", flush=True)
