@@ -145,7 +145,9 @@ class Animation:
                 await self._show(frame_id)
                 next_time = trio.current_time() + self.interval
                 frame_id = self.stepper.next(frame_id)
-                if frame_id is None:
+                if frame_id is None or self.stepper.delta == (0, 0):
+                    # A zero delta never changes the frame: the reference spins on it
+                    # forever sending nothing; here the animation ends.
                     break
                 while (
                     self.stepper.gap(self.current, self.acknowledged) > self.window

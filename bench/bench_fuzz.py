@@ -99,6 +99,9 @@ async def fuzz_session(url: str, messages: list, tally: Tally) -> None:
                 tally.max_errors = max(tally.max_errors, errors)
             except trio.TooSlowError:
                 tally.stalled += 1
+                if tally.stalled <= 5:
+                    print(f"no answer within 30 s after: {type(message).__name__}({message})".replace("\n", " ")[:600],
+                          flush=True)
             except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError):
                 tally.lost += 1
                 await stack.aclose()
@@ -121,6 +124,7 @@ async def light_cursor(url: str, tally: Tally, stop: trio.Event) -> None:
                 await client.expect(pb.SpatialProfileData, timeout=30)
             except trio.TooSlowError:
                 tally.stalled += 1  # counted, and the next position is tried
+                print(f"light cursor unanswered for 30 s at {time.perf_counter():.0f}", flush=True)
                 continue
             tally.latencies.append(time.perf_counter() - began)
             await trio.sleep(0.05)

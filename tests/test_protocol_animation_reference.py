@@ -198,3 +198,16 @@ async def test_point4_matched_frames_in_one_fixed_order(carta_url: str, cubes: N
                      *contour_block(0, channel), *frame_messages(0, channel)[1:],
                      *contour_block(1, 2 * channel), *frame_messages(1, 2 * channel)[1:]]
     assert messages == expected
+
+
+async def test_zero_delta_at_rate_zero_does_not_hold_up_the_session(carta_url: str, cubes: None) -> None:
+    """A fuzzed START_ANIMATION (delta 0, frame rate 0) ends at once instead of spinning
+    on one frame, and later messages are served."""
+    async with open_client(carta_url) as client:
+        await opened(client, "cube.fits")
+        ack = await client.request(start_message(start=(0, 0), last=(5, 0), delta=(0, 0), rate=0, looping=True))
+        assert ack.success
+        await client.send(pb.SetImageChannels(file_id=0, channel=3, stokes=0))
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=3, y=3)))
+        profile = (await client.expect(pb.SpatialProfileData, timeout=5)).message
+        assert profile.channel == 3
