@@ -32,6 +32,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,10 @@ MAGIC = b"CARTA-TRIO-SPECTRAL\n"
 HEADER_BYTES = 4096
 #: Spatial edge of a tile: a cursor spectrum reads the tile's ``EDGE**2`` spectra.
 EDGE = 8
+#: Largest box of whole spectra a reader keeps: profile jobs ask for one region's
+#: channels a slice at a time, and slices read from disk one by one would be thousands
+#: of small scattered reads; the whole box is read once instead (large sequential reads).
+BOX_KEEP_BYTES = 256 * 1024 * 1024
 #: Bytes read from the image per build step (a band of rows over every channel).
 BUILD_STEP_BYTES = 64 * 1024 * 1024
 #: Free disk left untouched when deciding whether a build fits.
@@ -305,6 +310,9 @@ class SpectralCacheReader:
         self.shape = tuple(int(n) for n in meta["shape"])  # (stokes, height, width, depth)
         _, height, width, _ = self.shape
         self._tiles_y, self._tiles_x = _tiles(height), _tiles(width)
+        self._box_lock = threading.Lock()
+        self._box_key: tuple[int, int, int, int, int] | None = None
+        self._box: np.ndarray | None = None
         expected = HEADER_BYTES + self.shape[0] * self._tiles_y * self._tiles_x * EDGE * EDGE * self.shape[3] * 4
         if os.fstat(self._fd).st_size < expected:
             self.close()
@@ -329,23 +337,42 @@ class SpectralCacheReader:
 
     def read_spectrum(self, x: int, y: int, stokes: int, z0: int = 0, z1: int | None = None) -> np.ndarray:
         z1 = self.shape[3] if z1 is None else z1
-        tile = np.empty((z1 - z0, EDGE, EDGE), dtype="<f4")
-        self._tile(tile, stokes, y // EDGE, x // EDGE, z0)
-        return tile[:, y % EDGE, x % EDGE].astype(np.float32)
+        tiles = self._tiles_of(stokes, y // EDGE, y // EDGE + 1, x // EDGE, x // EDGE + 1, z0, z1)
+        return tiles[0, 0, :, y % EDGE, x % EDGE].astype(np.float32)
 
     def read_cube(self, x0: int, x1: int, y0: int, y1: int, z0: int, z1: int, stokes: int) -> np.ndarray:
         """A box as float32 ``[z, y, x]`` like :meth:`ImageReader.read_cube`."""
         ty0, ty1 = y0 // EDGE, (y1 - 1) // EDGE + 1
         tx0, tx1 = x0 // EDGE, (x1 - 1) // EDGE + 1
-        buffer = np.empty((ty1 - ty0, tx1 - tx0, z1 - z0, EDGE, EDGE), dtype="<f4")
-        for i, ty in enumerate(range(ty0, ty1)):
-            for j, tx in enumerate(range(tx0, tx1)):
-                self._tile(buffer[i, j], stokes, ty, tx, z0)
+        buffer = self._tiles_of(stokes, ty0, ty1, tx0, tx1, z0, z1)
         planes = buffer.transpose(2, 0, 3, 1, 4).reshape(z1 - z0, (ty1 - ty0) * EDGE, (tx1 - tx0) * EDGE)
         oy, ox = y0 - ty0 * EDGE, x0 - tx0 * EDGE
         return np.ascontiguousarray(planes[:, oy:oy + (y1 - y0), ox:ox + (x1 - x0)], dtype=np.float32)
 
+    def _tiles_of(self, stokes: int, ty0: int, ty1: int, tx0: int, tx1: int, z0: int, z1: int) -> np.ndarray:
+        """Tiles ``[ty, tx, z, EDGE, EDGE]`` for channels ``z0:z1``: from the kept box of
+        whole spectra when it covers them, else read (the whole spectra, kept, when a
+        slice of a box that fits :data:`BOX_KEEP_BYTES` is asked for)."""
+        depth = self.shape[3]
+        key = (stokes, ty0, ty1, tx0, tx1)
+        with self._box_lock:
+            if self._box_key == key and self._box is not None:
+                return self._box[:, :, z0:z1]
+        whole = (ty1 - ty0) * (tx1 - tx0) * EDGE * EDGE * depth * 4
+        keep = (z0, z1) != (0, depth) and whole <= BOX_KEEP_BYTES
+        lo, hi = (0, depth) if keep else (z0, z1)
+        buffer = np.empty((ty1 - ty0, tx1 - tx0, hi - lo, EDGE, EDGE), dtype="<f4")
+        for i, ty in enumerate(range(ty0, ty1)):
+            for j, tx in enumerate(range(tx0, tx1)):
+                self._tile(buffer[i, j], stokes, ty, tx, lo)
+        if keep:
+            with self._box_lock:
+                self._box_key, self._box = key, buffer
+            return buffer[:, :, z0:z1]
+        return buffer
+
     def close(self) -> None:
         fd, self._fd = self._fd, None
+        self._box = None
         if fd is not None:
             os.close(fd)

@@ -160,3 +160,24 @@ def test_a_truncated_or_foreign_entry_is_refused(tmp_path: Path, cube_file: tupl
     entry.write_bytes(b"SIMPLE  =                    T")
     with pytest.raises(spectral_cache.CacheUnavailable, match="not a spectral cache entry"):
         spectral_cache.SpectralCacheReader(entry)
+
+
+def test_slices_of_one_box_are_read_once(tmp_path: Path, cube_file: tuple[Path, np.ndarray],
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    path, data = cube_file
+    store = spectral_cache.SpectralCacheStore(tmp_path / "cache", 2**30)
+    with images.open_image(path) as reader:
+        entry = _build(store, reader)
+    cached = spectral_cache.SpectralCacheReader(entry)
+    reads = []
+    original = cached._tile
+    monkeypatch.setattr(cached, "_tile", lambda *a: (reads.append(a[1:]), original(*a)))
+    try:
+        for z in range(SHAPE4[1]):  # a profile job asking one channel at a time
+            np.testing.assert_array_equal(cached.read_cube(1, 11, 2, 13, z, z + 1, 1), data[1, z:z + 1, 2:13, 1:11])
+        tiles = len(reads)
+        assert tiles == 4  # 2 x 2 tiles of 8x8, read once with every channel
+        np.testing.assert_array_equal(cached.read_spectrum(3, 4, 1, 2, 5), data[1, 2:5, 4, 3])
+        np.testing.assert_array_equal(cached.read_cube(0, 11, 0, 13, 0, SHAPE4[1], 0), data[0, :, :, :11])
+    finally:
+        cached.close()
