@@ -323,7 +323,8 @@ class SpectralCacheReader:
         return self.shape[0]
 
     def _tile(self, out: np.ndarray, stokes: int, ty: int, tx: int, z0: int) -> None:
-        """Fill ``out`` ([nz, EDGE, EDGE], contiguous) with channels ``z0:z0+nz`` of a tile."""
+        """Fill ``out`` (contiguous) from channel ``z0`` of tile ``(ty, tx)`` on: channels of
+        that tile, or (``z0 = 0``, ``out`` of several whole tiles) the tiles after it in its row."""
         assert self._fd is not None
         depth = self.shape[3]
         offset = HEADER_BYTES + ((((stokes * self._tiles_y + ty) * self._tiles_x + tx) * depth + z0)
@@ -363,6 +364,9 @@ class SpectralCacheReader:
         lo, hi = (0, depth) if keep else (z0, z1)
         buffer = np.empty((ty1 - ty0, tx1 - tx0, hi - lo, EDGE, EDGE), dtype="<f4")
         for i, ty in enumerate(range(ty0, ty1)):
+            if (lo, hi) == (0, depth):
+                self._tile(buffer[i], stokes, ty, tx0, 0)  # whole tiles of a row are adjacent: one read
+                continue
             for j, tx in enumerate(range(tx0, tx1)):
                 self._tile(buffer[i, j], stokes, ty, tx, lo)
         if keep:
