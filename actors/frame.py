@@ -31,7 +31,7 @@ import trio
 
 from carta_trio.actors import region_data
 from carta_trio.actors.analytics_state import FrameAnalytics
-from carta_trio.actors.frame_state import FrameFacts
+from carta_trio.actors.frame_state import AnimationStep, FrameFacts
 from carta_trio.actors.frame_pixels import FramePixels
 from carta_trio.actors.jobs import Jobs
 from carta_trio.actors.session import own_error_budget
@@ -53,28 +53,6 @@ log = logging.getLogger(__name__)
 #: Seconds :meth:`Frame.aclose` waits for reader calls in flight (a cancelled caller's
 #: thread); after that the last call out closes the reader on its own.
 READER_CLOSE_WAIT = 10.0
-
-
-class AnimationStep:
-    """One animation phase posted to a frame actor, with a completion event.
-
-    ``phase`` is ``"switch"`` (make the plane current; render histogram and the
-    image's derived streams) or ``"send"`` (contours, vectors, then the animation
-    view's tiles). The animation actor runs every file's switch before any file's
-    send, as the reference's ``ExecuteAnimationFrameInner`` does. ``changed``
-    reports whether the switch changed the plane (nothing is sent otherwise).
-    """
-
-    def __init__(
-        self, channel: int, stokes: int, tiles: pb.AddRequiredTiles | None, animation_id: int, phase: str
-    ) -> None:
-        self.channel = channel
-        self.stokes = stokes
-        self.tiles = tiles
-        self.animation_id = animation_id
-        self.phase = phase
-        self.changed: tuple[bool, bool] | None = None
-        self.done = trio.Event()
 
 
 def _inside(nursery: trio.Nursery) -> bool:

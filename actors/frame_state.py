@@ -1,4 +1,4 @@
-"""Values a frame derives once from its header, typed (instead of a dict of string keys).
+"""A frame's typed state: values derived once from its header, and its animation steps.
 
 Each is computed on first use by the module that needs it (blocking work, in a worker
 thread where it reads the file) and kept for the frame's lifetime.
@@ -7,7 +7,12 @@ thread where it reads the file) and kept for the frame's lifetime.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+if TYPE_CHECKING:
+    from carta_trio.messages import schema as pb
 
 
 @dataclass
@@ -30,3 +35,25 @@ class FrameFacts:
     region_file_geometry: Any = None
     #: Suffix index of the last kept moment images of this frame.
     moment_name_index: int = 0
+
+
+class AnimationStep:
+    """One animation phase posted to a frame actor, with a completion event.
+
+    ``phase`` is ``"switch"`` (make the plane current; render histogram and the
+    image's derived streams) or ``"send"`` (contours, vectors, then the animation
+    view's tiles). The animation actor runs every file's switch before any file's
+    send, as the reference's ``ExecuteAnimationFrameInner`` does. ``changed``
+    reports whether the switch changed the plane (nothing is sent otherwise).
+    """
+
+    def __init__(
+        self, channel: int, stokes: int, tiles: pb.AddRequiredTiles | None, animation_id: int, phase: str
+    ) -> None:
+        self.channel = channel
+        self.stokes = stokes
+        self.tiles = tiles
+        self.animation_id = animation_id
+        self.phase = phase
+        self.changed: tuple[bool, bool] | None = None
+        self.done = trio.Event()
