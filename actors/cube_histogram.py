@@ -35,7 +35,8 @@ from carta_trio.actors.analytics_state import (
     analytics,
     send_file_stream,
 )
-from carta_trio.actors.histogram_streams import config_echo, histogram_message, resolve_requirement_stokes, stored_histogram
+from carta_trio.actors.histogram_streams import config_echo, resolve_requirement_stokes, stored_histogram
+from carta_trio.actors.image_histogram import histogram_message
 from carta_trio.actors.stokes_coordinates import CoordinateError, is_computed
 from carta_trio.analysis import histograms
 from carta_trio.io import reader_pool

@@ -139,7 +139,7 @@ class Jobs:
             self._release(job)
 
     def start(
-        self, kind: str, key: Hashable, name: str, fn: Callable[..., Awaitable[None]], *args: object,
+        self, kind: str, key: Hashable, name: str, fn: Callable[..., Awaitable[object]], *args: object,
         interval: float = PROGRESS_INTERVAL,
     ) -> Job:
         """Start ``fn(*args)`` as the job in slot ``(kind, key)`` in the frame's nursery.
