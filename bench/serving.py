@@ -65,6 +65,11 @@ async def server_process(top: Path, *extra: str, pids: list[int] | None = None) 
                 match = re.search(r"Listening on port (\d+)", line)
                 if match:
                     port = int(match.group(1))
+            # Keep reading the server's output: a full pipe blocks the server's log
+            # writes, and with them its event loop (the long fuzz run wedged on it).
+            import threading
+
+            threading.Thread(target=_discard_lines, args=(proc.stdout,), daemon=True).start()
             url = f"ws://127.0.0.1:{port}/?token={TOKEN}"
             # The heavy imports run after the port is announced (seconds on a busy machine):
             # one registered session proves the server is ready before anything is timed.
@@ -81,6 +86,15 @@ async def server_process(top: Path, *extra: str, pids: list[int] | None = None) 
                 proc.kill()
             if proc.stdout is not None:
                 proc.stdout.close()
+
+
+def _discard_lines(stream) -> None:  # type: ignore[no-untyped-def]
+    """Read a pipe to its end (in a thread)."""
+    try:
+        for _ in stream:
+            pass
+    except (OSError, ValueError):
+        pass
 
 
 def process_cpu_seconds(pid: int | None = None) -> float:
