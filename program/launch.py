@@ -10,6 +10,7 @@ and rotates at 5 MiB keeping 5 files.
 
 from __future__ import annotations
 
+import collections
 import logging
 import logging.handlers
 import os
@@ -58,12 +59,83 @@ class ReferenceFormatter(logging.Formatter):
         return text
 
 
+#: Log lines waiting for a slow standard output before further lines are dropped.
+CONSOLE_QUEUE_LINES = 10_000
+#: Seconds a flush (at exit) waits for queued lines to be written.
+CONSOLE_FLUSH_SECONDS = 2.0
+
+
 class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stdout`` is at the time (so captured stdout works too)."""
+    """Writes to whatever ``sys.stdout`` is at the time (so captured stdout works too).
+
+    The process's own standard output is written by a background thread through a bounded
+    queue: a launcher that pipes stdout and stops reading it would otherwise freeze the
+    whole server once the pipe is full (every log call would block the event loop in
+    ``write``). Lines beyond :data:`CONSOLE_QUEUE_LINES` are dropped and counted, and the
+    count is written once stdout moves again.
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._queue: collections.deque[str] = collections.deque()
+        self._ready = threading.Condition()
+        self._dropped = 0
+        self._writing = False
+        self._writer: threading.Thread | None = None
 
     def emit(self, record: logging.LogRecord) -> None:
+        if sys.stdout is None or sys.stdout is not sys.__stdout__:
+            self.stream = sys.stdout
+            super().emit(record)
+            return
+        try:
+            text = self.format(record)
+        except Exception:  # noqa: BLE001 - logging's own convention
+            self.handleError(record)
+            return
+        with self._ready:
+            if len(self._queue) >= CONSOLE_QUEUE_LINES:
+                self._dropped += 1
+                return
+            self._queue.append(text)
+            self._ready.notify()
+            if self._writer is None:
+                self._writer = threading.Thread(target=self._write_lines, name="carta-console", daemon=True)
+                self._writer.start()
+
+    def _write_lines(self) -> None:
+        while True:
+            with self._ready:
+                while not self._queue and not self._dropped:
+                    self._ready.wait()
+                lines = list(self._queue)
+                self._queue.clear()
+                dropped, self._dropped = self._dropped, 0
+                self._writing = True
+            text = "".join(line + "\n" for line in lines)
+            if dropped:
+                note = logging.LogRecord("carta_trio", logging.WARNING, __file__, 0,
+                                         "%d log lines dropped: standard output was not being read",
+                                         (dropped,), None)
+                text += self.format(note) + "\n"
+            try:
+                out = sys.__stdout__
+                if out is not None:
+                    out.write(text)
+                    out.flush()
+            except (OSError, ValueError):
+                pass  # stdout closed: nothing more can be shown there
+            with self._ready:
+                self._writing = False
+                self._ready.notify_all()
+
+    def flush(self) -> None:
+        """Wait (bounded) until queued lines are written, then flush the stream."""
+        if self._writer is not None:
+            with self._ready:
+                self._ready.wait_for(lambda: not self._queue and not self._writing, CONSOLE_FLUSH_SECONDS)
         self.stream = sys.stdout
-        super().emit(record)
+        super().flush()
 
 
 def level_number(log_level: str) -> int:
