@@ -112,6 +112,18 @@ async def fuzz_session(url: str, messages: list, tally: Tally) -> None:
 
 
 async def light_cursor(url: str, tally: Tally, stop: trio.Event) -> None:
+    """The light session; a lost connection is counted and a new one opened."""
+    while not stop.is_set():
+        try:
+            await _light_cursor(url, tally, stop)
+        except (trio_websocket.ConnectionClosed, trio.BrokenResourceError, trio.ClosedResourceError, OSError,
+                trio_websocket.HandshakeError) as exc:
+            tally.lost += 1
+            print(f"light session lost: {exc!r}", flush=True)
+            await trio.sleep(1)
+
+
+async def _light_cursor(url: str, tally: Tally, stop: trio.Event) -> None:
     async with open_client(url) as client:
         await client.register()
         await client.request(pb.OpenFile(directory="", file="cube.fits", file_id=0), timeout=60)
@@ -171,7 +183,7 @@ async def run(count: int, sessions: int, seed: int) -> None:
     print(f"sessions lost: {tally.lost}; barriers unanswered within 30 s: {tally.stalled}")
     print(f"ERROR_DATA: {tally.errors} in all ({tally.errors / max(tally.sent, 1):.2f} per message, "
           f"at most {tally.max_errors} for one message)")
-    print(f"server process alive at the end: {alive}")
+    print(f"server process alive at the end: {alive}; light sessions lost: {light.lost}")
     print(f"light cursor latency: p50 {statistics.median(lat) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
           f"max {lat[-1] * 1000:.0f} ms ({len(light.latencies)} samples, {light.stalled} unanswered in 30 s)")
     print(f"server RSS: before {before / 1024:.0f} MiB, peak {max(samples, default=0) / 1024:.0f} MiB, "
