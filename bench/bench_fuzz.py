@@ -79,6 +79,18 @@ async def _open_session(url: str, stack):  # type: ignore[no-untyped-def]
     return client, ack.session_id
 
 
+def _server_gone(url: str) -> bool:
+    """True once nothing listens on the server's port any more."""
+    import socket
+
+    port = int(url.split(":")[2].split("/")[0])
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=2).close()
+    except OSError:
+        return True
+    return False
+
+
 async def fuzz_session(url: str, messages: list, tally: Tally) -> None:
     import contextlib
 
@@ -106,6 +118,13 @@ async def fuzz_session(url: str, messages: list, tally: Tally) -> None:
                 tally.lost += 1
                 await stack.aclose()
                 stack = contextlib.AsyncExitStack()
+                if _server_gone(url):
+                    from bench.serving import LAST_OUTPUT
+
+                    print(f"SERVER PROCESS DIED after {tally.sent} messages; last sent here: "
+                          f"{type(message).__name__}({message})".replace("\n", " ")[:800], flush=True)
+                    print("server's last output:\n  " + "\n  ".join(list(LAST_OUTPUT)[-40:]), flush=True)
+                    raise SystemExit(1)
                 client, session_id = await _open_session(url, stack)
     finally:
         await stack.aclose()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import dataclasses
 import functools
@@ -88,11 +89,15 @@ async def server_process(top: Path, *extra: str, pids: list[int] | None = None) 
                 proc.stdout.close()
 
 
+#: The server process's last output lines (for a post-mortem when it died).
+LAST_OUTPUT: collections.deque[str] = collections.deque(maxlen=200)
+
+
 def _discard_lines(stream) -> None:  # type: ignore[no-untyped-def]
-    """Read a pipe to its end (in a thread)."""
+    """Read a pipe to its end (in a thread), keeping the last lines in LAST_OUTPUT."""
     try:
-        for _ in stream:
-            pass
+        for line in stream:
+            LAST_OUTPUT.append(line.rstrip("\n"))
     except (OSError, ValueError):
         pass
 
