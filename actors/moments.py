@@ -211,37 +211,56 @@ def compute_chunk(plan: MomentPlan, z0: int, z1: int, ya: int, yb: int, xa: int,
     return result.planes, result.selected
 
 
+class MomentResults:
+    """The outputs of a plan filled chunk by chunk (in any order), with the reference's
+    progress cadence: ``[planes, height, width]`` float32 per moment and the selected count."""
+
+    def __init__(self, session: Session, plan: MomentPlan, request_id: int) -> None:
+        self.session = session
+        self.plan = plan
+        self.request_id = request_id
+        shape = (plan.planes, plan.height, plan.width)
+        self.results = {m: np.full(shape, np.nan, dtype=np.float32) for m in plan.moments}
+        self.selected = 0
+        self._done = 0
+        self._pacing = MomentPacing(trio.current_time())
+
+    async def add(self, chunk: tuple[int, int, int, int, int, int, int],
+                  result: tuple[dict[Moment, np.ndarray], int]) -> None:
+        """Store one chunk's planes; MOMENT_PROGRESS when it is due."""
+        plane, _z0, _z1, ya, yb, xa, xb = chunk
+        planes, count = result
+        for moment, values in planes.items():
+            self.results[moment][plane, ya:yb, xa:xb] = values
+        self.selected += count
+        self._done += 1
+        fraction = self._done / len(self.plan.chunks)
+        if self._pacing.due(fraction, trio.current_time()) and fraction < 1.0:
+            await self.session.reply(self.request_id,
+                                     pb.MomentProgress(file_id=self.plan.frame.file_id, progress=fraction))
+
+    def outcome(self) -> tuple[dict[Moment, np.ndarray], int]:
+        return self.results, self.selected
+
+
 async def compute_moments(session: Session, job: Job, plan: MomentPlan, request_id: int,
                           workers: int = 1) -> tuple[dict[Moment, np.ndarray], int] | None:
     """Run every chunk (``workers`` at a time); progress as they finish. None if cancelled.
 
     Results are ``[planes, height, width]`` float32 per moment and the selected count.
     """
-    shape = (plan.planes, plan.height, plan.width)
-    results = {m: np.full(shape, np.nan, dtype=np.float32) for m in plan.moments}
-    total = len(plan.chunks)
-    done = 0
-    selected = 0
-    pacing = MomentPacing(trio.current_time())
-    file_id = plan.frame.file_id
+    collected = MomentResults(session, plan, request_id)
     pending = iter(plan.chunks)
 
     async def worker() -> None:
-        nonlocal done, selected
-        for plane, z0, z1, ya, yb, xa, xb in pending:
-            planes, count = await job.run_chunk(compute_chunk, plan, z0, z1, ya, yb, xa, xb)
-            for moment, values in planes.items():
-                results[moment][plane, ya:yb, xa:xb] = values
-            selected += count
-            done += 1
-            fraction = done / total
-            if pacing.due(fraction, trio.current_time()) and fraction < 1.0:
-                await session.reply(request_id, pb.MomentProgress(file_id=file_id, progress=fraction))
+        for chunk in pending:
+            _plane, z0, z1, ya, yb, xa, xb = chunk
+            await collected.add(chunk, await job.run_chunk(compute_chunk, plan, z0, z1, ya, yb, xa, xb))
 
     async with trio.open_nursery() as nursery:
-        for _ in range(max(1, min(workers, total))):
+        for _ in range(max(1, min(workers, len(plan.chunks)))):
             nursery.start_soon(worker)
-    return results, selected
+    return collected.outcome()
 
 
 # ------------------------------------------------------------------ results

@@ -6,12 +6,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import trio
 
 from carta_trio.actors import cluster
-from carta_trio.actors.progress_pacing import MomentPacing
 from carta_trio.analysis.moments import Moment
-from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
     from carta_trio.actors.moments import MomentPlan
@@ -42,25 +39,12 @@ async def compute_moments_on_cluster(session: Session, plan: MomentPlan, request
     Raises :class:`cluster.ClusterError` when the cluster fails the job."""
     from carta_trio.analysis.cluster_tasks import moment_task
 
-    shape = (plan.planes, plan.height, plan.width)
-    results = {m: np.full(shape, np.nan, dtype=np.float32) for m in plan.moments}
-    total = len(plan.chunks)
-    done = 0
-    selected = 0
-    pacing = MomentPacing(trio.current_time())
-    file_id = plan.frame.file_id
+    from carta_trio.actors.moments import MomentResults
+
+    collected = MomentResults(session, plan, request_id)
 
     async def collect(index: int, result: tuple[dict[Moment, np.ndarray], int]) -> None:
-        nonlocal done, selected
-        plane, _z0, _z1, ya, yb, xa, xb = plan.chunks[index]
-        planes, count = result
-        for moment, values in planes.items():
-            results[moment][plane, ya:yb, xa:xb] = values
-        selected += count
-        done += 1
-        fraction = done / total
-        if pacing.due(fraction, trio.current_time()) and fraction < 1.0:
-            await session.reply(request_id, pb.MomentProgress(file_id=file_id, progress=fraction))
+        await collected.add(plan.chunks[index], result)
 
     await cluster.map_tasks(address, moment_task, calls, collect)
-    return results, selected
+    return collected.outcome()
