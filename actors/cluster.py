@@ -19,7 +19,6 @@ import logging
 import os
 import threading
 from collections.abc import Awaitable, Callable, Sequence
-from pathlib import Path
 from typing import Any
 
 import trio
@@ -77,11 +76,10 @@ def cluster_source(reader: Any, stokes: int) -> tuple[str, str, tuple[int, ...]]
     expressions, generated images) and computed polarizations (they combine planes)."""
     from carta_trio.analysis import polarization
 
-    sources = reader.source_paths()
-    if len(sources) != 1 or polarization.is_computed(stokes):
-        return None
-    path = Path(sources[0])
-    if not path.is_absolute() or Path(reader.path) != path or not os.path.exists(path):
+    from carta_trio.io.image_reader import backing_file
+
+    path = backing_file(reader)
+    if path is None or polarization.is_computed(stokes) or not os.path.exists(path):
         return None
     return str(path), str(reader.hdu), tuple(int(n) for n in reader.shape)
 

@@ -248,6 +248,19 @@ class ImageReader:
         return out
 
 
+def backing_file(reader: Any) -> Path | None:
+    """The one file (or CASA/MIRIAD folder) whose pixels a reader shows, by the absolute
+    path another process can open; None for images that exist only in this server
+    (joined Stokes files, expressions, in-memory generated images named after a source)."""
+    sources = reader.source_paths()
+    if len(sources) != 1:
+        return None
+    path = Path(sources[0])
+    if not path.is_absolute() or Path(reader.path) != path:
+        return None
+    return path
+
+
 def fits_stokes_values(crval: float, crpix: float, cdelt: float, count: int) -> list[int]:
     """FITS Stokes codes per index: ``int(CRVAL + (i + 1 - CRPIX) * CDELT)`` (truncated as
     the reference's C++), empty when CDELT is 0."""

@@ -38,6 +38,8 @@ from typing import Any
 
 import numpy as np
 
+from carta_trio.io.image_reader import backing_file
+
 log = logging.getLogger(__name__)
 
 #: Bumped when the layout changes; older entries are then ignored and evicted.
@@ -100,12 +102,9 @@ def _tiles(n: int) -> int:
 def key_for(reader: Any) -> CacheKey | None:
     """The cache key of a reader's image, or None when it has no single backing file
     (joined Stokes files, expressions, generated images)."""
-    sources = reader.source_paths()
-    if len(sources) != 1:
+    path = backing_file(reader)
+    if path is None:
         return None
-    path = Path(sources[0])
-    if not path.is_absolute() or Path(reader.path) != path:
-        return None  # an in-memory image named after its source, or an expression
     try:
         real = os.path.realpath(path)
         st = os.stat(real)
