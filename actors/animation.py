@@ -6,7 +6,8 @@ the Frame actors (active and matched images), which run it as a unit, so a stop
 never leaves a frame half sent. Flow control follows the reference
 (``Session::CalculateAnimationFlowWindow``): the actor waits while the frame it
 just sent is more than ``frame_rate // 3`` frames ahead of the last one the
-frontend acknowledged with ANIMATION_FLOW_CONTROL.
+frontend acknowledged with ANIMATION_FLOW_CONTROL, but not for ever
+(:data:`FLOW_STALL_SECONDS`).
 """
 
 from __future__ import annotations
@@ -33,6 +34,12 @@ log = logging.getLogger(__name__)
 WAITS_PER_SECOND = 3
 WINDOW_SCALE = 1
 DEFAULT_STOKES_INDICES = (0, 1, 2, 3)
+#: Seconds without ANIMATION_FLOW_CONTROL after which the animation carries on as if
+#: its last frame had been acknowledged. The reference waits for ever; the 4.1.0
+#: frontend drops a frame now and then (it completes a tile set only if the end
+#: RASTER_TILE_SYNC is handled before the last tile is decompressed) and never
+#: acknowledges it, which froze the animation until Stop.
+FLOW_STALL_SECONDS = 2.0
 
 
 @dataclasses.dataclass
@@ -154,7 +161,11 @@ class Animation:
                     or self.unacknowledged >= limits.MAX_ANIMATION_FRAMES_AHEAD
                 ):
                     self._flow = trio.Event()
-                    await self._flow.wait()
+                    with trio.move_on_after(FLOW_STALL_SECONDS) as stall:
+                        await self._flow.wait()
+                    if stall.cancelled_caught:
+                        log.debug("Animation %d: no flow control for frame %s; going on", self.id, self.current)
+                        self.acknowledged, self.unacknowledged = self.current, 0
                 if self.interval == 0:
                     await trio.sleep(0)
 

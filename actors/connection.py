@@ -17,7 +17,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from carta_trio import limits
 from carta_trio.actors.session import PONG
-from carta_trio.actors.ws_batch import batch_writer
+from carta_trio.actors.ws_batch import batch_writer, write_in_batches
 
 if TYPE_CHECKING:
     from carta_trio.actors.session import Session
@@ -85,39 +85,20 @@ async def _read(websocket: WebSocket, session: Session, inbox: trio.MemorySendCh
                 await session.send_frame(PONG)
 
 
-#: A burst of queued frames is written at once up to this many bytes ...
-WRITE_BYTES = 1 << 20
-#: ... or this many messages.
-WRITE_MESSAGES = 64
-
-
 async def _write(websocket, outbound: trio.MemoryReceiveChannel[bytes | str], scope: trio.CancelScope) -> None:
     """Drain the outbound channel into the socket: whatever is queued when the writer
     wakes goes out in one write (see :mod:`ws_batch`), else one message per send."""
     write_batch = batch_writer(websocket)
     try:
+        if write_batch is not None:
+            await write_in_batches(outbound, write_batch)
+            return
         async with outbound:
             async for data in outbound:
-                if write_batch is None:
-                    if isinstance(data, str):
-                        await websocket.send_text(data)
-                    else:
-                        await websocket.send_bytes(data)
-                    continue
-                batch, size, more = [data], len(data), True
-                while more and size < WRITE_BYTES and len(batch) < WRITE_MESSAGES:
-                    try:
-                        data = outbound.receive_nowait()
-                    except trio.WouldBlock:
-                        break
-                    except trio.EndOfChannel:
-                        more = False
-                    else:
-                        batch.append(data)
-                        size += len(data)
-                await write_batch(batch)
-                if not more:
-                    break
+                if isinstance(data, str):
+                    await websocket.send_text(data)
+                else:
+                    await websocket.send_bytes(data)
     except Exception:  # noqa: BLE001 - any send failure means the peer is gone
         log.debug("writer stopped: connection gone", exc_info=True)
     finally:

@@ -20,6 +20,7 @@ from carta_trio.actors.tile_queue import TileQueue, TileRequest, encode_tile_fra
 from carta_trio.analysis import polarization
 from carta_trio.codecs import downsample, raster_tiles, tile_geometry
 from carta_trio.io import reader_pool
+from carta_trio.messages import framing
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -179,18 +180,25 @@ class FramePixels:
         if not request.started:
             request.started = True
             await self.session.send_stream(request.sync_message(self.file_id, end=False))
+        held: list[bytes] = []
         if (request.channel, request.stokes) != (self.channel, self.stokes):
             request.take(len(request.codes))  # stale: the plane it asked for is gone
         else:
-            await self._stream_tiles(request, preemptible)
+            held = await self._stream_tiles(request, preemptible)
         if request.done:
             self._queue.discard(request)
-            await self.session.send_stream(request.sync_message(self.file_id, end=True))
+            # the last group and the end sync in one write (Session.send_frames)
+            end = framing.pack_frame(pb.EventType.RASTER_TILE_SYNC, 0, request.sync_message(self.file_id, end=True))
+            await self.session.send_frames([*held, end])
+        elif held:
+            await self.session.send_frames(held)
 
     def _preempted(self, request: TileRequest) -> bool:
         return bool(self._pending_steps) or self._pending_channels is not None or self._queue.newest() is not request
 
-    async def _stream_tiles(self, request: TileRequest, preemptible: bool) -> None:
+    async def _stream_tiles(self, request: TileRequest, preemptible: bool) -> list[bytes]:
+        """Send the groups of ``request`` as they are encoded, except the frames of the
+        last one, returned for the caller to send together with what follows them."""
         in_flight: collections.deque[tuple[trio.Event, list[list[bytes | None]]]] = collections.deque()
 
         async def encode(group: list[int], done: trio.Event, result: list[list[bytes | None]]) -> None:
@@ -210,12 +218,13 @@ class FramePixels:
                     in_flight.append(slot)
                     nursery.start_soon(encode, request.take(group_size(len(request.codes))), *slot)
                 if not in_flight:
-                    return
+                    return []
                 done, result = in_flight.popleft()
                 await done.wait()
-                for frame in result[0] if result else ():
-                    if frame is not None:
-                        await self.session.send_frame(frame)
+                frames = [frame for frame in (result[0] if result else ()) if frame is not None]
+                if not in_flight and not request.codes:
+                    return frames
+                await self.session.send_frames(frames)
 
     async def _encode_tiles(self, codes: list[int], request: TileRequest) -> list[bytes | None]:
         """Ready RASTER_TILE_DATA frames for ``codes`` (None for impossible ones, reported).

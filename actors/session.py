@@ -15,7 +15,7 @@ import contextvars
 import functools
 import logging
 import weakref
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
@@ -185,6 +185,26 @@ class Session:
             await self._outbound.send(data)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             pass
+
+    async def send_frames(self, frames: Sequence[bytes | str]) -> None:
+        """Queue encoded frames back to back, without a scheduling point between them
+        while the outbound queue has room, so the writer sends them in one socket write.
+
+        The frontend completes a synchronised tile set only if the RASTER_TILE_SYNC
+        that ends it is handled before its last tile has been decompressed (its
+        TileService checks on each decompressed tile); a tile and its end sync that
+        reach it in two writes can miss that moment under load, and the image, or an
+        animation waiting for ANIMATION_FLOW_CONTROL, then never moves on.
+        """
+        try:
+            for data in frames:
+                try:
+                    self._outbound.send_nowait(data)
+                except trio.WouldBlock:
+                    await self._outbound.send(data)
+        except (trio.ClosedResourceError, trio.BrokenResourceError):
+            pass
+        await trio.lowlevel.checkpoint()
 
     async def reply(self, request_id: int, message: Any) -> None:
         """Send a response or ack, echoing the request's id (WIRE.md §1.3)."""

@@ -16,10 +16,53 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
+import trio
 from starlette.websockets import WebSocket
 from wsproto.events import BytesMessage, TextMessage
 
 BatchWriter = Callable[[Sequence[bytes | str]], Awaitable[None]]
+
+#: A burst of queued frames is written at once up to this many bytes ...
+WRITE_BYTES = 1 << 20
+#: ... or this many messages.
+WRITE_MESSAGES = 64
+#: Past those limits, messages this small still join the write they follow, up to
+#: WRITE_TAIL of them: a RASTER_TILE_SYNC must reach the frontend with the tile it
+#: closes (see :meth:`Session.send_frames`), not one write later.
+SMALL_MESSAGE = 256
+WRITE_TAIL = 16
+
+
+async def write_in_batches(outbound: trio.MemoryReceiveChannel[bytes | str], write_batch: BatchWriter) -> None:
+    """Drain ``outbound`` until it closes: everything queued when the writer wakes
+    (within the limits above) goes out in one ``write_batch`` call."""
+    async with outbound:
+        async for data in outbound:
+            batch, size, more = [data], len(data), True
+            while more:
+                try:
+                    data = outbound.receive_nowait()
+                except trio.WouldBlock:
+                    break
+                except trio.EndOfChannel:
+                    more = False
+                    break
+                batch.append(data)
+                size += len(data)
+                if size >= WRITE_BYTES or len(batch) >= WRITE_MESSAGES:
+                    break
+            for _ in range(WRITE_TAIL if more else 0):
+                # past the limits only small messages queued right behind still join
+                try:
+                    data = outbound.receive_nowait()
+                except (trio.WouldBlock, trio.EndOfChannel):
+                    break  # an end of channel is seen again by the outer loop
+                batch.append(data)
+                if len(data) > SMALL_MESSAGE:
+                    break
+            await write_batch(batch)
+            if not more:
+                return
 
 
 def _hypercorn_stream(websocket: WebSocket) -> Any | None:

@@ -40,6 +40,9 @@ class FakeSession:
     async def send_frame(self, data: Any) -> None:
         self.sent.append(data)
 
+    async def send_frames(self, frames: Any) -> None:
+        self.sent.extend(frames)
+
     async def reply(self, request_id: int, message: Any) -> None:
         self.sent.append(message)
 
@@ -259,7 +262,7 @@ async def test_animation_paces_frames_and_waits_for_flow_control(mock_clock: Any
             file_id=0, first_frame=af(channel=0, stokes=0), start_frame=af(channel=0, stokes=0),
             last_frame=af(channel=3, stokes=0), delta_frame=af(channel=1, stokes=0), frame_rate=3))
         nursery.start_soon(animation.run)
-        await trio.sleep(5)
+        await trio.sleep(1.5)
         assert [c for c, _ in shown] == [1, 2]  # then 2 ahead of the acknowledged 0: it waits
         animation.acknowledge(af(channel=2, stokes=0))
         await trio.sleep(1)

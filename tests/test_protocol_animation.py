@@ -128,6 +128,23 @@ async def test_flow_control_stalls_and_resumes(carta_url: str, cubes: None) -> N
         assert not [e for e in client.buffered if e.event_type == pb.EventType.RASTER_TILE_SYNC and e.message.end_sync]
 
 
+async def test_flow_control_stall_ends_after_a_while(carta_url: str, cubes: None) -> None:
+    """The released frontend sometimes never acknowledges a frame (it dropped its tile
+    set): the animation then goes on after FLOW_STALL_SECONDS instead of for ever."""
+    from carta_trio.actors.animation import FLOW_STALL_SECONDS
+
+    async with open_client(carta_url) as client:
+        await opened(client, "cube.fits")
+        await client.request(start_message(last=(7, 0), rate=6))
+        ends = await frames_until(client, 3, ack_flow=False)
+        stalled_at = trio.current_time()
+        assert [e.channel for e in ends] == [1, 2, 3]
+        with trio.fail_after(FLOW_STALL_SECONDS + 3):
+            resumed = await frames_until(client, 1, ack_flow=False)
+        assert [e.channel for e in resumed] == [4]
+        assert trio.current_time() - stalled_at >= FLOW_STALL_SECONDS - 0.1
+
+
 async def test_stop_leaves_no_half_frame_and_settles_on_end_frame(carta_url: str, cubes: None) -> None:
     async with open_client(carta_url) as client:
         await opened(client, "cube.fits")
