@@ -35,7 +35,7 @@ from carta_trio.actors.frame_state import AnimationStep, FrameFacts
 from carta_trio.actors.frame_pixels import FramePixels
 from carta_trio.actors.jobs import Jobs
 from carta_trio.actors.session import own_error_budget
-from carta_trio.actors.tile_queue import TileQueue, TileRequest
+from carta_trio.actors.tile_queue import TileQueue
 from carta_trio.analysis import polarization
 from carta_trio.io import reader_pool
 from carta_trio.io.reader_guard import GuardedReader
@@ -243,27 +243,6 @@ class Frame(FramePixels):
         self._pending_steps.append(step)
         self._wake.set()
         await step.done.wait()
-
-    @property
-    def pending_tile_requests(self) -> int:
-        """Tile requests queued and not finished (bounded: see :mod:`.tile_queue`)."""
-        return len(self._queue)
-
-    def remove_tiles(self, message: pb.RemoveRequiredTiles) -> None:
-        """Drop queued tiles that the viewer no longer needs."""
-        self._queue.remove(set(message.tiles))
-
-    def _make_request(self, message: pb.AddRequiredTiles, animation_id: int) -> TileRequest:
-        sync_id = self.session.next_sync_id()
-        return TileRequest(
-            sync_id=sync_id,
-            channel=self.channel,
-            stokes=self.stokes,
-            animation_id=animation_id,
-            compression_type=message.compression_type,
-            compression_quality=message.compression_quality,
-            codes=list(message.tiles),
-        )
 
     async def _drain(self) -> None:
         """Serve posted work, most urgent first; a failing item is reported and dropped."""

@@ -166,6 +166,27 @@ class FramePixels:
 
     # ------------------------------------------------------------------ tiles
 
+    @property
+    def pending_tile_requests(self) -> int:
+        """Tile requests queued and not finished (bounded: see :mod:`.tile_queue`)."""
+        return len(self._queue)
+
+    def remove_tiles(self, message: pb.RemoveRequiredTiles) -> None:
+        """Drop queued tiles that the viewer no longer needs."""
+        self._queue.remove(set(message.tiles))
+
+    def _make_request(self, message: pb.AddRequiredTiles, animation_id: int) -> TileRequest:
+        sync_id = self.session.next_sync_id()
+        return TileRequest(
+            sync_id=sync_id,
+            channel=self.channel,
+            stokes=self.stokes,
+            animation_id=animation_id,
+            compression_type=message.compression_type,
+            compression_quality=message.compression_quality,
+            codes=list(message.tiles),
+        )
+
     async def _serve_tile_batch(self, request: TileRequest, *, preemptible: bool = True) -> None:
         """Send the tiles of ``request`` and its syncs as due.
 
