@@ -27,10 +27,12 @@ half-written entry.
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import json
 import logging
 import os
+import secrets
 import shutil
 import threading
 from pathlib import Path
@@ -203,14 +205,44 @@ class SpectralCacheStore:
         return shutil.disk_usage(self.folder).free
 
     def remove_partials(self) -> None:
-        """Remove staging files left by a build that was interrupted by a crash."""
+        """Remove staging files left by builds that were interrupted by a crash.
+
+        Several carta-trio processes may share one cache folder: a staging file whose
+        builder is alive is locked by it (``flock``, held from creation to publication)
+        and is left alone. A lock dies with its process, so a crashed build's file is
+        unlocked and removed; unlike a pid in the name, this cannot be fooled by a
+        reused pid or by a builder on another host of a shared folder.
+        """
         try:
             with os.scandir(self.folder) as it:
-                for entry in it:
-                    if entry.name.startswith(".") and entry.name.endswith(".partial"):
-                        _unlink(Path(entry.path))
+                names = [entry.path for entry in it
+                         if entry.name.startswith(".") and entry.name.endswith(".partial")]
         except FileNotFoundError:
-            pass
+            return
+        for name in names:
+            _remove_if_orphaned(Path(name))
+
+
+def _remove_if_orphaned(path: Path) -> None:
+    """Unlink the staging file ``path`` unless a live build holds its lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            return  # a live build holds it
+        try:
+            same = os.fstat(fd).st_ino == os.stat(path).st_ino
+        except FileNotFoundError:
+            return
+        if same:
+            log.info("Removing the unfinished spectral cache file %s", path.name)
+            _unlink(path)
+    finally:
+        os.close(fd)
 
 
 def _unlink(path: Path) -> None:
@@ -238,8 +270,8 @@ class CacheBuild:
         self.bands = [(s, ty, min(self.tiles_y, ty + tile_rows)) for s in range(stokes)
                       for ty in range(0, self.tiles_y, tile_rows)]
         store.folder.mkdir(parents=True, exist_ok=True)
-        self.staging = store.folder / f".{key.file_name}.{os.getpid()}.partial"
-        self._fd: int | None = os.open(self.staging, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        self.staging = store.folder / f".{key.file_name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
+        self._fd: int | None = _create_locked(self.staging)
         header = json.dumps({"format": FORMAT_VERSION, "shape": list(key.shape), "edge": EDGE,
                              "source": key.path, "hdu": key.hdu}).encode()
         if len(MAGIC) + len(header) > HEADER_BYTES:
@@ -270,13 +302,15 @@ class CacheBuild:
 
     def commit(self) -> Path:
         """Publish the entry, unless the image changed while it was copied."""
-        self._close()
         current = key_for(self.reader)
         if current != self.key:
             self.abort()
             raise CacheUnavailable("the image changed while its spectral cache was built")
         final = self.store.entry_path(self.key)
-        os.replace(self.staging, final)
+        try:
+            os.replace(self.staging, final)  # still locked: no cleaner can take it meanwhile
+        finally:
+            self._close()
         return final
 
     def _close(self) -> None:
@@ -288,6 +322,21 @@ class CacheBuild:
         """Drop the staging file (idempotent)."""
         self._close()
         _unlink(self.staging)
+
+
+def _create_locked(path: Path) -> int:
+    """Create the staging file ``path`` and hold an exclusive ``flock`` on it, so that
+    :meth:`SpectralCacheStore.remove_partials` of any process leaves it alone."""
+    for _ in range(3):
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            if os.stat(path).st_ino == os.fstat(fd).st_ino:
+                return fd
+        except FileNotFoundError:
+            pass
+        os.close(fd)  # removed by a cleaner between creation and locking: again
+    raise CacheUnavailable("the cache folder's staging file keeps disappearing")
 
 
 class SpectralCacheReader:

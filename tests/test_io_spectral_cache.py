@@ -4,6 +4,8 @@ file's version, evicted least-recently-used within its budget, and never half wr
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -146,6 +148,57 @@ def test_partials_of_a_crashed_build_are_removed(tmp_path: Path) -> None:
     (folder / "keep.txt").write_bytes(b"y")
     spectral_cache.SpectralCacheStore(folder, 2**30).remove_partials()
     assert sorted(p.name for p in folder.iterdir()) == ["keep.txt"]
+
+
+def test_partials_of_live_builds_are_kept(tmp_path: Path, cube_file: tuple[Path, np.ndarray]) -> None:
+    """Another process starting on the same cache folder (its store removes crashed
+    partials) leaves the staging file of a build that is still running alone."""
+    path, data = cube_file
+    folder = tmp_path / "cache"
+    store = spectral_cache.SpectralCacheStore(folder, 2**30)
+    with images.open_image(path) as reader:
+        key = spectral_cache.key_for(reader)
+        assert key is not None
+        build = spectral_cache.CacheBuild(store, reader, key)
+        (folder / ".abc-def.spectral.1-00.partial").write_bytes(b"crashed")
+        spectral_cache.SpectralCacheStore(folder, 2**30).remove_partials()  # a second store, same folder
+        assert [p.name for p in folder.iterdir()] == [build.staging.name]
+        for index in range(len(build.bands)):
+            build.step(index)
+        entry = build.commit()
+    cached = spectral_cache.SpectralCacheReader(entry)
+    try:
+        np.testing.assert_array_equal(cached.read_spectrum(3, 2, 1), data[1, :, 2, 3])
+    finally:
+        cached.close()
+
+
+def test_partials_of_another_live_process_are_kept_until_it_dies(tmp_path: Path,
+                                                                 cube_file: tuple[Path, np.ndarray]) -> None:
+    path, _ = cube_file
+    folder = tmp_path / "cache"
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from carta_trio.io import images, spectral_cache\n"
+        "store = spectral_cache.SpectralCacheStore(Path(sys.argv[2]), 2**30)\n"
+        "reader = images.open_image(sys.argv[1])\n"
+        "build = spectral_cache.CacheBuild(store, reader, spectral_cache.key_for(reader))\n"
+        "print(build.staging.name, flush=True)\n"
+        "sys.stdin.read()\n"
+    )
+    with subprocess.Popen([sys.executable, "-c", script, str(path), str(folder)],
+                          stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) as child:
+        try:
+            assert child.stdout is not None
+            name = child.stdout.readline().strip()
+            assert name.endswith(".partial")
+            spectral_cache.SpectralCacheStore(folder, 2**30).remove_partials()
+            assert [p.name for p in folder.iterdir()] == [name]
+        finally:
+            child.kill()
+    spectral_cache.SpectralCacheStore(folder, 2**30).remove_partials()
+    assert list(folder.iterdir()) == []
 
 
 def test_a_truncated_or_foreign_entry_is_refused(tmp_path: Path, cube_file: tuple[Path, np.ndarray]) -> None:
