@@ -25,6 +25,7 @@ import trio
 from carta_trio.analysis import histograms, polarization
 from carta_trio.analysis.histograms import HistogramResult
 from carta_trio.io import reader_pool
+from carta_trio.io.image_reader import ImageReader
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -75,6 +76,15 @@ def stored_histogram(
     return HistogramResult(n, width, lo + width / 2, counts, mean, std)
 
 
+def _may_have_stored(reader: Any) -> bool:
+    """False when ``reader``'s precomputed_stats is the base class's (always None): the
+    check then needs no worker-thread hop (every format but IDIA HDF5; it is on the path
+    to the first screen)."""
+    inner = getattr(reader, "wrapped", reader)  # the frame's GuardedReader guards calls only
+    method = getattr(inner, "precomputed_stats", None)
+    return getattr(method, "__func__", None) is not ImageReader.precomputed_stats
+
+
 def _stored_plane(frame: Frame, channel: int, stokes: int, num_bins: int) -> HistogramResult | None:
     if polarization.is_computed(stokes):
         return None
@@ -95,7 +105,7 @@ async def plane_histogram(
     (the stored histogram is then never used); ``plane`` saves a read if the caller has it.
     """
     session = frame.session
-    if bounds is None:
+    if bounds is None and _may_have_stored(frame.reader):
         stored = await session.run_sync(_stored_plane, frame, channel, stokes, num_bins)
         if stored is not None:
             return stored
@@ -156,10 +166,11 @@ async def _computed(session: Session, plane: np.ndarray, num_bins: int) -> Histo
         counts = np.zeros(1, dtype=np.int64)
     else:
         bins = histograms.histogram_bins(stats.min, stats.max, num_bins)
+        finite = stats.num_pixels == plane.size  # no NaN or Inf: the lean counting pass
 
         async def counts_of(index: int) -> None:
             count_parts[index] = await session.run_sync(
-                functools.partial(histograms.bin_counts, parts[index], bins, within_bounds=True)
+                functools.partial(histograms.bin_counts, parts[index], bins, within_bounds=True, all_finite=finite)
             )
 
         async with trio.open_nursery() as nursery:

@@ -170,13 +170,19 @@ def histogram_bins(lo: float, hi: float, num_bins: int) -> HistogramBins:
     return HistogramBins(int(num_bins), float(lo32), float(hi32), float(width), float(center))
 
 
-def bin_counts(values: np.ndarray, bins: HistogramBins, *, within_bounds: bool = False) -> np.ndarray:
+def bin_counts(
+    values: np.ndarray, bins: HistogramBins, *, within_bounds: bool = False, all_finite: bool = False
+) -> np.ndarray:
     """Counts (int64, length ``bins.num_bins``) of ``values`` under the reference's rule.
 
     ``within_bounds=True`` promises that every finite value lies in ``[min, max]`` (true
     when the bounds are the data's own or the cube's min/max), which skips the range
-    test; NaN and ±Inf are always dropped.
+    test; NaN and ±Inf are always dropped. ``all_finite=True`` (with ``within_bounds``)
+    promises there are none (BasicStats counted every pixel), which skips the passes
+    that send them to the dump bin: the render histogram of most planes.
     """
+    if within_bounds and all_finite and not bins.degenerate and _span_is_finite(bins):
+        return _finite_counts(values, bins)
     data = np.asarray(values)
     n = bins.num_bins
     if bins.degenerate:
@@ -185,7 +191,7 @@ def bin_counts(values: np.ndarray, bins: HistogramBins, *, within_bounds: bool =
     dump = _F32(n + 1)
     counts = np.zeros(n + 2, dtype=np.int64)
     flat = data.reshape(-1) if data.flags.c_contiguous else None
-    buf = np.empty(min(_CHUNK, data.size), dtype=_F32)
+    buf = np.empty(_chunk_size(data), dtype=_F32)
     for chunk in _chunks(data, flat):
         t = buf[: chunk.size].reshape(chunk.shape)
         with np.errstate(invalid="ignore", over="ignore"):
@@ -199,6 +205,40 @@ def bin_counts(values: np.ndarray, bins: HistogramBins, *, within_bounds: bool =
         counts += np.bincount(t.reshape(-1).astype(np.intp), minlength=n + 2)
     counts[n - 1] += counts[n]  # t == n (v == max): clamped into the last bin
     return counts[:n]
+
+
+def _span_is_finite(bins: HistogramBins) -> bool:
+    """max - min in float32 does not overflow (else ``v - min`` may not either)."""
+    with np.errstate(over="ignore"):
+        return bool(np.isfinite(_F32(bins.max) - _F32(bins.min)))
+
+
+def _finite_counts(values: np.ndarray, bins: HistogramBins) -> np.ndarray:
+    """:func:`bin_counts` of finite values within the bounds: the bin index
+    ``(v - min) / width`` (float32, truncated) lies in ``[0, n]`` already; truncated
+    into int32 (cheaper than to intp) when the bins allow it."""
+    data = np.asarray(values)
+    n = bins.num_bins
+    lo, width = _F32(bins.min), _F32(bins.bin_width)
+    counts = np.zeros(n + 2, dtype=np.int64)
+    flat = data.reshape(-1) if data.flags.c_contiguous else None
+    size = _chunk_size(data)
+    buf = np.empty(size, dtype=_F32)
+    index = np.empty(size, dtype=np.int32 if n < (1 << 30) else np.intp)
+    for chunk in _chunks(data, flat):
+        t = buf[: chunk.size].reshape(chunk.shape)
+        np.subtract(chunk, lo, out=t)
+        np.divide(t, width, out=t)
+        i = index[: chunk.size]
+        np.copyto(i, t.reshape(-1), casting="unsafe")
+        counts += np.bincount(i, minlength=n + 2)
+    counts[n - 1] += counts[n]  # t == n (v == max): clamped into the last bin
+    return counts[:n]
+
+
+def _chunk_size(data: np.ndarray) -> int:
+    """The largest chunk :func:`_chunks` yields (a strided array's rows are never cut)."""
+    return min(data.size, max(_CHUNK, data.shape[-1] if data.ndim else 1))
 
 
 def _chunks(data: np.ndarray, flat: np.ndarray | None):
@@ -249,7 +289,8 @@ def histogram(
         data = np.where(mask, data, np.float32(np.nan))
     if fixed_bounds is None:
         bins = histogram_bins(stats.min, stats.max, num_bins) if stats.num_pixels else histogram_bins(FLT_MAX, -FLT_MAX, num_bins)
-        counts = bin_counts(data, bins, within_bounds=True) if stats.num_pixels else np.zeros(1, dtype=np.int64)
+        finite = mask is None and stats.num_pixels == data.size
+        counts = bin_counts(data, bins, within_bounds=True, all_finite=finite) if stats.num_pixels else np.zeros(1, dtype=np.int64)
     else:
         bins = histogram_bins(fixed_bounds[0], fixed_bounds[1], num_bins)
         counts = bin_counts(data, bins) if stats.num_pixels or bins.degenerate else np.zeros(bins.num_bins, dtype=np.int64)

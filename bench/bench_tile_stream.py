@@ -111,7 +111,38 @@ async def first_screen(url: str, size: int, server_pid: int) -> dict[str, float]
             elif envelope.event_type == pb.EventType.RASTER_TILE_SYNC:
                 times.setdefault("end sync" if envelope.message.end_sync else "start sync", now)
         times["server CPU"] = process_cpu_seconds(server_pid) - cpu
+        times["t0"] = start
         return times
+
+
+def server_timeline(trace: Path, start: float, end: float) -> str:
+    """The server's steps between ``start`` (OPEN_FILE sent) and ``end`` (end sync
+    received), from :mod:`bench.traced_server`'s trace: per step the span from its first
+    start to its last end after ``start`` (ms), the time inside it summed over calls
+    (and the CPU the calls' threads used: less than that when the cores were busy), and
+    the calls; then the worker hand-overs: hops, and their time not spent in a traced step."""
+    from bench.traced_server import read_trace
+
+    rows = [r for r in read_trace(str(trace), start) if r[1] >= start - 0.001 and r[2] <= end + 0.001]
+    parts = []
+    for step in ("open", "read_plane", "stored_histogram", "stats", "counts", "mip", "encode", "write"):
+        chosen = [r for r in rows if r[0] == step]
+        if not chosen:
+            continue
+        first = min(r[1] for r in chosen) - start
+        last = max(r[2] for r in chosen) - start
+        work = sum(r[2] - r[1] for r in chosen)
+        cpu = sum(float(r[4].split()[0][4:]) for r in chosen if r[4].startswith("cpu="))
+        spent = f"{work * 1e3:.0f} ms" + (f", CPU {cpu * 1e3:.0f}" if step != "write" else "")
+        parts.append(f"{step.replace('_', ' ')} {first * 1e3:.0f}-{last * 1e3:.0f} ({spent} in {len(chosen)})")
+    hops = [r for r in rows if r[0] == "hop"]
+    work = [r for r in rows if r[0] not in ("hop", "receive", "write")]
+    idle = 0.0
+    for hop in hops:
+        inside = sum(r[2] - r[1] for r in work if r[1] >= hop[1] and r[2] <= hop[2])
+        idle += max(0.0, (hop[2] - hop[1]) - inside)
+    parts.append(f"{len(hops)} worker hops, {idle * 1e3:.0f} ms of them outside the work")
+    return "; ".join(parts)
 
 
 def first_view_work(path: Path, size: int) -> str:
@@ -140,7 +171,7 @@ def first_view_work(path: Path, size: int) -> str:
         stats = histograms.basic_stats(plane)
         lap("stats")
         bins = histograms.histogram_bins(stats.min, stats.max, histograms.auto_bin_count(size, size))
-        histograms.bin_counts(plane, bins, within_bounds=True)
+        histograms.bin_counts(plane, bins, within_bounds=True, all_finite=stats.num_pixels == plane.size)
         lap("counts")
         view = downsample.block_mean(plane, mip)
         lap(f"mip {mip}")
@@ -226,7 +257,8 @@ async def main(size: int, cube: tuple[int, int, int]) -> None:
         n = size // 256
         tiles = [np.ascontiguousarray(plane[y * 256:(y + 1) * 256, x * 256:(x + 1) * 256]) for y in range(n) for x in range(n)]
         pids: list[int] = []
-        async with server_process(folder, pids=pids) as url:
+        trace = folder / "trace.txt"
+        async with server_process(folder, pids=pids, trace=trace) as url:
             runs = [await first_screen(url, size, pids[0]) for _ in range(5)]
             median = {stage: statistics.median(r[stage] * 1e3 for r in runs) for stage in (*STAGES, "server CPU")}
             best = min(r["end sync"] for r in runs) * 1e3
@@ -234,6 +266,9 @@ async def main(size: int, cube: tuple[int, int, int]) -> None:
                   + ", ".join(f"{stage} {median[stage]:.0f}" for stage in STAGES)
                   + f" ms (best {best:.0f}; server CPU {median['server CPU']:.0f} ms); ours/reference {median['end sync'] / REFERENCE_FIRST_VIEW_MS:.2f} "
                   f"(reference {REFERENCE_FIRST_VIEW_MS:.0f} ms, goal <= 1.0); {load_average()}", flush=True)
+            typical = sorted(runs, key=lambda r: r["end sync"])[len(runs) // 2]
+            print(f"    server timeline of the median run (ms after OPEN_FILE was sent): "
+                  f"{server_timeline(trace, typical['t0'], typical['t0'] + typical['end sync'])}", flush=True)
             print(f"    server work: {first_view_work(folder / 'big.fits', size)}", flush=True)
             ratios = [(await sustained(url, size, tiles, pids[0]))[0] for _ in range(5)]
             print(f"(b) all {len(tiles)} tiles: ours/zfpy-1-core time median {statistics.median(ratios):.2f}, "

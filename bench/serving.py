@@ -36,10 +36,13 @@ async def running_server(top: Path, **overrides: object) -> AsyncIterator[str]:
 
 
 @contextlib.asynccontextmanager
-async def server_process(top: Path, *extra: str, pids: list[int] | None = None) -> AsyncIterator[str]:
+async def server_process(
+    top: Path, *extra: str, pids: list[int] | None = None, trace: Path | None = None
+) -> AsyncIterator[str]:
     """Run ``python3 -m carta_trio`` in its own process (so the benchmark client does
     not share the server's GIL); yield its WebSocket URL; stop it with SIGINT.
-    ``pids`` (if given) receives the server's process id, for CPU accounting."""
+    ``pids`` (if given) receives the server's process id, for CPU accounting; with
+    ``trace`` the server runs under :mod:`bench.traced_server`, writing its timeline there."""
     import os
     import re
     import signal
@@ -47,10 +50,14 @@ async def server_process(top: Path, *extra: str, pids: list[int] | None = None) 
     import sys
 
     env = dict(os.environ, CARTA_AUTH_TOKEN=TOKEN)
+    module = "carta_trio"
+    if trace is not None:
+        env["CARTA_TRIO_TRACE"] = str(trace)
+        module = "bench.traced_server"
     with tempfile.TemporaryDirectory() as home:
         env["HOME"] = home
         proc = subprocess.Popen(
-            [sys.executable, "-m", "carta_trio", "--no_browser", "--no_frontend", "--host", "127.0.0.1",
+            [sys.executable, "-m", module, "--no_browser", "--no_frontend", "--host", "127.0.0.1",
              "--port", "0", "--top_level_folder", str(top), "--no_log", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
         )

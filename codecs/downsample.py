@@ -49,6 +49,29 @@ def block_mean(region: np.ndarray, factor: int) -> np.ndarray:
         raise ValueError(f"cannot downsample an empty {w}x{h} region")
     if factor == 1:
         return np.array(region, dtype=np.float32, order="C", copy=True)
+    rows = _band_height(w, factor)
+    if factor <= _BANDED_FACTORS and h > rows:
+        # Cache-sized row bands (each block lies in one: bit-identical): the strided
+        # adds below then read from L2 instead of memory (mip 4 of 4096²: 23 -> 10 ms).
+        return np.concatenate([_block_mean(region[y : y + rows], factor) for y in range(0, h, rows)])
+    return _block_mean(region, factor)
+
+
+#: Factors up to this are reduced in cache-sized row bands (larger ones gain nothing:
+#: their adds are few and short, and more bands only add Python overhead).
+_BANDED_FACTORS = 8
+#: Bytes of float32 input per band.
+_BAND_BYTES = 1 << 20
+
+
+def _band_height(width: int, factor: int) -> int:
+    """Rows per band: a multiple of ``factor`` holding about :data:`_BAND_BYTES`."""
+    return max(factor, _BAND_BYTES // (4 * max(width, 1)) // factor * factor)
+
+
+def _block_mean(region: np.ndarray, factor: int) -> np.ndarray:
+    """:func:`block_mean` of one band (``factor`` > 1, non-empty)."""
+    h, w = region.shape
     out_h, out_w = -(-h // factor), -(-w // factor)
 
     src = np.asarray(region, dtype=np.float32)

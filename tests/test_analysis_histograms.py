@@ -193,3 +193,28 @@ def test_cube_histogram_equals_one_histogram_of_all_planes(fixed: tuple[float, f
 def test_cube_histogram_needs_bounds_before_counts() -> None:
     with pytest.raises(RuntimeError):
         CubeHistogram(4).add_counts(np.zeros((2, 2), dtype=F32))
+
+
+@pytest.mark.parametrize("shape", [(60, 80), (7, 3), (1, 1000)])
+def test_all_finite_counts_equal_the_general_rule(monkeypatch: pytest.MonkeyPatch, shape: tuple[int, int]) -> None:
+    """The lean pass for planes without NaN/Inf (the render histogram) bins exactly as the
+    general one, the maximum included, also chunked and on a strided view."""
+    rng = np.random.default_rng(11)
+    plane = (rng.standard_normal(shape) * 10.0 ** rng.integers(-2, 3, size=shape)).astype(F32)
+    monkeypatch.setattr(histograms, "_CHUNK", 97)
+    for values in (plane, plane[:, ::2]):
+        lo, hi = float(values.min()), float(values.max())
+        for n in (1, 7, 33, 1000):
+            bins = histogram_bins(lo, hi, n)
+            lean = bin_counts(values, bins, within_bounds=True, all_finite=True)
+            assert lean.tolist() == bin_counts(values, bins, within_bounds=True).tolist()
+            assert lean.tolist() == reference_counts(values, lo, hi, n)[0]
+    assert histogram(plane, 50).bins.tolist() == reference_counts(plane, float(plane.min()), float(plane.max()), 50)[0]
+
+
+def test_all_finite_counts_with_an_overflowing_span_use_the_general_rule() -> None:
+    values = np.array([-3e38, 0.0, 3e38], dtype=F32)
+    bins = histogram_bins(-3e38, 3e38, 4)
+    assert bin_counts(values, bins, within_bounds=True, all_finite=True).tolist() == (
+        bin_counts(values, bins, within_bounds=True).tolist()
+    )

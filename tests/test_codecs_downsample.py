@@ -162,3 +162,17 @@ def test_row_bands_stack_to_the_whole_block_mean(h: int, w: int, factor: int, pa
     assert all(start % factor == 0 for start, _ in bands)
     stacked = np.concatenate([block_mean(plane[start:stop], factor) for start, stop in bands])
     assert_bits_equal(stacked, block_mean(plane, factor))
+
+
+@pytest.mark.parametrize(("h", "w", "factor"), [(300, 1024, 2), (257, 1030, 4), (130, 2049, 8), (70, 4096, 4)])
+def test_cache_sized_bands_are_bit_identical(monkeypatch: pytest.MonkeyPatch, h: int, w: int, factor: int) -> None:
+    """Large planes are reduced in row bands (cache-sized): same bits as one whole pass."""
+    import carta_trio.codecs.downsample as downsample
+
+    plane = noisy_plane(h, w, seed=h + w, nan_fraction=0.02)
+    clean = np.nan_to_num(plane, nan=1.5, posinf=2.5, neginf=-2.5)
+    banded = [block_mean(plane, factor), block_mean(clean, factor)]
+    assert h > downsample._band_height(w, factor)  # several bands were reduced
+    monkeypatch.setattr(downsample, "_BANDED_FACTORS", 0)
+    assert_bits_equal(banded[0], block_mean(plane, factor))
+    assert_bits_equal(banded[1], block_mean(clean, factor))
