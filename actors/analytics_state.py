@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 from carta_trio.actors.stokes_coordinates import Coordinate
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from carta_trio.actors.frame import Frame
 
 log = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ class FrameAnalytics:
     #: The cube histogram (region -2) configs (results are cached with the file's reader).
     cube_histograms: list[HistogramRequirement] = field(default_factory=list)
     #: Region spectral results: (region_id, region version, stokes) -> {stats type: array}.
-    spectral_cache: dict[tuple[int, int, int], dict[int, Any]] = field(default_factory=dict)
+    spectral_cache: dict[tuple[int, int, int], dict[int, np.ndarray]] = field(default_factory=dict)
 
     def forget_region(self, region_id: int) -> None:
         """Drop a removed region's requirements and caches (its jobs: :func:`forget_region`)."""

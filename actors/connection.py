@@ -85,7 +85,7 @@ async def _read(websocket: WebSocket, session: Session, inbox: trio.MemorySendCh
                 await session.send_frame(PONG)
 
 
-async def _write(websocket, outbound: trio.MemoryReceiveChannel[bytes | str], scope: trio.CancelScope) -> None:
+async def _write(websocket: WebSocket, outbound: trio.MemoryReceiveChannel[bytes | str], scope: trio.CancelScope) -> None:
     """Drain the outbound channel into the socket: whatever is queued when the writer
     wakes goes out in one write (see :mod:`ws_batch`), else one message per send."""
     write_batch = batch_writer(websocket)

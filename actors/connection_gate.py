@@ -21,13 +21,15 @@ from __future__ import annotations
 import logging
 import resource
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from carta_trio import limits
 
-log = logging.getLogger(__name__)
+if TYPE_CHECKING:
+    # the server's types for what it passes an ASGI application
+    from hypercorn.typing import ASGIReceiveCallable, ASGISendCallable, Scope
 
-Scope = dict[str, Any]
+log = logging.getLogger(__name__)
 
 #: The soft descriptor limit is raised at most to this.
 NOFILE_TARGET = 65536
@@ -61,7 +63,7 @@ class ConnectionGate:
         self.active = 0
         self.refused = 0
 
-    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+    async def __call__(self, scope: Scope, receive: ASGIReceiveCallable, send: ASGISendCallable) -> None:
         kind = scope.get("type")
         if kind not in ("http", "websocket"):
             await self.app(scope, receive, send)

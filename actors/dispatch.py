@@ -18,6 +18,8 @@ import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any
 
+from google.protobuf.message import Message
+
 from carta_trio.messages import schema as pb
 
 HandlerFn = Callable[[Any, int, Any], Awaitable[None]]
@@ -47,7 +49,7 @@ class Handler:
     event_type: int
     fn: HandlerFn
     concurrent: bool
-    response: type | None
+    response: type[Message] | None
 
     @property
     def name(self) -> str:
@@ -58,7 +60,7 @@ _HANDLERS: dict[int, Handler] = {}
 
 
 def handles(
-    event_type: int, *, concurrent: bool = False, response: type | None = None
+    event_type: int, *, concurrent: bool = False, response: type[Message] | None = None
 ) -> Callable[[HandlerFn], HandlerFn]:
     """Register the decorated coroutine as the handler of ``event_type``."""
 
@@ -78,7 +80,7 @@ def lookup(event_type: int) -> Handler | None:
 
 @contextlib.contextmanager
 def replaced_handler(
-    event_type: int, fn: HandlerFn, *, concurrent: bool = False, response: type | None = None
+    event_type: int, fn: HandlerFn, *, concurrent: bool = False, response: type[Message] | None = None
 ) -> Iterator[None]:
     """Swap in another handler for the duration of a ``with`` block (tests, fault injection)."""
     previous = _HANDLERS.get(event_type)

@@ -22,7 +22,7 @@ session (a fair lock), so their responses keep the order of the requests.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
 
@@ -54,11 +54,11 @@ def _stop_flags(session: Session, list_type: int) -> set[_StopFlag]:
     return stops.setdefault(int(list_type), set())
 
 
-def _next_item(generator: Iterator[Any]) -> Any:
+def _next_item(generator: Generator[Any, None, None]) -> Any:
     return next(generator, _DONE)
 
 
-async def drive_listing(session: Session, generator: Iterator[Any], list_type: int) -> Any | None:
+async def drive_listing(session: Session, generator: Generator[Any, None, None], list_type: int) -> Any | None:
     """Run a listing generator to its final message; None if STOP_FILE_LIST stopped it.
 
     Sends FILE_LIST_PROGRESS (``list_type``) whenever the generator says one is due.

@@ -151,17 +151,17 @@ def _region_of(frame: Frame, message: pb.FittingRequest, region: Region | None) 
 
 def _prepare(frame: Frame, plane: Plane, message: pb.FittingRequest, region: Region | None) -> GaussianFitter:
     """Blocking: cut the data and set up the fitter (NaN count, noise estimate)."""
-    channel, stokes, plane = plane
+    channel, stokes, pixels = plane
     ncomp = len(message.initial_values)
     if ncomp > limits.MAX_FITTING_COMPONENTS:
         raise FitRequestError(f"too many Gaussian components: {ncomp} (at most {limits.MAX_FITTING_COMPONENTS})")
     mask = _region_of(frame, message, region)
-    data, origin = (plane, (0, 0)) if mask is None else (_masked_box(plane, mask), (mask.x0, mask.y0))
-    pixels = int(np.count_nonzero(~np.isnan(data)))
-    jacobian = pixels * (ncomp * PARAMS_PER_COMPONENT + 1) * 8
+    data, origin = (pixels, (0, 0)) if mask is None else (_masked_box(pixels, mask), (mask.x0, mask.y0))
+    finite = int(np.count_nonzero(~np.isnan(data)))
+    jacobian = finite * (ncomp * PARAMS_PER_COMPONENT + 1) * 8
     if jacobian > limits.MAX_FITTING_JACOBIAN_BYTES:
         raise FitRequestError(
-            f"fitting {ncomp} component(s) to {pixels} pixels needs {jacobian / 2**30:.1f} GiB, more than the "
+            f"fitting {ncomp} component(s) to {finite} pixels needs {jacobian / 2**30:.1f} GiB, more than the "
             f"{limits.MAX_FITTING_JACOBIAN_BYTES / 2**30:.1f} GiB limit: fit a smaller region or fewer components"
         )
     components = [
@@ -255,7 +255,7 @@ async def _in_thread(fitter: GaussianFitter | None, fn: Callable[..., T], *args:
         nursery.start_soon(stop_on_cancel)
         try:
             # an error crosses the nursery as a value (not wrapped in an exception group)
-            value, error = await trio.to_thread.run_sync(_capture, fn, *args, limiter=workers.cpu_limiter())
+            value, error = await trio.to_thread.run_sync(_capture, fn, *args, limiter=workers.thread_limiter())
         finally:
             finished = True
             nursery.cancel_scope.cancel()

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 import trio
 
 if TYPE_CHECKING:
+    from carta_trio.actors.spatial_streams import Direction
     from carta_trio.messages import schema as pb
 
 
@@ -29,7 +30,7 @@ class FrameFacts:
     pixel_scale: tuple[float, float] | None = None
     #: Sky direction of the render axes for line profiles; ``direction_known`` says
     #: whether it was computed (None is a valid answer: no sky axes).
-    direction: Any = None
+    direction: Direction | None = None
     direction_known: bool = False
     #: The render plane for region files (``region_import_export.geometry_of``).
     region_file_geometry: Any = None

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 _BEARER = re.compile(r"^Bearer\s+(\S+)$")
@@ -48,7 +49,7 @@ def query_token(query_string: bytes | str) -> str | None:
     return None
 
 
-def is_authenticated(scope: dict, token: str) -> bool:
+def is_authenticated(scope: Mapping[str, Any], token: str) -> bool:
     """True if the ASGI ``scope`` (http or websocket) carries ``token``."""
     if not token:
         return True

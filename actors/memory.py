@@ -14,6 +14,7 @@ import ctypes
 import ctypes.util
 import gc
 import logging
+from collections.abc import Callable
 
 import trio
 
@@ -45,7 +46,7 @@ def _release_state() -> _ReleaseState:
         return state
 
 
-def _load_malloc_trim():  # type: ignore[no-untyped-def]
+def _load_malloc_trim() -> Callable[[int], int] | None:
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
         trim = libc.malloc_trim

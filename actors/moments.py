@@ -179,6 +179,7 @@ def build_plan(session: Session, frame: Frame, message: pb.MomentRequest) -> Mom
         raise MomentError(f"Invalid spectral range [{z_min}, {z_max}]: the image has channels 0 to {depth - 1}")
     header = {c.key: c.value for c in reader.header_cards() if c.value is not None}
     if along_stokes:
+        assert axes.stokes is not None  # refused above
         stokes_axis = spectral_axis_from_header(header, axes.stokes, frame.num_stokes)
         coordinates = moment_coordinates(stokes_axis, frame.stokes, frame.stokes + 1)
     else:
@@ -284,7 +285,9 @@ def _image_cards(plan: MomentPlan, moment: Moment, unit: str) -> list[HeaderCard
     axes = reader.axes
     cards = subimage_cards(copy_cards(reader.header_cards()), axes, plan.x0, plan.y0)
     header = {c.key: c.value for c in cards if c.value is not None}
+    assert axes.z is not None  # a plan exists only for an image with a depth axis
     if plan.along_stokes:
+        assert axes.stokes is not None  # and, along Stokes, with a Stokes axis
         cards = moment_axis_cards(cards, axes.z, plan.z0)
         moment_axis = axes.stokes
         cards = moment_axis_cards(cards, moment_axis, plan.stokes)

@@ -34,6 +34,7 @@ from carta_trio.actors.regions import Region, add_region_listener
 from carta_trio.analysis.pv import pv_matrix
 from carta_trio.io.generated_headers import copy_cards, pv_cards
 from carta_trio.io.generated_image import GeneratedImage
+from carta_trio.io.image_reader import Beam, HeaderCard
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -54,8 +55,8 @@ def pv_name(source_name: str, index: int, suffix: str = "_pv") -> str:
     return f"{stem}{suffix}{index if index > 0 else ''}{ext}"
 
 
-def pv_image(frame_name: str, source_cards: list, spectral_axis: int, has_stokes: bool, stokes: int,
-             spectra: np.ndarray, cut: Cut, z0: int, reverse: bool, name: str, beams: list,
+def pv_image(frame_name: str, source_cards: list[HeaderCard], spectral_axis: int, has_stokes: bool, stokes: int,
+             spectra: np.ndarray, cut: Cut, z0: int, reverse: bool, name: str, beams: list[Beam],
              spectral_rebin: int = 1) -> GeneratedImage:
     """Blocking: the PV image of box spectra ``[nboxes, nchan]``."""
     data = pv_matrix(spectra, reverse)

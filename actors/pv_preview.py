@@ -65,7 +65,7 @@ class Preview:
     cut_region_id: int
     width: int
     reverse: bool
-    compression: int
+    compression: pb.CompressionType
     image_quality: float
     animation_quality: float
     cube_key: tuple[Any, ...]

@@ -41,7 +41,7 @@ def _same_file(a: Path, b: object) -> bool:
 
 def _open_paths() -> list[str]:
     """Paths of the images open in any session (generated images have none)."""
-    out = []
+    out: list[str] = []
     for other in live_sessions():
         for frame in list(other.frames.values()):
             # joined Stokes files and image expressions read several files
@@ -121,7 +121,7 @@ async def on_save_file(session: Session, request_id: int, message: pb.SaveFile) 
     await session.reply(request_id, ack)
 
 
-def _user_text(exc: BaseException, top: str | os.PathLike[str]) -> str:
+def _user_text(exc: BaseException, top: str | Path) -> str:
     """The error as the user should read it: no absolute server paths."""
     if isinstance(exc, OSError) and exc.strerror:
         text = exc.strerror

@@ -16,6 +16,7 @@ import signal
 import socket
 import threading
 from collections.abc import Callable
+from typing import Any
 
 import trio
 from hypercorn.config import Config
@@ -77,12 +78,12 @@ def _disable_permessage_deflate() -> None:
         return
 
     @functools.wraps(original)
-    def accept(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+    def accept(self: ws_stream.Handshake, *args: Any, **kwargs: Any) -> Any:
         self.extensions = None
         return original(self, *args, **kwargs)
 
-    accept.carta_no_deflate = True  # type: ignore[attr-defined]
-    ws_stream.Handshake.accept = accept
+    setattr(accept, "carta_no_deflate", True)  # a marker on our wrapper, read back above
+    ws_stream.Handshake.accept = accept  # type: ignore[method-assign]  # patching hypercorn on purpose
 
 
 async def serve(
@@ -114,8 +115,8 @@ async def serve(
             scripting_handler(manager) if settings.enable_scripting else None,
         )
         quiet_accept_errors()
-        app = ConnectionGate(app, connection_cap(raise_file_limit()))
-        await nursery.start(functools.partial(hypercorn_serve, app, config, shutdown_trigger=trio.sleep_forever))
+        gate = ConnectionGate(app, connection_cap(raise_file_limit()))
+        await nursery.start(functools.partial(hypercorn_serve, gate, config, shutdown_trigger=trio.sleep_forever))
         if on_listening is not None:
             on_listening(port)
         handle = ServerHandle(port, manager, shutdown)

@@ -217,7 +217,7 @@ class Session:
     async def send_error(
         self,
         text: str,
-        severity: int = pb.ErrorSeverity.ERROR,
+        severity: pb.ErrorSeverity = pb.ErrorSeverity.ERROR,
         tags: list[str] | tuple[str, ...] = (),
     ) -> None:
         """ERROR_DATA for the frontend's log panel (BEHAVIOUR.md §3.8); at most
@@ -277,7 +277,8 @@ class Session:
         if self.settings.log_protocol_messages:
             log.debug("[protocol] <== %s", name)
         if envelope.event_type in dispatch.AFTER_CHANNEL_CHANGE:
-            frame = self.frames.get(getattr(envelope.message, "file_id", None))  # type: ignore[arg-type]
+            file_id = getattr(envelope.message, "file_id", None)
+            frame = self.frames.get(file_id) if isinstance(file_id, int) else None
             if frame is not None:
                 await frame.channels_settled()
         if handler.concurrent:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 
@@ -34,6 +34,8 @@ from carta_trio.analysis.region_masks import cursor_pixel, point_pixel
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
+    from astropy.wcs import WCS
+
     from carta_trio.actors.frame import Frame
     from carta_trio.actors.regions import Region
 
@@ -131,6 +133,7 @@ async def send_point_spatial(frame: Frame, region_id: int, pixel: tuple[int, int
         groups = {current: []}
     for stokes, requirements in groups.items():
         plane = frame.plane if (channel, stokes) == (frame.channel, frame.stokes) else None
+        profiles: list[pb.SpatialProfile]
         if plane is not None and not requirements:
             value, profiles = float(plane[pixel[1], pixel[0]]), []
         else:
@@ -154,7 +157,7 @@ class Direction:
     """Angular geometry of a frame's render plane (for line profiles): separations of
     pixel positions in arcsec through the celestial WCS, and the pixel scales."""
 
-    def __init__(self, wcs, swap: bool) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, wcs: WCS, swap: bool) -> None:
         self._wcs = wcs
         self._swap = swap
         from astropy.wcs.utils import proj_plane_pixel_scales
@@ -266,7 +269,8 @@ async def send_line_spatial(frame: Frame, region: Region) -> None:
                         mip=0,
                         raw_values_fp32=values.astype("<f4").tobytes(),
                         line_axis=pb.LineProfileAxis(
-                            axis_type=axis.axis_type, crpix=axis.crpix, crval=axis.crval, cdelt=axis.cdelt, unit=axis.unit
+                            # protoc's stubs take only the enum class; protobuf takes analysis/'s int
+                            axis_type=cast(pb.ProfileAxisType, axis.axis_type), crpix=axis.crpix, crval=axis.crval, cdelt=axis.cdelt, unit=axis.unit
                         ),
                     )
                 ],

@@ -24,7 +24,8 @@ from __future__ import annotations
 import logging
 import math
 from collections import defaultdict
-from typing import TYPE_CHECKING
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, cast
 
 import numpy as np
 import trio
@@ -41,6 +42,7 @@ from carta_trio.actors.stats_streams import flux_of
 from carta_trio.actors.stokes_coordinates import CoordinateError, is_computed
 from carta_trio.analysis import polarization, spectral_profiles
 from carta_trio.analysis.region_masks import cursor_pixel
+from carta_trio.analysis.region_geometry import RegionMask
 from carta_trio.analysis.statistics import SPECTRAL_STATS
 from carta_trio.messages import schema as pb
 
@@ -49,6 +51,11 @@ if TYPE_CHECKING:
     from carta_trio.actors.regions import Region
 
 log = logging.getLogger(__name__)
+
+#: Per-channel values of each statistic over a run of channels.
+Profiles = dict[int, np.ndarray]
+#: The statistics each spectral config of one Stokes waits for: (coordinate, stats types).
+Configs = list[tuple[str, list[int]]]
 
 TAG = "spectral"
 SLOT = "spectral"
@@ -137,7 +144,7 @@ async def _send_cursor(frame: Frame, requirements: list[tuple[SpectralRequiremen
                 profiles=[
                     pb.SpectralProfile(
                         coordinate=requirement.coordinate.text,
-                        stats_type=stats_type,
+                        stats_type=cast(pb.StatsType, stats_type),  # protoc's stubs take only the enum class; protobuf takes the plain int kept here
                         raw_values_fp32=values[stokes].astype("<f4").tobytes(),
                     )
                 ],
@@ -172,13 +179,14 @@ def start_region_spectral(frame: Frame, region: Region, only_current: bool = Fal
                      region.version, work)
 
 
-def _component_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, flux, stats) -> dict:  # type: ignore[no-untyped-def]
+def _component_profiles(frame: Frame, mask: RegionMask, stokes: int, z0: int, z1: int, flux: float | np.ndarray,
+                        stats: Sequence[int]) -> Profiles:
     """Per-channel statistics ``stats`` for channels ``z0 .. z1-1`` of one (non-computed) Stokes."""
     block = spectral_cache.source(frame).read_cube(mask.x0, mask.x1, mask.y0, mask.y1, z0, z1, stokes)
     return spectral_profiles.region_spectral_profiles(block, None if mask.is_full else mask.mask, stats, flux)
 
 
-def _chunk_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, stats) -> dict:  # type: ignore[no-untyped-def]
+def _chunk_profiles(frame: Frame, mask: RegionMask, stokes: int, z0: int, z1: int, stats: Sequence[int]) -> Profiles:
     flux = flux_of(frame)
     if not is_computed(stokes):
         return _component_profiles(frame, mask, stokes, z0, z1, flux.flux_scales(z0, z1, stokes), stats)
@@ -223,14 +231,14 @@ async def _region_job(frame: Frame, region: Region, version: int, work: list[tup
             sent.setdefault(coordinate, set()).update(pending)
 
 
-async def _block_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, stats) -> dict:  # type: ignore[no-untyped-def]
+async def _block_profiles(frame: Frame, mask: RegionMask, stokes: int, z0: int, z1: int, stats: Sequence[int]) -> Profiles:
     """The statistics of channels ``z0 .. z1-1``, split over :data:`PARALLEL_PARTS` worker threads."""
     parts = min(PARALLEL_PARTS, max(1, (z1 - z0) // MIN_PART_CHANNELS))
     run = frame.session.run_sync
     if parts == 1:
         return await run(_chunk_profiles, frame, mask, stokes, z0, z1, stats)
     edges = np.linspace(z0, z1, parts + 1).astype(int)
-    results: list[dict] = [{} for _ in range(parts)]
+    results: list[Profiles] = [{} for _ in range(parts)]
 
     async def part(index: int) -> None:
         results[index] = await run(_chunk_profiles, frame, mask, stokes, edges[index], edges[index + 1], stats)
@@ -241,7 +249,8 @@ async def _block_profiles(frame: Frame, mask, stokes: int, z0: int, z1: int, sta
     return {st: np.concatenate([r[st] for r in results]) for st in results[0]}
 
 
-async def _compute_region(frame: Frame, region: Region, mask, stokes: int, configs, stats, known: dict) -> dict:  # type: ignore[no-untyped-def]
+async def _compute_region(frame: Frame, region: Region, mask: RegionMask, stokes: int, configs: Configs,
+                          stats: Sequence[int], known: Mapping[int, np.ndarray]) -> Profiles:
     """Statistics ``stats`` over all channels in adaptive blocks, with partial messages
     (which also carry the ``known`` statistics) every second."""
     depth = frame.depth
@@ -264,7 +273,8 @@ async def _compute_region(frame: Frame, region: Region, mask, stokes: int, confi
     return accumulator.profiles
 
 
-async def _send_region(frame: Frame, region_id: int, stokes: int, configs, profiles: dict, progress: float) -> None:  # type: ignore[no-untyped-def]
+async def _send_region(frame: Frame, region_id: int, stokes: int, configs: Configs, profiles: Mapping[int, np.ndarray],
+                       progress: float) -> None:
     depth = frame.depth
     for coordinate, stats_types in configs:
         message = pb.SpectralProfileData(file_id=frame.file_id, region_id=region_id, stokes=stokes, progress=progress)
@@ -275,7 +285,7 @@ async def _send_region(frame: Frame, region_id: int, stokes: int, configs, profi
             message.profiles.append(
                 pb.SpectralProfile(
                     coordinate=coordinate,
-                    stats_type=st,
+                    stats_type=cast(pb.StatsType, st),  # protoc's stubs take only the enum class; protobuf takes any int
                     raw_values_fp64=np.asarray(values, dtype="<f8").tobytes(),
                 )
             )

@@ -44,7 +44,7 @@ class TileRequest:
     channel: int
     stokes: int
     animation_id: int
-    compression_type: int
+    compression_type: pb.CompressionType
     compression_quality: float
     codes: list[int]
     #: Number of codes requested: the sync messages' ``tile_count``.

@@ -21,7 +21,7 @@ import contextvars
 import os
 import time
 from collections.abc import Callable, Hashable
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import trio
 
@@ -230,7 +230,7 @@ def owner_key(owner: object) -> Hashable:
     if owner is None:
         return None
     session_id = getattr(owner, "id", None)
-    return ("session", session_id) if isinstance(session_id, int) else owner  # type: ignore[return-value]
+    return ("session", session_id) if isinstance(session_id, int) else owner
 
 
 def cpu_limiter(owner: object = None) -> OwnerLimiter:
@@ -239,7 +239,14 @@ def cpu_limiter(owner: object = None) -> OwnerLimiter:
     return OwnerLimiter(scheduler(), owner_key(current_owner.get() if owner is None else owner))
 
 
+def thread_limiter(owner: object = None) -> trio.CapacityLimiter:
+    """:func:`cpu_limiter` as the ``limiter=`` of ``trio.to_thread.run_sync``."""
+    # trio documents any object with acquire_on_behalf_of/release_on_behalf_of as a
+    # limiter but annotates the parameter as CapacityLimiter; OwnerLimiter is such an object
+    return cast(trio.CapacityLimiter, cpu_limiter(owner))
+
+
 async def run_sync(fn: Callable[..., T], *args: object, owner: object = None) -> T:
     """Run ``fn(*args)`` in a worker thread with ``owner``'s fair share of the cores
     (default: the current task's owner); a checkpoint, cancellable at any time."""
-    return await trio.to_thread.run_sync(fn, *args, limiter=cpu_limiter(owner), abandon_on_cancel=True)
+    return await trio.to_thread.run_sync(fn, *args, limiter=thread_limiter(owner), abandon_on_cancel=True)

@@ -107,7 +107,7 @@ def region_spectral_profiles(
     flux: float | np.ndarray = math.nan,
     *,
     workers: int = 1,
-) -> dict[StatsType, np.ndarray]:
+) -> dict[int, np.ndarray]:
     """Per-channel statistics (float64 arrays) of a region over a chunk of channels.
 
     ``block`` is the region's bounding box ``[z, y, x]`` (a view into the cube is fine;
@@ -125,7 +125,7 @@ def region_spectral_profiles(
 
 def computed_region_profiles(
     kind: int, components: Mapping[str, Mapping[int, np.ndarray]], stats: Iterable[int] | None = None
-) -> dict[StatsType, np.ndarray]:
+) -> dict[int, np.ndarray]:
     """Region profiles of a computed Stokes type from the component profiles.
 
     ``components`` maps "I", "Q", "U", "V" (those :func:`required_components` names) to
@@ -133,7 +133,7 @@ def computed_region_profiles(
     """
     names = required_components(kind)
     wanted = list(SPECTRAL_STATS) if stats is None else [StatsType(int(s)) for s in stats]
-    out: dict[StatsType, np.ndarray] = {}
+    out: dict[int, np.ndarray] = {}
     for st in wanted:
         arrays = {name.lower(): components[name][st] for name in names}
         out[st] = combine_profiles(kind, **arrays)
@@ -146,7 +146,7 @@ class ProfileAccumulator:
     def __init__(self, num_channels: int, stats: Iterable[int]):
         self.num_channels = int(num_channels)
         self.stats = [StatsType(int(s)) for s in stats]
-        self.profiles = {st: np.full(self.num_channels, np.nan) for st in self.stats}
+        self.profiles: dict[int, np.ndarray] = {st: np.full(self.num_channels, np.nan) for st in self.stats}
         self.done = 0
 
     def add(self, z0: int, values: Mapping[int, np.ndarray]) -> None:

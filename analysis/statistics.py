@@ -109,7 +109,7 @@ def flux_scale(unit: str, beam_area: float | None, pixel_area_arcsec2: float | N
 
 def stats_from_moments(
     moments: PlaneMoments, flux: float | np.ndarray = math.nan, stats: Iterable[int] | None = None
-) -> dict[StatsType, np.ndarray]:
+) -> dict[int, np.ndarray]:
     """Per-plane values (float64 arrays) of the moment-based statistics.
 
     ``flux`` is :func:`flux_scale` (a scalar, or one per plane for multi-beam images).
@@ -120,7 +120,7 @@ def stats_from_moments(
     n = moments.count
     empty = n == 0
     safe_n = np.where(empty, 1.0, n)
-    out: dict[StatsType, np.ndarray] = {}
+    out: dict[int, np.ndarray] = {}  # keyed by StatsType members (ints to callers)
     with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
         for st in wanted:
             if st == StatsType.NumPixels:

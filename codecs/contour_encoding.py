@@ -22,6 +22,7 @@ The start indices are always raw int32 LE.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NotRequired, TypedDict
 
 import numpy as np
 import zstandard
@@ -42,6 +43,16 @@ _F32 = np.dtype("<f4")
 _I32 = np.dtype("<i4")
 
 
+class ContourSetFields(TypedDict):
+    """Keyword arguments of ``CARTA.ContourSet``: ``level`` and the non-default fields."""
+
+    level: float
+    raw_coordinates: NotRequired[bytes]
+    raw_start_indices: NotRequired[bytes]
+    uncompressed_coordinates_size: NotRequired[int]
+    decimation_factor: NotRequired[int]
+
+
 @dataclass(frozen=True, slots=True)
 class EncodedContourSet:
     """Field values of one ``CARTA.ContourSet``; ``as_fields()`` gives the keyword
@@ -53,9 +64,9 @@ class EncodedContourSet:
     uncompressed_coordinates_size: int = 0
     decimation_factor: int = 0
 
-    def as_fields(self) -> dict[str, object]:
+    def as_fields(self) -> ContourSetFields:
         """Keyword arguments for ``pb.ContourSet(**...)``."""
-        out: dict[str, object] = {"level": self.level}
+        out: ContourSetFields = {"level": self.level}
         if self.raw_coordinates:
             out["raw_coordinates"] = self.raw_coordinates
         if self.raw_start_indices:

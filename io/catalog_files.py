@@ -23,7 +23,7 @@ import os
 import time
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator
 from pathlib import Path
 
 from carta_trio.io.file_list import ListingPace, ListProgress, final_item, item_count
@@ -94,7 +94,7 @@ def iter_catalog_list(
     *,
     clock: Callable[[], float] = time.monotonic,
     checkpoint: float = 0.2,
-) -> Iterator[ListProgress | pb.CatalogListResponse]:
+) -> Generator[ListProgress | pb.CatalogListResponse, None, None]:
     """Walk a folder for catalogs; yield progress now and then, the response last."""
     response = pb.CatalogListResponse()
     try:

@@ -25,7 +25,7 @@ import stat
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Generator, Iterable, TypeVar
 
 from carta_trio.io.file_types import folder_image_type, guess_image_type, guess_region_type, identify_fd
 from carta_trio.io.paths import FORBIDDEN, PathError, parent_of, resolve_directory
@@ -314,7 +314,7 @@ def iter_file_list(
     region: bool = False,
     clock: Callable[[], float] = time.monotonic,
     checkpoint: float = 0.2,
-) -> Iterator[ListProgress | pb.FileListResponse]:
+) -> Generator[ListProgress | pb.FileListResponse, None, None]:
     """Walk a folder; yield :class:`ListProgress` now and then, the response last.
 
     ``region`` lists region files instead of images (the caller copies the fields
