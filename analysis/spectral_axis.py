@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from carta_trio.io.axis_roles import SPECTRAL_TYPES
+
 __all__ = ["C_M_S", "C_KM_S", "SpectralAxis", "spectral_axis_from_header"]
 
 C_M_S = 299792458.0
@@ -34,7 +36,6 @@ C_KM_S = C_M_S / 1000.0
 #: CTYPE prefixes whose world value is proportional to (or linear in) frequency.
 _LINEAR_IN_FREQUENCY = frozenset({"FREQ", "ENER", "WAVN", "VRAD"})
 _VELOCITY_TYPES = frozenset({"VRAD", "VOPT", "ZOPT", "FELO", "VELO", "BETA"})
-_SPECTRAL_TYPES = frozenset({"FREQ", "ENER", "WAVN", "VRAD", "VOPT", "ZOPT", "FELO", "VELO", "BETA", "WAVE", "AWAV"})
 
 _UNIT_SCALES: dict[str, tuple[str, float]] = {
     "HZ": ("Hz", 1.0), "KHZ": ("Hz", 1e3), "MHZ": ("Hz", 1e6), "GHZ": ("Hz", 1e9),
@@ -79,7 +80,7 @@ class SpectralAxis:
 
     @property
     def is_spectral(self) -> bool:
-        return self.kind in _SPECTRAL_TYPES
+        return self.kind in SPECTRAL_TYPES
 
     @property
     def is_velocity(self) -> bool:
@@ -182,7 +183,7 @@ def spectral_axis_from_header(header: Mapping[str, Any], axis: int, length: int)
     n = axis + 1
     ctype = str(header.get(f"CTYPE{n}", "") or "").strip()
     kind = ctype.upper()[:4]
-    if kind not in _SPECTRAL_TYPES:
+    if kind not in SPECTRAL_TYPES:
         kind = ""
     unit, scale = _normalise_unit(kind, str(header.get(f"CUNIT{n}", "") or ""))
     if not kind:

@@ -17,17 +17,16 @@ import tempfile
 import warnings
 from pathlib import Path
 
+from carta_trio.io.axis_roles import casacore_axis_kinds, find_axis_roles
 from carta_trio.io.computed_entries import (
     Beam,
     axis_names_from_entries,
     beam_entry,
-    find_axes,
-    make_angle_string,
     shape_entries,
     string_entry,
 )
 from carta_trio.io.casa_open import open_casacore_image, remove_shadow, user_message
-from carta_trio.io.computed_entries import coords_to_deg, increment_text, unit_conforms
+from carta_trio.io.coordinate_block import coords_to_deg, increment_text, make_angle_string, unit_conforms
 from carta_trio.io.coord_ranges import build_wcs, coordinate_ranges
 from carta_trio.io.angle_format import fmt_shortest
 from carta_trio.io.fits_info import ExtendedInfo
@@ -235,9 +234,8 @@ def _image_info(image: object, name: str, hdu: str) -> ExtendedInfo:
     if hdu:
         info.computed_entries.append(string_entry("HDU", hdu))
     info.computed_entries.append(string_entry("Data type", _DATA_TYPES.get(image.datatype(), image.datatype())))
-    kinds = [table.get(i, {}).get("kind", "linear") for i in range(len(shape))]
     try:
-        axes = find_axes(shape, kinds)
+        axes = find_axis_roles(casacore_axis_kinds(coords, len(shape)), shape)
     except ValueError as exc:
         result.message = str(exc)
         return result
@@ -248,6 +246,6 @@ def _image_info(image: object, name: str, hdu: str) -> ExtendedInfo:
         info.computed_entries.append(entry)
     wcs = build_wcs(_card_strings(cards), len(shape))
     velref = next((int(v) for k, v, _ in cards if k == "VELREF" and isinstance(v, int)), None)
-    info.computed_entries.extend(coordinate_ranges(wcs, shape, velref))
+    info.computed_entries.extend(coordinate_ranges(wcs, shape, axes.stokes, velref))
     result.infos[hdu] = info
     return result

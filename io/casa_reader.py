@@ -27,7 +27,7 @@ from typing import Any
 import fitsio
 import numpy as np
 
-from carta_trio.io.axis_roles import find_axis_roles
+from carta_trio.io.axis_roles import casacore_axis_kinds, find_axis_roles
 from carta_trio.io.casa_open import open_casacore_image, remove_shadow, user_message
 from carta_trio.io.fits_header import cards_from_records, format_card
 from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
@@ -83,23 +83,16 @@ class CasaReader(ImageReader):
     def _coordinate_roles(self) -> tuple[Any, list[int]]:
         coords = self._image.coordinates()
         record = coords.dict()
-        ctypes = [""] * self.ndim
         stokes_values: list[int] = []
         for key, value in record.items():
-            kind = key.rstrip("0123456789")
-            index = key[len(kind):]
-            if not isinstance(value, dict) or not index:
-                continue
-            pixel_axes = [int(a) for a in np.atleast_1d(record.get(f"pixelmap{index}", []))]
-            if kind == "direction" and len(pixel_axes) == 2:
-                ctypes[pixel_axes[0]], ctypes[pixel_axes[1]] = "RA", "DEC"
-            elif kind == "spectral" and pixel_axes:
-                ctypes[pixel_axes[0]] = "FREQ"
-            elif kind == "stokes" and pixel_axes:
-                ctypes[pixel_axes[0]] = "STOKES"
+            if key.rstrip("0123456789") == "stokes" and isinstance(value, dict):
                 names = [str(s) for s in np.atleast_1d(value.get("stokes", []))]
                 stokes_values = [STOKES_CODES.get(n.upper(), 0) for n in names]
-        return find_axis_roles(ctypes, self.shape), stokes_values
+        try:
+            roles = find_axis_roles(casacore_axis_kinds(record, self.ndim), self.shape)
+        except ValueError as err:
+            raise ImageOpenError(str(err)) from err
+        return roles, stokes_values
 
     # -- data ---------------------------------------------------------------------
     def _read_region(self, starts: Sequence[int], stops: Sequence[int]) -> np.ndarray:

@@ -1,4 +1,4 @@
-"""World-coordinate side of FILE_INFO: axis kinds and coordinate ranges (astropy WCS).
+"""World-coordinate side of FILE_INFO: coordinate ranges (astropy WCS).
 
 The reference evaluates its casacore coordinate system; this module does the same
 with astropy's WCS (both are wcslib underneath) and formats like casacore
@@ -28,7 +28,6 @@ from carta_trio.messages import schema as pb
 __all__ = [
     "C_KMS",
     "STOKES_NAMES",
-    "axis_kinds",
     "build_wcs",
     "coordinate_ranges",
     "direction_range_entries",
@@ -76,22 +75,6 @@ def build_wcs(cards: Sequence[str], naxis: int):  # -> astropy.wcs.WCS | None
     except Exception as exc:  # noqa: BLE001 - any WCS failure means "no coordinates"
         log.debug("WCS construction failed: %s", exc)
         return None
-
-
-def axis_kinds(wcs, naxis: int) -> list[str]:
-    """Per axis ``lng``/``lat``/``spectral``/``stokes``/``linear`` (casacore's coordinate kinds)."""
-    kinds = ["linear"] * naxis
-    if wcs is None:
-        return kinds
-    w = wcs.wcs
-    if w.lng >= 0 and w.lat >= 0 and w.lngtyp in _DIRECTION_LNG:
-        kinds[w.lng], kinds[w.lat] = "lng", "lat"
-    if w.spec >= 0:
-        kinds[w.spec] = "spectral"
-    for i, ctype in enumerate(list(w.ctype)[:naxis]):
-        if ctype.strip().upper() == "STOKES":
-            kinds[i] = "stokes"
-    return kinds
 
 
 def _format_direction(values: Sequence[float], equatorial: bool, latitude: bool) -> list[str]:
@@ -210,8 +193,11 @@ def _stokes_codes(wcs, axis: int, count: int) -> list[int]:
     return [int(round(float(v))) for v in world]
 
 
-def coordinate_ranges(wcs, shape: Sequence[int], velref: int | None = None) -> list[pb.HeaderEntry]:
-    """All range entries (direction, spectral, Stokes) for an image of ``shape``."""
+def coordinate_ranges(
+    wcs, shape: Sequence[int], stokes: int | None, velref: int | None = None
+) -> list[pb.HeaderEntry]:
+    """All range entries (direction, spectral, Stokes) for an image of ``shape`` whose
+    Stokes axis (from :mod:`carta_trio.io.axis_roles`) is ``stokes``."""
     if wcs is None or not shape:
         return []
     entries = direction_range_entries(wcs, shape)
@@ -220,10 +206,8 @@ def coordinate_ranges(wcs, shape: Sequence[int], velref: int | None = None) -> l
         freqs = _frequencies(wcs, spec, shape[spec])
         if freqs is not None:
             entries += spectral_range_entries(freqs, float(wcs.wcs.restfrq or 0.0), is_optical(wcs, velref))
-    kinds = axis_kinds(wcs, len(shape))
-    if "stokes" in kinds:
-        axis = kinds.index("stokes")
-        entry = stokes_entry(_stokes_codes(wcs, axis, shape[axis]))
+    if stokes is not None and stokes < wcs.naxis:
+        entry = stokes_entry(_stokes_codes(wcs, stokes, shape[stokes]))
         if entry is not None:
             entries.append(entry)
     return entries

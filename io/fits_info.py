@@ -19,25 +19,23 @@ from typing import Sequence
 
 import numpy as np
 
+from carta_trio.io.axis_roles import roles_from_header, scan_header_roles
 from carta_trio.io.computed_entries import (
-    AxesInfo,
     Beam,
+    axis_names_from_entries,
     beam_entry,
     data_type_name,
-    find_axes,
-    header_block_entries,
     shape_entries,
     string_entry,
 )
-from carta_trio.io.computed_entries import axis_names_from_entries
 from carta_trio.io.coord_ranges import (
     STOKES_NAMES,
-    axis_kinds,
     build_wcs,
     coordinate_ranges,
     direction_range_entries,
     spectral_range_entries,
 )
+from carta_trio.io.coordinate_block import HeaderBlock, header_block_entries
 from carta_trio.io.fits_hdus import FitsError, FitsHdu, read_hdus
 from carta_trio.io.header_entries import entries_from_cards, entries_from_raw_cards, parse_c_double
 from carta_trio.messages import schema as pb
@@ -49,7 +47,6 @@ log = logging.getLogger(__name__)
 NO_IMAGE_AT_HDU = "No image at specified HDU."
 READ_ERROR = "Error reading FITS file."
 
-_SPECTRAL_WORDS = ("FREQ", "WAV", "ENER", "VOPT", "ZOPT", "VELO", "VRAD", "BETA", "FELO")
 _BEAM_EQ = re.compile(
     r".*Beam\s*=\s*([\d.Ee+-]+)\s*x\s*([\d.Ee+-]+)\s*([A-Za-z]*)\s*,*\s*pa\s*=\s*([\d.Ee+-]+)\s*([A-Za-z]*).*"
 )
@@ -192,16 +189,16 @@ def _hdu_info(path: str | Path, name: str, hdus: Sequence[FitsHdu], index: int, 
         string_entry("Data type", data_type_name(image.bitpix, _float(keys, "BSCALE", 1.0), _float(keys, "BZERO", 0.0)))
     )
     wcs = build_wcs(image.cards, len(shape))
-    axes = find_axes(shape, axis_kinds(wcs, len(shape)))
+    axes, _ = roles_from_header(keys, shape)
     shape_entries(info, shape, axes, axis_names_from_entries(parsed.entries))
-    block = header_block_entries(info, (axes.x, axes.y), axes.spectral, axes.stokes)
+    block = header_block_entries(info, (axes.x, axes.y), axes.spectral)
     beams, from_history = _header_beams(image, hdus, path, aips, result, name)
     entry = beam_entry(beams, from_history)
     if entry is not None:
         info.computed_entries.append(entry)
         if from_history:
             _history_header_entries(info, beams[0])
-    info.computed_entries.extend(coordinate_ranges(wcs, shape, block.velref))
+    info.computed_entries.extend(coordinate_ranges(wcs, shape, axes.stokes, block.velref))
     return info
 
 
@@ -214,8 +211,7 @@ def _gz_header_info(name: str, hdu: FitsHdu, key: str) -> pb.FileInfoExtended:
     info.header_entries.extend(parsed.entries)
     shape: list[int] = []
     names = ["NA"] * 4
-    spatial = [-1, -1]
-    spectral = stokes = depth = -1
+    ctypes: dict[int, str] = {}
     bitpix, bscale, bzero = 0, 1.0, 0.0
     for e in info.header_entries:
         n = e.name
@@ -228,20 +224,9 @@ def _gz_header_info(name: str, hdu: FitsHdu, key: str) -> pb.FileInfoExtended:
                 shape[int(n[5:]) - 1] = int(e.numeric_value)
         elif n.startswith("CTYPE") and n[5:].isdigit():
             axis = int(n[5:]) - 1
-            value = e.value.split("-", 1)[0].upper() if e.value else ""
-            if value:
-                if 0 <= axis < 4:
-                    names[axis] = value
-                if value.startswith(("RA", "GLON", "UU")):
-                    spatial[0] = axis
-                elif value.startswith(("DEC", "GLAT", "VV")):
-                    spatial[1] = axis
-                elif value.startswith("STOKES"):
-                    stokes = axis
-                elif any(word in value for word in _SPECTRAL_WORDS):
-                    spectral = axis
-            if axis > 1 and axis != stokes:
-                depth = axis
+            ctypes[axis] = e.value
+            if e.value and 0 <= axis < 4:
+                names[axis] = e.value.split("-", 1)[0].upper()
         elif n.startswith("BITPIX"):
             bitpix = int(e.numeric_value)
         elif n.startswith("BSCALE"):
@@ -251,14 +236,15 @@ def _gz_header_info(name: str, hdu: FitsHdu, key: str) -> pb.FileInfoExtended:
     if len(shape) < 2 or len(shape) > 4:
         raise ValueError("Image must be 2D, 3D or 4D.")
     info.computed_entries.append(string_entry("Data type", data_type_name(bitpix, bscale, bzero, header_only=True)))
-    axes = AxesInfo(x=0, y=1, z=depth, spectral=spectral, stokes=stokes, spatial=(spatial[0], spatial[1]))
+    axes = scan_header_roles(ctypes, shape)
     shape_entries(info, shape, axes, names)
-    block = header_block_entries(info, (0, 1), depth, stokes)
+    # quirk: the depth axis, not the spectral one, names the spectral frame here
+    block = header_block_entries(info, (0, 1), axes.z)
     keys = hdu.keywords
     if "BMAJ" in keys and "BMIN" in keys:
         beam = Beam(_float(keys, "BMAJ", 0) * 3600.0, _float(keys, "BMIN", 0) * 3600.0, _float(keys, "BPA", 0.0))
         info.computed_entries.append(beam_entry([beam]))
-    info.computed_entries.extend(_gz_ranges(info, hdu, shape, block, depth, stokes))
+    info.computed_entries.extend(_gz_ranges(info, hdu, shape, block, axes.z, axes.stokes))
     return info
 
 
@@ -266,8 +252,10 @@ _FREQUENCY_TYPES = {"REST", "LSRK", "LSRD", "BARY", "GEO", "TOPO", "GALACTO", "L
 _DIRECTION_TYPES = {"J2000", "B1950", "ICRS", "GALACTIC", "ECLIPTIC", "SUPERGAL", "B1950_VLA", "JMEAN", "BMEAN", "APP"}
 
 
-def _gz_ranges(info: pb.FileInfoExtended, hdu: FitsHdu, shape: list[int], block, spectral: int, stokes: int):
-    """Ranges of the header-only path, from a coordinate system built from the headers."""
+def _gz_ranges(info: pb.FileInfoExtended, hdu: FitsHdu, shape: list[int], block: HeaderBlock,
+               spectral: int | None, stokes: int | None) -> list[pb.HeaderEntry]:
+    """Ranges of the header-only path, from a coordinate system built from the headers
+    (quirk: the depth axis is taken as the spectral axis)."""
     entries: list[pb.HeaderEntry] = []
     frame = block.frame.upper()
     radesys = block.radesys.upper()
@@ -278,7 +266,7 @@ def _gz_ranges(info: pb.FileInfoExtended, hdu: FitsHdu, shape: list[int], block,
             equatorial = kind not in ("GALACTIC", "ECLIPTIC", "SUPERGAL")
             entries += direction_range_entries(wcs, shape, label_equatorial=equatorial)
     values = {e.name: e.numeric_value for e in info.header_entries}
-    if spectral >= 0 and block.specsys.upper() in _FREQUENCY_TYPES and f"CTYPE{spectral + 1}" in values:
+    if spectral is not None and block.specsys.upper() in _FREQUENCY_TYPES and f"CTYPE{spectral + 1}" in values:
         n = shape[spectral]
         crval = values.get(f"CRVAL{spectral + 1}", 0.0)
         cdelt = values.get(f"CDELT{spectral + 1}", 0.0)
@@ -286,7 +274,7 @@ def _gz_ranges(info: pb.FileInfoExtended, hdu: FitsHdu, shape: list[int], block,
         # quirk: the 1-based CRPIX is used as a 0-based reference pixel
         freqs = [crval + (p - crpix) * cdelt for p in ([0, n - 1] if n > 1 else [0])]
         entries += spectral_range_entries(freqs, block.rest_freq)
-    if stokes >= 0 and f"CTYPE{stokes + 1}" in values:
+    if stokes is not None and f"CTYPE{stokes + 1}" in values:
         crval = values.get(f"CRVAL{stokes + 1}", 0.0)
         cdelt = values.get(f"CDELT{stokes + 1}", 0.0)
         crpix = values.get(f"CRPIX{stokes + 1}", 0.0)

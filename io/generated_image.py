@@ -26,12 +26,11 @@ from carta_trio.io.computed_entries import (
     Beam as EntryBeam,
     axis_names_from_entries,
     beam_entry,
-    find_axes,
-    header_block_entries,
     shape_entries,
     string_entry,
 )
-from carta_trio.io.coord_ranges import axis_kinds, build_wcs, coordinate_ranges
+from carta_trio.io.coord_ranges import build_wcs, coordinate_ranges
+from carta_trio.io.coordinate_block import header_block_entries
 from carta_trio.io.fits_header import format_card
 from carta_trio.io.header_entries import entries_from_converted_header
 from carta_trio.io.image_reader import Beam, HeaderCard, ImageReader
@@ -132,12 +131,11 @@ def generated_file_info(image: ImageReader, name: str | None = None) -> tuple[pb
     extended.computed_entries.append(string_entry("Data type", image.data_type))
     shape = list(image.shape)
     wcs = build_wcs(image.header_strings(), len(shape))
-    kinds = axis_kinds(wcs, len(shape))
-    axes = find_axes(shape, kinds)
+    axes = image.axes  # the roles the image was opened with (io.axis_roles)
     shape_entries(extended, shape, axes, axis_names_from_entries(parsed.entries))
-    block = header_block_entries(extended, (axes.x, axes.y), axes.spectral, axes.stokes)
+    block = header_block_entries(extended, (axes.x, axes.y), axes.spectral)
     entry = beam_entry([EntryBeam(b.major, b.minor, b.pa) for b in image.beams()])
     if entry is not None:
         extended.computed_entries.append(entry)
-    extended.computed_entries.extend(coordinate_ranges(wcs, shape, block.velref))
+    extended.computed_entries.extend(coordinate_ranges(wcs, shape, axes.stokes, block.velref))
     return info, extended

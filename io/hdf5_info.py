@@ -16,16 +16,16 @@ from pathlib import Path
 
 import numpy as np
 
+from carta_trio.io.axis_roles import roles_from_header
 from carta_trio.io.computed_entries import (
+    Beam,
     axis_names_from_entries,
     beam_entry,
-    Beam,
-    find_axes,
-    header_block_entries,
     shape_entries,
     string_entry,
 )
-from carta_trio.io.coord_ranges import axis_kinds, build_wcs, coordinate_ranges
+from carta_trio.io.coord_ranges import build_wcs, coordinate_ranges
+from carta_trio.io.coordinate_block import header_block_entries
 from carta_trio.io.fits_info import ExtendedInfo
 from carta_trio.io.header_entries import entries_from_cards
 
@@ -124,14 +124,17 @@ def _info(name: str, key: str, cards: list[str], shape: list[int], dtype_name: s
         raise ValueError("Image must be 2D, 3D or 4D.")
     info.computed_entries.append(string_entry("Data type", dtype_name))
     wcs = build_wcs(cards, len(shape))
-    axes = find_axes(shape, axis_kinds(wcs, len(shape)))
+    header: dict[str, str] = {}
+    for e in parsed.entries:
+        header.setdefault(e.name, e.value)
+    axes, _ = roles_from_header(header, shape)
     shape_entries(info, shape, axes, axis_names_from_entries(parsed.entries))
-    block = header_block_entries(info, (axes.x, axes.y), axes.spectral, axes.stokes)
+    block = header_block_entries(info, (axes.x, axes.y), axes.spectral)
     values = {e.name: e.numeric_value for e in info.header_entries}
     if "BMAJ" in values and "BMIN" in values:
         beam = Beam(values["BMAJ"] * 3600.0, values["BMIN"] * 3600.0, values.get("BPA", 0.0))
         info.computed_entries.append(beam_entry([beam]))
-    info.computed_entries.extend(coordinate_ranges(wcs, shape, block.velref))
+    info.computed_entries.extend(coordinate_ranges(wcs, shape, axes.stokes, block.velref))
     if has_mips:
         info.computed_entries.append(string_entry("Has mipmaps", "T"))
     return info

@@ -42,7 +42,7 @@ from pathlib import Path
 
 import numpy as np
 from carta_trio.io import images, lel_numpy, paths
-from carta_trio.io.axis_roles import celestial_kind, ctype_name, is_spectral, is_stokes
+from carta_trio.io.axis_roles import axis_kinds, ctype_name, header_ctypes
 from carta_trio.io.casa_reader import CASA_FILE_TYPE, CasaReader
 from carta_trio.io.fits_header import format_card
 from carta_trio.io.generated_image import structural_cards
@@ -290,16 +290,8 @@ def _axis_kinds(reader: ImageReader) -> list[str]:
     """What each axis is (celestial lon/lat, spectral, Stokes, or its CTYPE name): LEL refuses
     operands whose coordinate types differ, not offsets or increments of the same kind."""
     header = {c.key: c.value for c in reader.header_cards() if c.value is not None}
-    kinds = []
-    for axis in range(1, reader.ndim + 1):
-        ctype = str(header.get(f"CTYPE{axis}", "") or "")
-        if is_stokes(ctype):
-            kinds.append("stokes")
-        elif is_spectral(ctype):
-            kinds.append("spectral")
-        else:
-            kinds.append(celestial_kind(ctype) or ctype_name(ctype))
-    return kinds
+    ctypes = header_ctypes(header, reader.ndim)
+    return [ctype_name(c) if kind == "linear" else kind for kind, c in zip(axis_kinds(ctypes), ctypes)]
 
 
 class NumpyExpressionReader(ImageReader):

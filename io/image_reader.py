@@ -263,7 +263,8 @@ def backing_file(reader: Any) -> Path | None:
 
 def fits_stokes_values(crval: float, crpix: float, cdelt: float, count: int) -> list[int]:
     """FITS Stokes codes per index: ``int(CRVAL + (i + 1 - CRPIX) * CDELT)`` (truncated as
-    the reference's C++), empty when CDELT is 0."""
+    the reference's C++, which also keeps CDELT as an ``int``), empty when that is 0."""
+    cdelt = int(cdelt)
     if cdelt == 0:
         return []
     return [int(crval + (i + 1 - crpix) * cdelt) for i in range(count)]

@@ -12,7 +12,8 @@ from astropy.io import fits
 from casacore import quanta
 
 from carta_trio.io.angle_format import fmt_g, fmt_shortest, mvangle_angle, mvangle_time
-from carta_trio.io.computed_entries import Beam, beam_entry, data_type_name, find_axes
+from carta_trio.io.axis_roles import find_axis_roles
+from carta_trio.io.computed_entries import Beam, beam_entry, data_type_name
 from carta_trio.io.file_info import file_info
 from carta_trio.io.header_entries import (
     entries_from_cards,
@@ -150,26 +151,26 @@ def test_data_type_names(bitpix: int, bscale: float, bzero: float, header_only: 
 
 
 @pytest.mark.parametrize("shape, kinds, expected", [
-    ([10, 10], ["lng", "lat"], (0, 1, -1, -1, -1, (0, 1))),
-    ([10, 10, 5], ["lng", "lat", "linear"], (0, 1, 2, 2, -1, (0, 1))),
-    ([10, 10, 5, 4], ["lng", "lat", "linear", "linear"], (0, 1, 2, 2, 3, (0, 1))),
-    ([10, 10, 3, 8], ["lng", "lat", "linear", "linear"], (0, 1, 3, 3, 2, (0, 1))),
-    ([10, 10, 3, 3], ["lng", "lat", "linear", "linear"], (0, 1, 2, 2, 3, (0, 1))),
-    ([10, 10, 4, 7], ["lng", "lat", "stokes", "linear"], (0, 1, 3, 3, 2, (0, 1))),
-    ([4, 10, 10], ["stokes", "lng", "lat"], (1, 2, -1, -1, 0, (1, 2))),
-    ([8, 32, 24], ["spectral", "lng", "lat"], (0, 1, 2, 0, -1, (1, 2))),
-    ([10, 12], ["linear", "linear"], (0, 1, -1, -1, -1, (0, 1))),
+    ([10, 10], ["lon", "lat"], (0, 1, None, None, None, (0, 1))),
+    ([10, 10, 5], ["lon", "lat", "linear"], (0, 1, 2, 2, None, (0, 1))),
+    ([10, 10, 5, 4], ["lon", "lat", "linear", "linear"], (0, 1, 2, 2, 3, (0, 1))),
+    ([10, 10, 3, 8], ["lon", "lat", "linear", "linear"], (0, 1, 3, 3, 2, (0, 1))),
+    ([10, 10, 3, 3], ["lon", "lat", "linear", "linear"], (0, 1, 2, 2, 3, (0, 1))),
+    ([10, 10, 4, 7], ["lon", "lat", "stokes", "linear"], (0, 1, 3, 3, 2, (0, 1))),
+    ([4, 10, 10], ["stokes", "lon", "lat"], (1, 2, None, None, 0, (1, 2))),
+    ([8, 32, 24], ["spectral", "lon", "lat"], (0, 1, 2, 0, None, (1, 2))),
+    ([10, 12], ["linear", "linear"], (0, 1, None, None, None, (0, 1))),
 ])
-def test_find_axes(shape: list[int], kinds: list[str], expected: tuple) -> None:
-    axes = find_axes(shape, kinds)
-    assert (axes.x, axes.y, axes.z, axes.spectral, axes.stokes, axes.spatial) == expected
+def test_find_axis_roles(shape: list[int], kinds: list, expected: tuple) -> None:
+    axes = find_axis_roles(kinds, shape)
+    assert (axes.x, axes.y, axes.z, axes.spectral, axes.stokes, (axes.spatial_x, axes.spatial_y)) == expected
 
 
-def test_find_axes_dimension_errors() -> None:
+def test_find_axis_roles_dimension_errors() -> None:
     with pytest.raises(ValueError, match=r"^Image must be 2D, 3D or 4D\.$"):
-        find_axes([5], ["linear"])
+        find_axis_roles(["linear"], [5])
     with pytest.raises(ValueError, match="incomplete header"):
-        find_axes([5, 5], ["linear"])
+        find_axis_roles(["linear"], [5, 5])
 
 
 def test_beam_entries() -> None:
@@ -244,22 +245,3 @@ def test_normalize_unit_independent_of_casacore_fits_units(tmp_path: Path) -> No
     fits.PrimaryHDU(np.zeros((2, 2), dtype=np.float32)).writeto(tmp_path / "x.fits")
     images.image(str(tmp_path / "x.fits"))  # casacore registers its FITS unit names here
     assert [normalize_unit(u) for u in ("MHZ", "DEG", "KM/S", "JY/BEAM", "S")] == ["MHz", "deg", "km/s", "Jy/beam", "s"]
-
-
-def test_stokes_types_from_header_entries() -> None:
-    from carta_trio.io.computed_entries import stokes_types
-
-    def entries(*cards: str) -> list[pb.HeaderEntry]:
-        return list(entries_from_cards(cards).entries)
-
-    iquv = entries("CTYPE4  = 'STOKES'", "CRVAL4  =                  1.0", "CRPIX4  =                  1.0",
-                   "CDELT4  =                  1.0")
-    assert stokes_types(iquv, 4) == {0: 1, 1: 2, 2: 3, 3: 4}
-    rr_ll = entries("CTYPE3  = 'STOKES'", "CRVAL3  =                 -1.0", "CDELT3  =                 -1.0",
-                    "CRPIX3  =                  1.0")
-    assert stokes_types(rr_ll, 2) == {0: -1, 1: -2}
-    shifted = entries("CTYPE4  = 'Stokes'", "CRVAL4  =                  2.0", "CRPIX4  =                  2.0",
-                      "CDELT4  =                  1.0")
-    assert stokes_types(shifted, 3) == {0: 1, 1: 2, 2: 3}
-    assert stokes_types(entries("CTYPE4  = 'STOKES'", "CDELT4  =                  0.5"), 2) == {}
-    assert stokes_types(entries("CTYPE3  = 'FREQ'"), 2) == {}
