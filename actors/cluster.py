@@ -51,7 +51,7 @@ def _client(address: str) -> Any:
         from distributed import Client
 
         try:
-            client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)  # type: ignore[no-untyped-call]
+            client = Client(address, timeout=CONNECT_SECONDS, set_as_default=False)  # type: ignore[no-untyped-call]  # distributed's Client.__init__ is unannotated
         except (OSError, TimeoutError) as exc:
             raise ClusterError(f"The dask scheduler at {address} does not answer ({type(exc).__name__})") from None
         _clients[address] = client

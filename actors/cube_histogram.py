@@ -23,7 +23,8 @@ between chunks.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import numpy as np
 import trio
@@ -47,6 +48,7 @@ if TYPE_CHECKING:
     from carta_trio.actors.session import Session
 
 log = logging.getLogger(__name__)
+R = TypeVar("R")  # what one chunk of work gives
 
 TAG = "histogram"
 ALL_Z = -2
@@ -138,10 +140,12 @@ def _chunk_counts(frame: Frame, z0: int, z1: int, stokes: int, bins: histograms.
     return histograms.bin_counts(block, bins, within_bounds=within)
 
 
-async def _in_order(chunks: list[tuple[int, int]], work, on_result) -> None:  # type: ignore[no-untyped-def]
+async def _in_order(
+    chunks: list[tuple[int, int]], work: Callable[[int, int], Awaitable[R]], on_result: Callable[[int, int, R], Awaitable[None]]
+) -> None:
     """Run ``work(z0, z1)`` for every chunk, a few at a time, and hand the results to
     ``on_result(z0, z1, result)`` in chunk order."""
-    results: dict[int, object] = {}
+    results: dict[int, R] = {}
     done = {i: trio.Event() for i in range(len(chunks))}
     next_index = 0
 
@@ -173,7 +177,7 @@ async def _compute(
     async def stats_of(z0: int, z1: int) -> list[histograms.BasicStats]:
         cached = [reader_pool.peek(frame.reader, ("plane_stats", z, stokes)) for z in range(z0, z1)]
         if all(s is not None for s in cached):
-            return cached  # type: ignore[return-value]
+            return cast(list[histograms.BasicStats], cached)  # every entry checked for None just above
         return await session.run_sync(_chunk_stats, frame, z0, z1, stokes)
 
     async def add_stats(z0: int, z1: int, plane_stats: list[histograms.BasicStats]) -> None:

@@ -99,11 +99,11 @@ class FramePixels:
         key = ("mip", channel, stokes, mip)
         identity = getattr(self.reader, "pool_identity", None)
         while True:
-            shared = reader_pool.peek(self.reader, key)
+            shared: np.ndarray | None = reader_pool.peek(self.reader, key)  # only mips are stored under key
             if shared is not None:
                 if (channel, stokes) == (self.channel, self.stokes):
                     self._mips[mip] = shared
-                return shared  # type: ignore[no-any-return]
+                return shared
             other = _shared_mips_pending.get((identity, key)) if identity is not None else None
             if other is None:
                 break

@@ -26,7 +26,7 @@ from carta_trio.actors.analytics_state import (
     analytics,
     send_file_stream,
 )
-from carta_trio.actors.stokes_coordinates import CoordinateError, resolve_stokes
+from carta_trio.actors.stokes_coordinates import Coordinate, CoordinateError, resolve_stokes
 from carta_trio.analysis import histograms
 from carta_trio.actors.session import one_error_per_call
 from carta_trio.messages import schema as pb
@@ -52,7 +52,7 @@ def config_echo(requirement: HistogramRequirement) -> pb.HistogramConfig:
     )
 
 
-def requirement_from_config(config: pb.HistogramConfig, coordinate) -> HistogramRequirement:  # type: ignore[no-untyped-def]
+def requirement_from_config(config: pb.HistogramConfig, coordinate: Coordinate) -> HistogramRequirement:
     return HistogramRequirement(
         coordinate=coordinate,
         channel=int(config.channel),
@@ -63,7 +63,7 @@ def requirement_from_config(config: pb.HistogramConfig, coordinate) -> Histogram
     )
 
 
-def resolve_requirement_stokes(frame: Frame, requirement_coordinate) -> int:  # type: ignore[no-untyped-def]
+def resolve_requirement_stokes(frame: Frame, requirement_coordinate: Coordinate) -> int:
     """Stokes index of a requirement coordinate on ``frame`` (raises CoordinateError)."""
     return resolve_stokes(requirement_coordinate, frame.stokes, list(frame.reader.stokes_values or []), frame.num_stokes)
 

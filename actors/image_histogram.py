@@ -118,9 +118,9 @@ async def plane_histogram(
     # opening one image compute its render histogram once.
     key = ("plane_histogram", channel, stokes, bins)
     while True:
-        cached = reader_pool.peek(frame.reader, key)
+        cached: HistogramResult | None = reader_pool.peek(frame.reader, key)  # stored below under key
         if cached is not None:
-            return cached  # type: ignore[no-any-return]
+            return cached
         identity = getattr(frame.reader, "pool_identity", None)
         pending = _in_flight.get((identity, key)) if identity is not None else None
         if pending is None:

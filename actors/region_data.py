@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -39,7 +40,7 @@ def component_indices(reader: ImageReader) -> dict[str, int | None]:
     return stokes_components(list(reader.stokes_values or []), reader.num_stokes)
 
 
-def _components(reader: ImageReader, stokes: int, read) -> np.ndarray:  # type: ignore[no-untyped-def]
+def _components(reader: ImageReader, stokes: int, read: Callable[[int], np.ndarray]) -> np.ndarray:
     indices = component_indices(reader)
     planes = {name: (read(index) if index is not None else None) for name, index in indices.items()}
     return polarization.computed_stokes(stokes, planes["I"], planes["Q"], planes["U"], planes["V"])

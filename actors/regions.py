@@ -70,9 +70,12 @@ def add_region_listener(
     Listeners are process-wide (handler modules register them on import) and get the
     session the region belongs to.
     """
-    for listener, table in ((changed, _changed_listeners), (removed, _removed_listeners), (preview, _preview_listeners)):
-        if listener is not None and listener not in table:
-            table.append(listener)  # type: ignore[arg-type]
+    if changed is not None and changed not in _changed_listeners:
+        _changed_listeners.append(changed)
+    if removed is not None and removed not in _removed_listeners:
+        _removed_listeners.append(removed)
+    if preview is not None and preview not in _preview_listeners:
+        _preview_listeners.append(preview)
 
 
 @dataclass

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 import trio
 
 from carta_trio.actors.dispatch import handles
-from carta_trio.actors.http_app import ScriptingAction, ScriptingResult
+from carta_trio.actors.http_app import ScriptingAction, ScriptingHandler, ScriptingResult
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -36,7 +36,7 @@ def _pending(session: Session) -> dict[int, _Pending]:
     return pending
 
 
-def scripting_handler(manager: SessionManager):  # type: ignore[no-untyped-def]
+def scripting_handler(manager: SessionManager) -> ScriptingHandler:
     """The ``scripting_handler`` the HTTP app calls for each action."""
 
     async def handle(action: ScriptingAction) -> ScriptingResult | None:

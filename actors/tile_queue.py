@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -218,10 +218,14 @@ async def check_compression(session: Session, tiles: pb.AddRequiredTiles) -> boo
     return True
 
 
-def enum_name(enum: object, value: int) -> str:
-    """The name of an enum value, or the number for one this schema does not know."""
+def enum_name(enum: Any, value: int) -> str:
+    """The name of an enum value, or the number for one this schema does not know.
+
+    ``enum`` is a protobuf enum class (``pb.CompressionType``...); its ``Name`` comes
+    from protobuf's EnumTypeWrapper metaclass, which has no type stubs.
+    """
     try:
-        return str(enum.Name(value))  # type: ignore[attr-defined]
+        return str(enum.Name(value))
     except ValueError:
         return str(value)
 

@@ -45,6 +45,7 @@ from carta_trio.messages import schema as pb
 if TYPE_CHECKING:
     from carta_trio.actors.frame import Frame
     from carta_trio.actors.session import Session
+    from carta_trio.io.image_reader import ImageReader
 
 log = logging.getLogger(__name__)
 
@@ -171,12 +172,12 @@ def _downsampled(plane: np.ndarray, mip: int) -> np.ndarray:
     return block_mean(plane, mip)
 
 
-def _read_downsampled(reader: object, channel: int, stokes: int, mip: int) -> np.ndarray:
+def _read_downsampled(reader: ImageReader, channel: int, stokes: int, mip: int) -> np.ndarray:
     if mip > 1:
-        precomputed = reader.mipmap(mip, channel, stokes)  # type: ignore[attr-defined]
+        precomputed = reader.mipmap(mip, channel, stokes)
         if precomputed is not None:
             return np.asarray(precomputed, dtype=np.float32)
-    return _downsampled(reader.read_plane(channel, stokes), mip)  # type: ignore[attr-defined]
+    return _downsampled(reader.read_plane(channel, stokes), mip)
 
 
 async def _stokes_plane(frame: Frame, channel: int, stokes: int, mip: int) -> np.ndarray:
