@@ -1,67 +1,53 @@
-"""Event-loop stalls during plane reads, per file format.
+"""Event-loop stalls while images are read, per file format and per kind of read.
 
-Run: ``python3 -m bench.bench_loop_stall [--size 3000] [--reads 6] [--dir /tmp] [--formats rice,hdf5]``
+Run: ``python3 -m bench.bench_loop_stall [--size 3000] [--cube 512x512x500] [--formats rice,hdf5]``
 
 One process serves every viewer, so a read that holds the GIL freezes every session's
-tiles and PINGs for as long as it runs (fitsio decompressing a tile-compressed plane
-holds it for the whole call). For each format a ``size`` x ``size`` x 2 cube is written
-once; then, in a trio run, planes are read the way a frame reads them
-(``workers.run_sync(region_data.read_plane, reader, ...)``) while a heartbeat task
-sleeps 1 ms at a time and records how late it wakes. Printed per format: the longest
-and the 99th-percentile lateness of the heartbeat (the loop stall), next to the same
-heartbeat with no reads at all (the machine's own noise), and the plane read time.
+tiles and PINGs for as long as it runs (fitsio decompressing a tile-compressed image
+holds it for the whole call). For each format (FITS plain, RICE and GZIP tile-compressed
+FITS, HDF5 IDIA, CASA, MIRIAD; see ``bench/stall_images.py``) a ``size`` x ``size`` x 2
+image and a cube are written; then, in a trio run, the reads a frame does run the way
+the actors run them (``workers.run_sync`` in worker threads, the same chunk sizes):
+
+* ``plane``: whole planes of the large image (``region_data.read_plane``, a channel change);
+* ``cursor``: cursor spectral profiles of the cube, in the cursor job's adaptive blocks;
+* ``region``: a 100 x 100 region's spectral profile, blocks split over two threads;
+* ``cube hist``: the two passes of a cube histogram, 32 MiB chunks, two at a time.
+
+Meanwhile a heartbeat task sleeps 1 ms at a time and records how late it wakes. Printed
+per format and read: the longest lateness (the loop stall) and the time the reads took.
+Reference rows measure the same heartbeat with no reads, with worker threads that only
+sleep, and with worker threads burning CPU without the GIL (``hashlib``): on a shared
+machine those are the floor the format rows cannot go below.
 Target (DESIGN.md): no stall above ~20 ms. Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
-import statistics
+import hashlib
+import os
+import shutil
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Any
 
-import fitsio
 import numpy as np
 import trio
 
+from bench.serving import load_average
+from bench.stall_images import FORMATS, noise
 from carta_trio.actors import region_data, workers
+from carta_trio.analysis import histograms, spectral_profiles
 from carta_trio.io.images import open_image
 
 HEARTBEAT = 0.001
+REGION_EDGE = 100
+CUBE_CHUNK_BYTES = 32 << 20
 
-
-def _cube(size: int, integer: bool) -> np.ndarray:
-    rng = np.random.default_rng(0)
-    data = rng.normal(100.0, 10.0, size=(2, size, size))
-    return data.astype(np.int32) if integer else data.astype(np.float32)
-
-
-def _write_fits(path: Path, data: np.ndarray, compress: str | None) -> None:
-    header = [{"name": "CTYPE1", "value": "RA---SIN"}, {"name": "CTYPE2", "value": "DEC--SIN"},
-              {"name": "CTYPE3", "value": "FREQ"}]
-    fitsio.write(str(path), data, header=header, compress=compress, clobber=True)
-
-
-def _write_hdf5(path: Path, data: np.ndarray) -> None:
-    import h5py
-
-    with h5py.File(path, "w") as f:
-        group = f.create_group("0")
-        group.attrs["SIMPLE"] = np.uint8(1)
-        for key, value in (("BITPIX", -32), ("NAXIS", 3), ("NAXIS1", data.shape[2]),
-                           ("NAXIS2", data.shape[1]), ("NAXIS3", data.shape[0])):
-            group.attrs[key] = np.int64(value)
-        group.create_dataset("DATA", data=data.astype(np.float32), chunks=(1, 256, 256))
-
-
-FORMATS: dict[str, tuple[str, Callable[[Path, int], None]]] = {
-    "FITS plain": ("plain.fits", lambda p, n: _write_fits(p, _cube(n, False), None)),
-    "FITS RICE": ("rice.fits", lambda p, n: _write_fits(p, _cube(n, True), "RICE")),
-    "FITS GZIP tiles": ("gzip.fits", lambda p, n: _write_fits(p, _cube(n, False), "GZIP")),
-    "HDF5 (chunked)": ("cube.hdf5", lambda p, n: _write_hdf5(p, _cube(n, False))),
-}
+Workload = Callable[[Any], Awaitable[None]]
 
 
 async def _heartbeat(lateness: list[float]) -> None:
@@ -71,54 +57,192 @@ async def _heartbeat(lateness: list[float]) -> None:
         lateness.append(time.perf_counter() - start - HEARTBEAT)
 
 
-async def _measure(path: Path | None, reads: int) -> tuple[list[float], list[float]]:
-    """Heartbeat lateness and read times while ``reads`` planes are read (none: idle)."""
+async def _measure(work: Callable[[], Awaitable[None]]) -> tuple[list[float], float]:
+    """Heartbeat lateness while ``work`` runs, and how long it took."""
     lateness: list[float] = []
-    durations: list[float] = []
     async with trio.open_nursery() as nursery:
         nursery.start_soon(_heartbeat, lateness)
         await trio.sleep(0.05)
-        if path is None:
-            await trio.sleep(0.5)
-        else:
-            reader = await workers.run_sync(open_image, path, "")
-            try:
-                for i in range(reads):
-                    start = time.perf_counter()
-                    await workers.run_sync(region_data.read_plane, reader, i % 2, 0)
-                    durations.append(time.perf_counter() - start)
-            finally:
-                reader.close()
+        start = time.perf_counter()
+        await work()
+        took = time.perf_counter() - start
         nursery.cancel_scope.cancel()
-    return lateness, durations
+    return lateness, took
+
+
+async def _two_at_a_time(items: list[Any], fn: Callable[[Any], Awaitable[None]]) -> None:
+    pending = list(items)
+
+    async def worker() -> None:
+        while pending:
+            await fn(pending.pop(0))
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(2):
+            nursery.start_soon(worker)
+
+
+# ----------------------------------------------------------------------- workloads
+
+
+def plane_reads(count: int) -> Workload:
+    async def work(reader: Any) -> None:
+        for i in range(count):
+            await workers.run_sync(region_data.read_plane, reader, i % reader.depth, 0)
+    return work
+
+
+async def cursor_profiles(reader: Any) -> None:
+    """Spectra at four pixels, in the cursor job's blocks (10 channels, then ~50 ms)."""
+    for k in range(4):
+        x, y = (reader.width * (k + 1)) // 5, (reader.height * (4 - k)) // 5
+        delta, z = spectral_profiles.INIT_DELTA_Z, 0
+        while z < reader.depth:
+            z1 = min(reader.depth, z + delta)
+            start = time.perf_counter()
+            await workers.run_sync(region_data.read_spectrum, reader, x, y, 0, z, z1)
+            delta = spectral_profiles.next_cursor_delta(delta, z1 - z, (time.perf_counter() - start) * 1e3,
+                                                        reader.depth)
+            z = z1
+
+
+def _region_block(reader: Any, x0: int, y0: int, z0: int, z1: int) -> None:
+    block = reader.read_cube(x0, x0 + REGION_EDGE, y0, y0 + REGION_EDGE, z0, z1, 0)
+    spectral_profiles.region_spectral_profiles(block, None)
+
+
+async def region_profile(reader: Any) -> None:
+    """A 100 x 100 box's profile in adaptive blocks (~50 ms), each split over two threads."""
+    x0, y0 = max(0, reader.width // 2 - REGION_EDGE // 2), max(0, reader.height // 2 - REGION_EDGE // 2)
+    delta, z = spectral_profiles.INIT_DELTA_Z, 0
+    while z < reader.depth:
+        z1 = min(reader.depth, z + delta)
+        start = time.perf_counter()
+        edges = np.linspace(z, z1, 3).astype(int) if z1 - z >= 16 else np.array([z, z1])
+        async with trio.open_nursery() as nursery:
+            for a, b in zip(edges[:-1], edges[1:]):
+                nursery.start_soon(workers.run_sync, _region_block, reader, x0, y0, int(a), int(b))
+        delta = spectral_profiles.next_region_delta(z1 - z, (time.perf_counter() - start) * 1e3, reader.depth)
+        z = z1
+
+
+async def cube_histogram(reader: Any) -> None:
+    """Statistics pass, then counting pass, over 32 MiB chunks of planes, two at a time."""
+    planes = max(1, CUBE_CHUNK_BYTES // (reader.width * reader.height * 4))
+    chunks = [(z, min(reader.depth, z + planes)) for z in range(0, reader.depth, planes)]
+    stats: list[histograms.BasicStats] = []
+
+    def read(z0: int, z1: int) -> np.ndarray:
+        return region_data.read_block(reader, 0, reader.width, 0, reader.height, z0, z1, 0)
+
+    async def first(chunk: tuple[int, int]) -> None:
+        stats.extend(await workers.run_sync(lambda: histograms.basic_stats_planes(read(*chunk))))
+
+    await _two_at_a_time(chunks, first)
+    joined = stats[0]
+    for item in stats[1:]:
+        joined = joined.join(item)
+    bins = histograms.histogram_bins(joined.min, joined.max, 1000)
+
+    async def second(chunk: tuple[int, int]) -> None:
+        await workers.run_sync(lambda: histograms.bin_counts(read(*chunk), bins))
+
+    await _two_at_a_time(chunks, second)
+
+
+def references(seconds: float) -> dict[str, Callable[[], Awaitable[None]]]:
+    """Work that never holds the GIL for long: the machine's own noise floor."""
+    buffer = os.urandom(8 << 20)
+
+    async def idle() -> None:
+        await trio.sleep(seconds)
+
+    async def sleeping() -> None:
+        await _two_at_a_time([0.05] * int(seconds / 0.025), lambda s: workers.run_sync(time.sleep, s))
+
+    async def burning() -> None:
+        deadline = time.perf_counter() + seconds
+
+        async def burn() -> None:
+            while time.perf_counter() < deadline:
+                await workers.run_sync(lambda: hashlib.sha256(buffer).digest())
+
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(burn)
+            nursery.start_soon(burn)
+
+    return {"(no reads)": idle, "(sleeping threads)": sleeping, "(GIL-free CPU x2)": burning}
+
+
+# ----------------------------------------------------------------------- main
 
 
 def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:7.1f}"
+    return f"{seconds * 1000:6.1f}"
+
+
+def _cell(result: tuple[list[float], float] | None) -> str:
+    if result is None:
+        return f"{'-':>15}"
+    lateness, took = result
+    return f"{_ms(max(lateness))} /{took:6.2f}s"
+
+
+def _run(path: Path, work: Workload) -> tuple[list[float], float]:
+    async def main() -> tuple[list[float], float]:
+        reader = await workers.run_sync(open_image, path, "")
+        try:
+            return await _measure(lambda: work(reader))
+        finally:
+            reader.close()
+    return trio.run(main)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--size", type=int, default=3000)
-    parser.add_argument("--reads", type=int, default=6)
+    parser.add_argument("--size", type=int, default=3000, help="edge of the plane image (size x size x 2)")
+    parser.add_argument("--cube", default="512x512x500", help="WxHxD of the cube for profiles and histograms")
+    parser.add_argument("--reads", type=int, default=6, help="planes read per format")
     parser.add_argument("--dir", default=None)
     parser.add_argument("--formats", default="", help="comma-separated substrings of format names")
+    parser.add_argument("--skip", default="", help="comma-separated reads to skip: plane,cursor,region,hist")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory(dir=args.dir) as tmp:
-        folder = Path(tmp)
-        print(f"{args.size} x {args.size} planes, {args.reads} reads each; heartbeat lateness in ms")
-        print(f"{'format':18} {'max stall':>10} {'p99 stall':>10} {'read ms':>9}")
-        idle, _ = trio.run(_measure, None, 0)
-        print(f"{'(no reads)':18} {_ms(max(idle)):>10} {_ms(float(np.percentile(idle, 99))):>10} {'-':>9}")
-        wanted = [w.strip().lower() for w in args.formats.split(",") if w.strip()]
-        for name, (filename, write) in FORMATS.items():
-            if wanted and not any(w in name.lower() for w in wanted):
-                continue
-            path = folder / filename
-            write(path, args.size)
-            lateness, durations = trio.run(_measure, path, args.reads)
-            print(f"{name:18} {_ms(max(lateness)):>10} {_ms(float(np.percentile(lateness, 99))):>10} "
-                  f"{_ms(statistics.median(durations)):>9}", flush=True)
+    width, height, depth = (int(v) for v in args.cube.lower().split("x"))
+    wanted = [w.strip().lower() for w in args.formats.split(",") if w.strip()]
+    skip = {w.strip() for w in args.skip.split(",") if w.strip()}
+    print(f"plane image {args.size}x{args.size}x2 ({args.reads} planes read); cube {width}x{height}x{depth}; "
+          f"{load_average()}; sys.getswitchinterval 5 ms")
+    print("each cell: longest event-loop stall in ms / wall time of the reads")
+    columns = ("plane", "cursor", "region", "hist")
+    print(f"{'format':20} " + " ".join(f"{c:>15}" for c in columns), flush=True)
+    for name, work in references(2.0).items():
+        print(f"{name:20} {_cell(trio.run(_measure, work))}", flush=True)
+    plane_data = noise((2, args.size, args.size))
+    cube_data = noise((depth, height, width), seed=1)
+    loads: dict[str, Workload] = {"cursor": cursor_profiles, "region": region_profile, "hist": cube_histogram}
+    for name, (filename, write) in FORMATS.items():
+        if wanted and not any(w in name.lower() for w in wanted):
+            continue
+        with tempfile.TemporaryDirectory(dir=args.dir, prefix="carta-stall-") as tmp:
+            folder = Path(tmp)
+            cells: dict[str, tuple[list[float], float] | None] = dict.fromkeys(columns)
+            if "plane" not in skip:
+                write(folder / f"plane-{filename}", plane_data)
+                cells["plane"] = _run(folder / f"plane-{filename}", plane_reads(args.reads))
+                _remove(folder / f"plane-{filename}")
+            if set(loads) - skip:
+                write(folder / f"cube-{filename}", cube_data)
+                for column, load in loads.items():
+                    if column not in skip:
+                        cells[column] = _run(folder / f"cube-{filename}", load)
+        print(f"{name:20} " + " ".join(_cell(cells[c]) for c in columns), flush=True)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir():
+        shutil.rmtree(path)
+    else:
+        path.unlink()
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ import fitsio
 import numpy as np
 
 from carta_trio.io.axis_roles import roles_from_header
+from carta_trio.io.fits_bands import tile_bands, tile_shape
 from carta_trio.io.fits_header import (cards_from_records, header_beam, table_beams,
                                        uncompressed_records)
 from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
@@ -45,9 +46,13 @@ BITPIX_DTYPES = {8: np.dtype("u1"), 16: np.dtype(">i2"), 32: np.dtype(">i4"),
 BITPIX_TYPE_NAMES = {8: "uChar", 16: "Short", 32: "Int", 64: "Int64", -32: "float", -64: "double"}
 
 READ_ERROR = "Error reading FITS file."
-#: Bytes of a tile-compressed image decompressed per cfitsio call (it holds the GIL for
-#: the call): ~5-10 ms of RICE/GZIP work, so no event-loop stall is longer than that.
-COMPRESSED_BAND_BYTES = 1024 << 10
+#: Tile pixels a tile-compressed image decompresses per cfitsio call (it holds the GIL
+#: for the call): ~1.5 ms of RICE, ~3 ms of GZIP work (``bench/bench_loop_stall.py``), so
+#: with CPython's 5 ms switch interval the event loop waits < ~10 ms for the GIL.
+COMPRESSED_BAND_PIXELS = 1 << 16
+#: Pixels per cfitsio call for images cfitsio holds uncompressed in memory (``.fits.gz``):
+#: a copy, ~1 ms per 4 Mi pixels.
+MEMORY_BAND_PIXELS = 1 << 22
 
 
 def parse_hdu_number(hdu: str) -> int | None:
@@ -129,6 +134,10 @@ class FitsReader(ImageReader):
         self.is_compressed = bool(info.get("is_compressed_image"))
 
         records = self._hdu.read_header_list()
+        #: cfitsio's unit of decompression (numpy order): fitsio read calls are cut on it.
+        self.tile = tile_shape(records, self._np_shape) if self.is_compressed else (1,) * len(dims)
+        #: Tile pixels decompressed per fitsio call at most (one tile if a tile is larger).
+        self.band_pixels = COMPRESSED_BAND_PIXELS if self.is_compressed else MEMORY_BAND_PIXELS
         if self.is_compressed:
             records = uncompressed_records(records)
         self._records = records
@@ -185,31 +194,31 @@ class FitsReader(ImageReader):
         return self._scaled(self._read_compressed(list(reversed(starts)), list(reversed(stops))))
 
     def _read_compressed(self, starts: list[int], stops: list[int]) -> np.ndarray:
-        """A box (numpy axis order) of a tile-compressed image, decompressed in bands.
+        """A box (numpy axis order) read through cfitsio in short calls.
 
-        cfitsio holds the GIL for a whole call (a 3000^2 RICE plane: ~0.4 s), which
-        freezes the event loop of every session. The box is therefore read in bands of
-        about :data:`COMPRESSED_BAND_BYTES` along its outermost axis longer than one,
-        each a call of its own: between two bands the event loop gets the GIL back
-        (``bench/bench_loop_stall.py`` measures it). Each band takes the lock, so a
-        close waits for the band in progress, never for the whole box.
+        cfitsio holds the GIL for a whole call (a 3000^2 RICE plane: ~0.15-0.4 s), which
+        freezes the event loop of every session. The box is therefore read in bands
+        cut on tile boundaries, each decompressing at most :data:`COMPRESSED_BAND_PIXELS`
+        tile pixels (:func:`carta_trio.io.fits_bands.tile_bands`): between two calls the
+        event loop gets the GIL back (``bench/bench_loop_stall.py`` measures it). Each
+        band takes the lock, so a close waits for the band in progress, never for the box.
         """
         shape = [b - a for a, b in zip(starts, stops)]
-        axis = next((i for i, n in enumerate(shape) if n > 1), 0)
-        row_bytes = max(1, math.prod(shape) // max(shape[axis], 1) * BITPIX_DTYPES[self.bitpix].itemsize)
-        step = max(1, COMPRESSED_BAND_BYTES // row_bytes)
-        bands = []
-        for lo in range(starts[axis], stops[axis], step):
-            box = [slice(a, b) for a, b in zip(starts, stops)]
-            box[axis] = slice(lo, min(lo + step, stops[axis]))
+        out: np.ndarray | None = None
+        for lo, hi in tile_bands(starts, stops, self.tile, self._np_shape, self.band_pixels):
+            box = tuple(slice(a, b) for a, b in zip(lo, hi))
             with self._lock:
                 if self._fits is None:
                     raise ValueError("reader is closed")
-                raw = self._hdu[tuple(box)]
-            band_shape = list(shape)
-            band_shape[axis] = box[axis].stop - box[axis].start
-            bands.append(np.asarray(raw).reshape(band_shape))
-        return bands[0] if len(bands) == 1 else np.concatenate(bands, axis=axis)
+                raw = np.asarray(self._hdu[box])
+            band_shape = [b - a for a, b in zip(lo, hi)]
+            if out is None:
+                if band_shape == shape:
+                    return raw.reshape(shape)
+                out = np.empty(shape, dtype=raw.dtype)
+            out[tuple(slice(a - s, b - s) for a, b, s in zip(lo, hi, starts))] = raw.reshape(band_shape)
+        assert out is not None
+        return out
 
     def _scaled(self, raw: np.ndarray) -> np.ndarray:
         """Physical float32 values from stored values (only this slice is converted)."""
