@@ -20,7 +20,7 @@ import logging
 import math
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING
 
 import trio
 
@@ -72,9 +72,9 @@ def _style_message(style: StyleData) -> pb.RegionStyle:
     a = style.annotation
     if a is not None:
         message.annotation_style.CopyFrom(pb.AnnotationStyle(
-            point_shape=cast(Any, a.point_shape), point_width=a.point_width, text_label0=a.text_label0,
+            point_shape=a.point_shape, point_width=a.point_width, text_label0=a.text_label0,
             text_label1=a.text_label1, coordinate_system=a.coordinate_system, is_north_arrow=a.is_north_arrow,
-            is_east_arrow=a.is_east_arrow, text_position=cast(Any, a.text_position), font_style=a.font_style,
+            is_east_arrow=a.is_east_arrow, text_position=a.text_position, font_style=a.font_style,
             font=a.font, font_size=a.font_size))
     return message
 
@@ -163,7 +163,7 @@ def _build_ack(items: list[ImportedRegion], first_id: int
             refused += f"Line {item.line}: region not set: {exc}.\n"
             continue
         ack.regions[region_id].CopyFrom(pb.RegionInfo(
-            region_type=cast(Any, item.region_type), rotation=item.rotation,
+            region_type=item.region_type, rotation=item.rotation,
             control_points=[pb.Point(x=x, y=y) for x, y in item.points]))
         ack.region_styles[region_id].CopyFrom(_style_message(item.style))
         accepted.append((region_id, item))

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -269,8 +269,7 @@ async def send_line_spatial(frame: Frame, region: Region) -> None:
                         mip=0,
                         raw_values_fp32=values.astype("<f4").tobytes(),
                         line_axis=pb.LineProfileAxis(
-                            # protoc's stubs take only the enum class; protobuf takes analysis/'s int
-                            axis_type=cast(pb.ProfileAxisType, axis.axis_type), crpix=axis.crpix, crval=axis.crval, cdelt=axis.cdelt, unit=axis.unit
+                            axis_type=axis.axis_type, crpix=axis.crpix, crval=axis.crval, cdelt=axis.cdelt, unit=axis.unit
                         ),
                     )
                 ],

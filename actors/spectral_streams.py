@@ -25,7 +25,7 @@ import logging
 import math
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 import trio
@@ -144,7 +144,7 @@ async def _send_cursor(frame: Frame, requirements: list[tuple[SpectralRequiremen
                 profiles=[
                     pb.SpectralProfile(
                         coordinate=requirement.coordinate.text,
-                        stats_type=cast(pb.StatsType, stats_type),  # protoc's stubs take only the enum class; protobuf takes the plain int kept here
+                        stats_type=stats_type,
                         raw_values_fp32=values[stokes].astype("<f4").tobytes(),
                     )
                 ],
@@ -285,7 +285,7 @@ async def _send_region(frame: Frame, region_id: int, stokes: int, configs: Confi
             message.profiles.append(
                 pb.SpectralProfile(
                     coordinate=coordinate,
-                    stats_type=cast(pb.StatsType, st),  # protoc's stubs take only the enum class; protobuf takes any int
+                    stats_type=st,
                     raw_values_fp64=np.asarray(values, dtype="<f8").tobytes(),
                 )
             )

@@ -10,7 +10,7 @@ for everything else.
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -45,8 +45,7 @@ def _stats_message(frame: Frame, region_id: int, channel: int, stokes: int, valu
         region_id=region_id,
         channel=channel,
         stokes=stokes,
-        # protoc's stubs take only the enum class; protobuf takes the plain ints of analysis/
-        statistics=[pb.StatisticsValue(stats_type=cast(pb.StatsType, st), value=float(v)) for st, v in values],
+        statistics=[pb.StatisticsValue(stats_type=st, value=float(v)) for st, v in values],
     )
 
 

@@ -29,7 +29,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -223,7 +223,7 @@ def _message(frame: Frame, settings: VectorSettings, channel: int, progress: flo
         channel=channel,
         stokes_intensity=settings.stokes_intensity,
         stokes_angle=settings.stokes_angle,
-        compression_type=cast(pb.CompressionType, settings.compression_type),  # protoc's stubs take only the enum class; protobuf takes the plain int kept here
+        compression_type=settings.compression_type,
         compression_quality=settings.compression_quality,
         progress=progress,
     )

@@ -69,7 +69,7 @@ class VectorSettings:
     def same_as(self, other: VectorSettings | None) -> bool:
         """The reference's ``IsEqual``: every field equal, NaN thresholds never are."""
         return other is not None and all(
-            getattr(self, name) == getattr(other, name) for name in self.__slots__  # type: ignore[attr-defined]
+            getattr(self, name) == getattr(other, name) for name in self.__slots__
         )
 
     @property

@@ -670,7 +670,7 @@ class ConcatStokesFiles(_message.Message):
     stokes_files: _containers.RepeatedCompositeFieldContainer[StokesFile]
     file_id: int
     render_mode: RenderMode
-    def __init__(self, stokes_files: _Optional[_Iterable[_Union[StokesFile, _Mapping]]] = ..., file_id: _Optional[int] = ..., render_mode: _Optional[_Union[RenderMode, str]] = ...) -> None: ...
+    def __init__(self, stokes_files: _Optional[_Iterable[_Union[StokesFile, _Mapping]]] = ..., file_id: _Optional[int] = ..., render_mode: _Optional[_Union[RenderMode, int, str]] = ...) -> None: ...
 
 class StokesFile(_message.Message):
     __slots__ = ("directory", "file", "hdu", "polarization_type")
@@ -682,7 +682,7 @@ class StokesFile(_message.Message):
     file: str
     hdu: str
     polarization_type: PolarizationType
-    def __init__(self, directory: _Optional[str] = ..., file: _Optional[str] = ..., hdu: _Optional[str] = ..., polarization_type: _Optional[_Union[PolarizationType, str]] = ...) -> None: ...
+    def __init__(self, directory: _Optional[str] = ..., file: _Optional[str] = ..., hdu: _Optional[str] = ..., polarization_type: _Optional[_Union[PolarizationType, int, str]] = ...) -> None: ...
 
 class ConcatStokesFilesAck(_message.Message):
     __slots__ = ("success", "message", "open_file_ack")
@@ -714,7 +714,7 @@ class SetContourParameters(_message.Message):
     decimation_factor: int
     compression_level: int
     contour_chunk_size: int
-    def __init__(self, file_id: _Optional[int] = ..., reference_file_id: _Optional[int] = ..., image_bounds: _Optional[_Union[ImageBounds, _Mapping]] = ..., levels: _Optional[_Iterable[float]] = ..., smoothing_mode: _Optional[_Union[SmoothingMode, str]] = ..., smoothing_factor: _Optional[int] = ..., decimation_factor: _Optional[int] = ..., compression_level: _Optional[int] = ..., contour_chunk_size: _Optional[int] = ...) -> None: ...
+    def __init__(self, file_id: _Optional[int] = ..., reference_file_id: _Optional[int] = ..., image_bounds: _Optional[_Union[ImageBounds, _Mapping]] = ..., levels: _Optional[_Iterable[float]] = ..., smoothing_mode: _Optional[_Union[SmoothingMode, int, str]] = ..., smoothing_factor: _Optional[int] = ..., decimation_factor: _Optional[int] = ..., compression_level: _Optional[int] = ..., contour_chunk_size: _Optional[int] = ...) -> None: ...
 
 class ExportRegion(_message.Message):
     __slots__ = ("type", "coord_type", "file_id", "region_styles", "directory", "file")
@@ -737,7 +737,7 @@ class ExportRegion(_message.Message):
     region_styles: _containers.MessageMap[int, RegionStyle]
     directory: str
     file: str
-    def __init__(self, type: _Optional[_Union[FileType, str]] = ..., coord_type: _Optional[_Union[CoordinateType, str]] = ..., file_id: _Optional[int] = ..., region_styles: _Optional[_Mapping[int, RegionStyle]] = ..., directory: _Optional[str] = ..., file: _Optional[str] = ...) -> None: ...
+    def __init__(self, type: _Optional[_Union[FileType, int, str]] = ..., coord_type: _Optional[_Union[CoordinateType, int, str]] = ..., file_id: _Optional[int] = ..., region_styles: _Optional[_Mapping[int, RegionStyle]] = ..., directory: _Optional[str] = ..., file: _Optional[str] = ...) -> None: ...
 
 class ExportRegionAck(_message.Message):
     __slots__ = ("success", "message", "contents")
@@ -761,7 +761,7 @@ class ImportRegion(_message.Message):
     directory: str
     file: str
     contents: _containers.RepeatedScalarFieldContainer[str]
-    def __init__(self, group_id: _Optional[int] = ..., type: _Optional[_Union[FileType, str]] = ..., directory: _Optional[str] = ..., file: _Optional[str] = ..., contents: _Optional[_Iterable[str]] = ...) -> None: ...
+    def __init__(self, group_id: _Optional[int] = ..., type: _Optional[_Union[FileType, int, str]] = ..., directory: _Optional[str] = ..., file: _Optional[str] = ..., contents: _Optional[_Iterable[str]] = ...) -> None: ...
 
 class ImportRegionAck(_message.Message):
     __slots__ = ("success", "message", "regions", "region_styles")
@@ -848,7 +848,7 @@ class OpenFile(_message.Message):
     render_mode: RenderMode
     lel_expr: bool
     support_aips_beam: bool
-    def __init__(self, directory: _Optional[str] = ..., file: _Optional[str] = ..., hdu: _Optional[str] = ..., file_id: _Optional[int] = ..., render_mode: _Optional[_Union[RenderMode, str]] = ..., lel_expr: _Optional[bool] = ..., support_aips_beam: _Optional[bool] = ...) -> None: ...
+    def __init__(self, directory: _Optional[str] = ..., file: _Optional[str] = ..., hdu: _Optional[str] = ..., file_id: _Optional[int] = ..., render_mode: _Optional[_Union[RenderMode, int, str]] = ..., lel_expr: _Optional[bool] = ..., support_aips_beam: _Optional[bool] = ...) -> None: ...
 
 class OpenFileAck(_message.Message):
     __slots__ = ("success", "file_id", "message", "file_info", "file_info_extended", "file_feature_flags", "beam_table")
@@ -904,7 +904,7 @@ class SetStatsRequirements(_message.Message):
         STATS_TYPES_FIELD_NUMBER: _ClassVar[int]
         coordinate: str
         stats_types: _containers.RepeatedScalarFieldContainer[StatsType]
-        def __init__(self, coordinate: _Optional[str] = ..., stats_types: _Optional[_Iterable[_Union[StatsType, str]]] = ...) -> None: ...
+        def __init__(self, coordinate: _Optional[str] = ..., stats_types: _Optional[_Iterable[_Union[StatsType, int, str]]] = ...) -> None: ...
     FILE_ID_FIELD_NUMBER: _ClassVar[int]
     REGION_ID_FIELD_NUMBER: _ClassVar[int]
     STATS_CONFIGS_FIELD_NUMBER: _ClassVar[int]
@@ -954,7 +954,7 @@ class SetSpectralRequirements(_message.Message):
         STATS_TYPES_FIELD_NUMBER: _ClassVar[int]
         coordinate: str
         stats_types: _containers.RepeatedScalarFieldContainer[StatsType]
-        def __init__(self, coordinate: _Optional[str] = ..., stats_types: _Optional[_Iterable[_Union[StatsType, str]]] = ...) -> None: ...
+        def __init__(self, coordinate: _Optional[str] = ..., stats_types: _Optional[_Iterable[_Union[StatsType, int, str]]] = ...) -> None: ...
     FILE_ID_FIELD_NUMBER: _ClassVar[int]
     REGION_ID_FIELD_NUMBER: _ClassVar[int]
     SPECTRAL_PROFILES_FIELD_NUMBER: _ClassVar[int]
@@ -1012,7 +1012,7 @@ class RegisterViewerAck(_message.Message):
     user_preferences: _containers.ScalarMap[str, str]
     user_layouts: _containers.ScalarMap[str, str]
     platform_strings: _containers.ScalarMap[str, str]
-    def __init__(self, session_id: _Optional[int] = ..., success: _Optional[bool] = ..., message: _Optional[str] = ..., session_type: _Optional[_Union[SessionType, str]] = ..., server_feature_flags: _Optional[int] = ..., user_preferences: _Optional[_Mapping[str, str]] = ..., user_layouts: _Optional[_Mapping[str, str]] = ..., platform_strings: _Optional[_Mapping[str, str]] = ...) -> None: ...
+    def __init__(self, session_id: _Optional[int] = ..., success: _Optional[bool] = ..., message: _Optional[str] = ..., session_type: _Optional[_Union[SessionType, int, str]] = ..., server_feature_flags: _Optional[int] = ..., user_preferences: _Optional[_Mapping[str, str]] = ..., user_layouts: _Optional[_Mapping[str, str]] = ..., platform_strings: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ImageProperties(_message.Message):
     __slots__ = ("directory", "file", "lel_expr", "hdu", "file_id", "render_mode", "channel", "stokes", "regions", "contour_settings", "stokes_files", "support_aips_beam")
@@ -1047,7 +1047,7 @@ class ImageProperties(_message.Message):
     contour_settings: SetContourParameters
     stokes_files: _containers.RepeatedCompositeFieldContainer[StokesFile]
     support_aips_beam: bool
-    def __init__(self, directory: _Optional[str] = ..., file: _Optional[str] = ..., lel_expr: _Optional[bool] = ..., hdu: _Optional[str] = ..., file_id: _Optional[int] = ..., render_mode: _Optional[_Union[RenderMode, str]] = ..., channel: _Optional[int] = ..., stokes: _Optional[int] = ..., regions: _Optional[_Mapping[int, RegionInfo]] = ..., contour_settings: _Optional[_Union[SetContourParameters, _Mapping]] = ..., stokes_files: _Optional[_Iterable[_Union[StokesFile, _Mapping]]] = ..., support_aips_beam: _Optional[bool] = ...) -> None: ...
+    def __init__(self, directory: _Optional[str] = ..., file: _Optional[str] = ..., lel_expr: _Optional[bool] = ..., hdu: _Optional[str] = ..., file_id: _Optional[int] = ..., render_mode: _Optional[_Union[RenderMode, int, str]] = ..., channel: _Optional[int] = ..., stokes: _Optional[int] = ..., regions: _Optional[_Mapping[int, RegionInfo]] = ..., contour_settings: _Optional[_Union[SetContourParameters, _Mapping]] = ..., stokes_files: _Optional[_Iterable[_Union[StokesFile, _Mapping]]] = ..., support_aips_beam: _Optional[bool] = ...) -> None: ...
 
 class ResumeSession(_message.Message):
     __slots__ = ("images", "catalog_files")
@@ -1121,7 +1121,7 @@ class AddRequiredTiles(_message.Message):
     tiles: _containers.RepeatedScalarFieldContainer[int]
     compression_type: CompressionType
     compression_quality: float
-    def __init__(self, file_id: _Optional[int] = ..., tiles: _Optional[_Iterable[int]] = ..., compression_type: _Optional[_Union[CompressionType, str]] = ..., compression_quality: _Optional[float] = ...) -> None: ...
+    def __init__(self, file_id: _Optional[int] = ..., tiles: _Optional[_Iterable[int]] = ..., compression_type: _Optional[_Union[CompressionType, int, str]] = ..., compression_quality: _Optional[float] = ...) -> None: ...
 
 class RemoveRequiredTiles(_message.Message):
     __slots__ = ("file_id", "tiles")
@@ -1157,7 +1157,7 @@ class SetVectorOverlayParameters(_message.Message):
     stokes_angle: int
     compression_type: CompressionType
     compression_quality: float
-    def __init__(self, file_id: _Optional[int] = ..., image_bounds: _Optional[_Union[ImageBounds, _Mapping]] = ..., smoothing_factor: _Optional[int] = ..., fractional: _Optional[bool] = ..., threshold: _Optional[float] = ..., debiasing: _Optional[bool] = ..., q_error: _Optional[float] = ..., u_error: _Optional[float] = ..., stokes_intensity: _Optional[int] = ..., stokes_angle: _Optional[int] = ..., compression_type: _Optional[_Union[CompressionType, str]] = ..., compression_quality: _Optional[float] = ...) -> None: ...
+    def __init__(self, file_id: _Optional[int] = ..., image_bounds: _Optional[_Union[ImageBounds, _Mapping]] = ..., smoothing_factor: _Optional[int] = ..., fractional: _Optional[bool] = ..., threshold: _Optional[float] = ..., debiasing: _Optional[bool] = ..., q_error: _Optional[float] = ..., u_error: _Optional[float] = ..., stokes_intensity: _Optional[int] = ..., stokes_angle: _Optional[int] = ..., compression_type: _Optional[_Union[CompressionType, int, str]] = ..., compression_quality: _Optional[float] = ...) -> None: ...
 
 class CatalogFileInfoRequest(_message.Message):
     __slots__ = ("directory", "name")
@@ -1185,7 +1185,7 @@ class CatalogListRequest(_message.Message):
     FILTER_MODE_FIELD_NUMBER: _ClassVar[int]
     directory: str
     filter_mode: FileListFilterMode
-    def __init__(self, directory: _Optional[str] = ..., filter_mode: _Optional[_Union[FileListFilterMode, str]] = ...) -> None: ...
+    def __init__(self, directory: _Optional[str] = ..., filter_mode: _Optional[_Union[FileListFilterMode, int, str]] = ...) -> None: ...
 
 class CatalogListResponse(_message.Message):
     __slots__ = ("success", "message", "directory", "parent", "files", "subdirectories", "cancel")
@@ -1242,7 +1242,7 @@ class FileListRequest(_message.Message):
     FILTER_MODE_FIELD_NUMBER: _ClassVar[int]
     directory: str
     filter_mode: FileListFilterMode
-    def __init__(self, directory: _Optional[str] = ..., filter_mode: _Optional[_Union[FileListFilterMode, str]] = ...) -> None: ...
+    def __init__(self, directory: _Optional[str] = ..., filter_mode: _Optional[_Union[FileListFilterMode, int, str]] = ...) -> None: ...
 
 class FileListResponse(_message.Message):
     __slots__ = ("success", "message", "directory", "parent", "files", "subdirectories", "cancel")
@@ -1266,7 +1266,7 @@ class StopFileList(_message.Message):
     __slots__ = ("file_list_type",)
     FILE_LIST_TYPE_FIELD_NUMBER: _ClassVar[int]
     file_list_type: FileListType
-    def __init__(self, file_list_type: _Optional[_Union[FileListType, str]] = ...) -> None: ...
+    def __init__(self, file_list_type: _Optional[_Union[FileListType, int, str]] = ...) -> None: ...
 
 class FittingRequest(_message.Message):
     __slots__ = ("file_id", "initial_values", "fixed_params", "region_id", "fov_info", "create_model_image", "create_residual_image", "offset", "solver")
@@ -1288,7 +1288,7 @@ class FittingRequest(_message.Message):
     create_residual_image: bool
     offset: float
     solver: FittingSolverType
-    def __init__(self, file_id: _Optional[int] = ..., initial_values: _Optional[_Iterable[_Union[GaussianComponent, _Mapping]]] = ..., fixed_params: _Optional[_Iterable[bool]] = ..., region_id: _Optional[int] = ..., fov_info: _Optional[_Union[RegionInfo, _Mapping]] = ..., create_model_image: _Optional[bool] = ..., create_residual_image: _Optional[bool] = ..., offset: _Optional[float] = ..., solver: _Optional[_Union[FittingSolverType, str]] = ...) -> None: ...
+    def __init__(self, file_id: _Optional[int] = ..., initial_values: _Optional[_Iterable[_Union[GaussianComponent, _Mapping]]] = ..., fixed_params: _Optional[_Iterable[bool]] = ..., region_id: _Optional[int] = ..., fov_info: _Optional[_Union[RegionInfo, _Mapping]] = ..., create_model_image: _Optional[bool] = ..., create_residual_image: _Optional[bool] = ..., offset: _Optional[float] = ..., solver: _Optional[_Union[FittingSolverType, int, str]] = ...) -> None: ...
 
 class FittingResponse(_message.Message):
     __slots__ = ("success", "message", "result_values", "result_errors", "log", "model_image", "residual_image", "offset_value", "offset_error", "integrated_flux_values", "integrated_flux_errors")
@@ -1348,7 +1348,7 @@ class MomentRequest(_message.Message):
     mask: MomentMask
     pixel_range: FloatBounds
     keep: bool
-    def __init__(self, file_id: _Optional[int] = ..., moments: _Optional[_Iterable[_Union[Moment, str]]] = ..., axis: _Optional[_Union[MomentAxis, str]] = ..., region_id: _Optional[int] = ..., spectral_range: _Optional[_Union[IntBounds, _Mapping]] = ..., mask: _Optional[_Union[MomentMask, str]] = ..., pixel_range: _Optional[_Union[FloatBounds, _Mapping]] = ..., keep: _Optional[bool] = ...) -> None: ...
+    def __init__(self, file_id: _Optional[int] = ..., moments: _Optional[_Iterable[_Union[Moment, int, str]]] = ..., axis: _Optional[_Union[MomentAxis, int, str]] = ..., region_id: _Optional[int] = ..., spectral_range: _Optional[_Union[IntBounds, _Mapping]] = ..., mask: _Optional[_Union[MomentMask, int, str]] = ..., pixel_range: _Optional[_Union[FloatBounds, _Mapping]] = ..., keep: _Optional[bool] = ...) -> None: ...
 
 class MomentResponse(_message.Message):
     __slots__ = ("success", "message", "open_file_acks", "cancel")
@@ -1438,7 +1438,7 @@ class RegionListRequest(_message.Message):
     FILTER_MODE_FIELD_NUMBER: _ClassVar[int]
     directory: str
     filter_mode: FileListFilterMode
-    def __init__(self, directory: _Optional[str] = ..., filter_mode: _Optional[_Union[FileListFilterMode, str]] = ...) -> None: ...
+    def __init__(self, directory: _Optional[str] = ..., filter_mode: _Optional[_Union[FileListFilterMode, int, str]] = ...) -> None: ...
 
 class RegionListResponse(_message.Message):
     __slots__ = ("success", "message", "directory", "parent", "files", "subdirectories", "cancel")
@@ -1478,7 +1478,7 @@ class SaveFile(_message.Message):
     stokes: _containers.RepeatedScalarFieldContainer[int]
     keep_degenerate: bool
     rest_freq: float
-    def __init__(self, file_id: _Optional[int] = ..., output_file_directory: _Optional[str] = ..., output_file_name: _Optional[str] = ..., output_file_type: _Optional[_Union[FileType, str]] = ..., region_id: _Optional[int] = ..., channels: _Optional[_Iterable[int]] = ..., stokes: _Optional[_Iterable[int]] = ..., keep_degenerate: _Optional[bool] = ..., rest_freq: _Optional[float] = ...) -> None: ...
+    def __init__(self, file_id: _Optional[int] = ..., output_file_directory: _Optional[str] = ..., output_file_name: _Optional[str] = ..., output_file_type: _Optional[_Union[FileType, int, str]] = ..., region_id: _Optional[int] = ..., channels: _Optional[_Iterable[int]] = ..., stokes: _Optional[_Iterable[int]] = ..., keep_degenerate: _Optional[bool] = ..., rest_freq: _Optional[float] = ...) -> None: ...
 
 class SaveFileAck(_message.Message):
     __slots__ = ("file_id", "success", "message")
@@ -1545,7 +1545,7 @@ class FileInfo(_message.Message):
     size: int
     HDU_list: _containers.RepeatedScalarFieldContainer[str]
     date: int
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[FileType, str]] = ..., size: _Optional[int] = ..., HDU_list: _Optional[_Iterable[str]] = ..., date: _Optional[int] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[FileType, int, str]] = ..., size: _Optional[int] = ..., HDU_list: _Optional[_Iterable[str]] = ..., date: _Optional[int] = ...) -> None: ...
 
 class DirectoryInfo(_message.Message):
     __slots__ = ("name", "item_count", "date")
@@ -1591,7 +1591,7 @@ class HeaderEntry(_message.Message):
     entry_type: EntryType
     numeric_value: float
     comment: str
-    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ..., entry_type: _Optional[_Union[EntryType, str]] = ..., numeric_value: _Optional[float] = ..., comment: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., value: _Optional[str] = ..., entry_type: _Optional[_Union[EntryType, int, str]] = ..., numeric_value: _Optional[float] = ..., comment: _Optional[str] = ...) -> None: ...
 
 class AxesNumbers(_message.Message):
     __slots__ = ("spatial_x", "spatial_y", "spectral", "stokes", "depth")
@@ -1679,7 +1679,7 @@ class LineProfileAxis(_message.Message):
     crval: float
     cdelt: float
     unit: str
-    def __init__(self, axis_type: _Optional[_Union[ProfileAxisType, str]] = ..., crpix: _Optional[float] = ..., crval: _Optional[float] = ..., cdelt: _Optional[float] = ..., unit: _Optional[str] = ...) -> None: ...
+    def __init__(self, axis_type: _Optional[_Union[ProfileAxisType, int, str]] = ..., crpix: _Optional[float] = ..., crval: _Optional[float] = ..., cdelt: _Optional[float] = ..., unit: _Optional[str] = ...) -> None: ...
 
 class SpectralProfile(_message.Message):
     __slots__ = ("coordinate", "stats_type", "raw_values_fp32", "raw_values_fp64")
@@ -1691,7 +1691,7 @@ class SpectralProfile(_message.Message):
     stats_type: StatsType
     raw_values_fp32: bytes
     raw_values_fp64: bytes
-    def __init__(self, coordinate: _Optional[str] = ..., stats_type: _Optional[_Union[StatsType, str]] = ..., raw_values_fp32: _Optional[bytes] = ..., raw_values_fp64: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, coordinate: _Optional[str] = ..., stats_type: _Optional[_Union[StatsType, int, str]] = ..., raw_values_fp32: _Optional[bytes] = ..., raw_values_fp64: _Optional[bytes] = ...) -> None: ...
 
 class StatisticsValue(_message.Message):
     __slots__ = ("stats_type", "value")
@@ -1699,7 +1699,7 @@ class StatisticsValue(_message.Message):
     VALUE_FIELD_NUMBER: _ClassVar[int]
     stats_type: StatsType
     value: float
-    def __init__(self, stats_type: _Optional[_Union[StatsType, str]] = ..., value: _Optional[float] = ...) -> None: ...
+    def __init__(self, stats_type: _Optional[_Union[StatsType, int, str]] = ..., value: _Optional[float] = ...) -> None: ...
 
 class Histogram(_message.Message):
     __slots__ = ("num_bins", "bin_width", "first_bin_center", "bins", "mean", "std_dev")
@@ -1741,7 +1741,7 @@ class RegionInfo(_message.Message):
     region_type: RegionType
     control_points: _containers.RepeatedCompositeFieldContainer[Point]
     rotation: float
-    def __init__(self, region_type: _Optional[_Union[RegionType, str]] = ..., control_points: _Optional[_Iterable[_Union[Point, _Mapping]]] = ..., rotation: _Optional[float] = ...) -> None: ...
+    def __init__(self, region_type: _Optional[_Union[RegionType, int, str]] = ..., control_points: _Optional[_Iterable[_Union[Point, _Mapping]]] = ..., rotation: _Optional[float] = ...) -> None: ...
 
 class RegionStyle(_message.Message):
     __slots__ = ("name", "color", "line_width", "dash_list", "annotation_style")
@@ -1781,7 +1781,7 @@ class AnnotationStyle(_message.Message):
     font_style: str
     font: str
     font_size: int
-    def __init__(self, point_shape: _Optional[_Union[PointAnnotationShape, str]] = ..., point_width: _Optional[int] = ..., text_label0: _Optional[str] = ..., text_label1: _Optional[str] = ..., coordinate_system: _Optional[str] = ..., is_north_arrow: _Optional[bool] = ..., is_east_arrow: _Optional[bool] = ..., text_position: _Optional[_Union[TextAnnotationPosition, str]] = ..., font_style: _Optional[str] = ..., font: _Optional[str] = ..., font_size: _Optional[int] = ...) -> None: ...
+    def __init__(self, point_shape: _Optional[_Union[PointAnnotationShape, int, str]] = ..., point_width: _Optional[int] = ..., text_label0: _Optional[str] = ..., text_label1: _Optional[str] = ..., coordinate_system: _Optional[str] = ..., is_north_arrow: _Optional[bool] = ..., is_east_arrow: _Optional[bool] = ..., text_position: _Optional[_Union[TextAnnotationPosition, int, str]] = ..., font_style: _Optional[str] = ..., font: _Optional[str] = ..., font_size: _Optional[int] = ...) -> None: ...
 
 class CatalogFileInfo(_message.Message):
     __slots__ = ("name", "type", "file_size", "description", "coosys", "date")
@@ -1797,7 +1797,7 @@ class CatalogFileInfo(_message.Message):
     description: str
     coosys: _containers.RepeatedCompositeFieldContainer[Coosys]
     date: int
-    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[CatalogFileType, str]] = ..., file_size: _Optional[int] = ..., description: _Optional[str] = ..., coosys: _Optional[_Iterable[_Union[Coosys, _Mapping]]] = ..., date: _Optional[int] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., type: _Optional[_Union[CatalogFileType, int, str]] = ..., file_size: _Optional[int] = ..., description: _Optional[str] = ..., coosys: _Optional[_Iterable[_Union[Coosys, _Mapping]]] = ..., date: _Optional[int] = ...) -> None: ...
 
 class Coosys(_message.Message):
     __slots__ = ("equinox", "epoch", "system")
@@ -1821,7 +1821,7 @@ class CatalogHeader(_message.Message):
     column_index: int
     description: str
     units: str
-    def __init__(self, name: _Optional[str] = ..., data_type: _Optional[_Union[ColumnType, str]] = ..., column_index: _Optional[int] = ..., description: _Optional[str] = ..., units: _Optional[str] = ...) -> None: ...
+    def __init__(self, name: _Optional[str] = ..., data_type: _Optional[_Union[ColumnType, int, str]] = ..., column_index: _Optional[int] = ..., description: _Optional[str] = ..., units: _Optional[str] = ...) -> None: ...
 
 class ColumnData(_message.Message):
     __slots__ = ("data_type", "string_data", "binary_data")
@@ -1831,7 +1831,7 @@ class ColumnData(_message.Message):
     data_type: ColumnType
     string_data: _containers.RepeatedScalarFieldContainer[str]
     binary_data: bytes
-    def __init__(self, data_type: _Optional[_Union[ColumnType, str]] = ..., string_data: _Optional[_Iterable[str]] = ..., binary_data: _Optional[bytes] = ...) -> None: ...
+    def __init__(self, data_type: _Optional[_Union[ColumnType, int, str]] = ..., string_data: _Optional[_Iterable[str]] = ..., binary_data: _Optional[bytes] = ...) -> None: ...
 
 class FilterConfig(_message.Message):
     __slots__ = ("column_name", "comparison_operator", "value", "secondary_value", "sub_string")
@@ -1845,7 +1845,7 @@ class FilterConfig(_message.Message):
     value: float
     secondary_value: float
     sub_string: str
-    def __init__(self, column_name: _Optional[str] = ..., comparison_operator: _Optional[_Union[ComparisonOperator, str]] = ..., value: _Optional[float] = ..., secondary_value: _Optional[float] = ..., sub_string: _Optional[str] = ...) -> None: ...
+    def __init__(self, column_name: _Optional[str] = ..., comparison_operator: _Optional[_Union[ComparisonOperator, int, str]] = ..., value: _Optional[float] = ..., secondary_value: _Optional[float] = ..., sub_string: _Optional[str] = ...) -> None: ...
 
 class CatalogImageBounds(_message.Message):
     __slots__ = ("x_column_name", "y_column_name", "image_bounds")
@@ -1887,7 +1887,7 @@ class ListProgress(_message.Message):
     percentage: float
     checked_count: int
     total_count: int
-    def __init__(self, file_list_type: _Optional[_Union[FileListType, str]] = ..., percentage: _Optional[float] = ..., checked_count: _Optional[int] = ..., total_count: _Optional[int] = ...) -> None: ...
+    def __init__(self, file_list_type: _Optional[_Union[FileListType, int, str]] = ..., percentage: _Optional[float] = ..., checked_count: _Optional[int] = ..., total_count: _Optional[int] = ...) -> None: ...
 
 class TileData(_message.Message):
     __slots__ = ("layer", "x", "y", "width", "height", "image_data", "nan_encodings", "mip")
@@ -1937,7 +1937,7 @@ class PvPreviewSettings(_message.Message):
     compression_type: CompressionType
     image_compression_quality: float
     animation_compression_quality: float
-    def __init__(self, preview_id: _Optional[int] = ..., region_id: _Optional[int] = ..., rebin_xy: _Optional[int] = ..., rebin_z: _Optional[int] = ..., compression_type: _Optional[_Union[CompressionType, str]] = ..., image_compression_quality: _Optional[float] = ..., animation_compression_quality: _Optional[float] = ...) -> None: ...
+    def __init__(self, preview_id: _Optional[int] = ..., region_id: _Optional[int] = ..., rebin_xy: _Optional[int] = ..., rebin_z: _Optional[int] = ..., compression_type: _Optional[_Union[CompressionType, int, str]] = ..., image_compression_quality: _Optional[float] = ..., animation_compression_quality: _Optional[float] = ...) -> None: ...
 
 class CatalogFilterRequest(_message.Message):
     __slots__ = ("file_id", "column_indices", "filter_configs", "subset_data_size", "subset_start_index", "image_bounds", "image_file_id", "region_id", "sort_column", "sorting_type")
@@ -1961,7 +1961,7 @@ class CatalogFilterRequest(_message.Message):
     region_id: int
     sort_column: str
     sorting_type: SortingType
-    def __init__(self, file_id: _Optional[int] = ..., column_indices: _Optional[_Iterable[int]] = ..., filter_configs: _Optional[_Iterable[_Union[FilterConfig, _Mapping]]] = ..., subset_data_size: _Optional[int] = ..., subset_start_index: _Optional[int] = ..., image_bounds: _Optional[_Union[CatalogImageBounds, _Mapping]] = ..., image_file_id: _Optional[int] = ..., region_id: _Optional[int] = ..., sort_column: _Optional[str] = ..., sorting_type: _Optional[_Union[SortingType, str]] = ...) -> None: ...
+    def __init__(self, file_id: _Optional[int] = ..., column_indices: _Optional[_Iterable[int]] = ..., filter_configs: _Optional[_Iterable[_Union[FilterConfig, _Mapping]]] = ..., subset_data_size: _Optional[int] = ..., subset_start_index: _Optional[int] = ..., image_bounds: _Optional[_Union[CatalogImageBounds, _Mapping]] = ..., image_file_id: _Optional[int] = ..., region_id: _Optional[int] = ..., sort_column: _Optional[str] = ..., sorting_type: _Optional[_Union[SortingType, int, str]] = ...) -> None: ...
 
 class CatalogFilterResponse(_message.Message):
     __slots__ = ("file_id", "image_file_id", "region_id", "columns", "subset_data_size", "subset_end_index", "progress", "filter_data_size", "request_end_index")
@@ -2034,7 +2034,7 @@ class ErrorData(_message.Message):
     tags: _containers.RepeatedScalarFieldContainer[str]
     message: str
     data: str
-    def __init__(self, severity: _Optional[_Union[ErrorSeverity, str]] = ..., tags: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., data: _Optional[str] = ...) -> None: ...
+    def __init__(self, severity: _Optional[_Union[ErrorSeverity, int, str]] = ..., tags: _Optional[_Iterable[str]] = ..., message: _Optional[str] = ..., data: _Optional[str] = ...) -> None: ...
 
 class PvPreviewData(_message.Message):
     __slots__ = ("preview_id", "image_info", "image_data", "nan_encodings", "width", "height", "compression_type", "compression_quality", "histogram_bounds", "histogram")
@@ -2058,7 +2058,7 @@ class PvPreviewData(_message.Message):
     compression_quality: float
     histogram_bounds: FloatBounds
     histogram: Histogram
-    def __init__(self, preview_id: _Optional[int] = ..., image_info: _Optional[_Union[FileInfoExtended, _Mapping]] = ..., image_data: _Optional[bytes] = ..., nan_encodings: _Optional[bytes] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., compression_type: _Optional[_Union[CompressionType, str]] = ..., compression_quality: _Optional[float] = ..., histogram_bounds: _Optional[_Union[FloatBounds, _Mapping]] = ..., histogram: _Optional[_Union[Histogram, _Mapping]] = ...) -> None: ...
+    def __init__(self, preview_id: _Optional[int] = ..., image_info: _Optional[_Union[FileInfoExtended, _Mapping]] = ..., image_data: _Optional[bytes] = ..., nan_encodings: _Optional[bytes] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., compression_type: _Optional[_Union[CompressionType, int, str]] = ..., compression_quality: _Optional[float] = ..., histogram_bounds: _Optional[_Union[FloatBounds, _Mapping]] = ..., histogram: _Optional[_Union[Histogram, _Mapping]] = ...) -> None: ...
 
 class RasterTileSync(_message.Message):
     __slots__ = ("file_id", "channel", "stokes", "sync_id", "animation_id", "tile_count", "end_sync")
@@ -2096,7 +2096,7 @@ class RasterTileData(_message.Message):
     sync_id: int
     animation_id: int
     tiles: _containers.RepeatedCompositeFieldContainer[TileData]
-    def __init__(self, file_id: _Optional[int] = ..., channel: _Optional[int] = ..., stokes: _Optional[int] = ..., compression_type: _Optional[_Union[CompressionType, str]] = ..., compression_quality: _Optional[float] = ..., sync_id: _Optional[int] = ..., animation_id: _Optional[int] = ..., tiles: _Optional[_Iterable[_Union[TileData, _Mapping]]] = ...) -> None: ...
+    def __init__(self, file_id: _Optional[int] = ..., channel: _Optional[int] = ..., stokes: _Optional[int] = ..., compression_type: _Optional[_Union[CompressionType, int, str]] = ..., compression_quality: _Optional[float] = ..., sync_id: _Optional[int] = ..., animation_id: _Optional[int] = ..., tiles: _Optional[_Iterable[_Union[TileData, _Mapping]]] = ...) -> None: ...
 
 class RegionHistogramData(_message.Message):
     __slots__ = ("file_id", "region_id", "channel", "stokes", "histograms", "progress", "config")
@@ -2184,4 +2184,4 @@ class VectorOverlayTileData(_message.Message):
     intensity_tiles: _containers.RepeatedCompositeFieldContainer[TileData]
     angle_tiles: _containers.RepeatedCompositeFieldContainer[TileData]
     progress: float
-    def __init__(self, file_id: _Optional[int] = ..., channel: _Optional[int] = ..., stokes_intensity: _Optional[int] = ..., stokes_angle: _Optional[int] = ..., compression_type: _Optional[_Union[CompressionType, str]] = ..., compression_quality: _Optional[float] = ..., intensity_tiles: _Optional[_Iterable[_Union[TileData, _Mapping]]] = ..., angle_tiles: _Optional[_Iterable[_Union[TileData, _Mapping]]] = ..., progress: _Optional[float] = ...) -> None: ...
+    def __init__(self, file_id: _Optional[int] = ..., channel: _Optional[int] = ..., stokes_intensity: _Optional[int] = ..., stokes_angle: _Optional[int] = ..., compression_type: _Optional[_Union[CompressionType, int, str]] = ..., compression_quality: _Optional[float] = ..., intensity_tiles: _Optional[_Iterable[_Union[TileData, _Mapping]]] = ..., angle_tiles: _Optional[_Iterable[_Union[TileData, _Mapping]]] = ..., progress: _Optional[float] = ...) -> None: ...

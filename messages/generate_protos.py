@@ -262,6 +262,10 @@ def render_schema_stub(schema: Schema) -> str:
 # --------------------------------------------------------------------------- protoc
 
 
+#: An enum-typed constructor argument in protoc's stub (message fields are ``_Union[X, _Mapping]``).
+_ENUM_ARGUMENT = re.compile(r"_Union\[(\w+), str\]")
+
+
 def run_protoc(proto_dir: Path, out_dir: Path) -> None:
     """Compile ``proto_dir/carta_icd.proto`` into ``out_dir`` with grpc_tools.protoc."""
     from grpc_tools import protoc  # imported late: only the generator needs grpcio-tools
@@ -289,7 +293,11 @@ def run_protoc(proto_dir: Path, out_dir: Path) -> None:
     # as ``MomentMask.Value("None")``.
     stub = out_dir / f"{MODULE_STEM}.pyi"
     lines = stub.read_text(encoding="utf-8").splitlines(keepends=True)
-    stub.write_text("".join(ln for ln in lines if not ln.lstrip().startswith("None: ")), encoding="utf-8")
+    text = "".join(ln for ln in lines if not ln.lstrip().startswith("None: "))
+    # protoc's stub lets an enum field's constructor argument be the enum class or a value
+    # name; protobuf also takes the plain int (proto3 enums are open, and the wire and our
+    # analysis code carry numbers), so say so: ``_Union[X, str]`` is only ever an enum.
+    stub.write_text(_ENUM_ARGUMENT.sub(r"_Union[\1, int, str]", text), encoding="utf-8")
 
 
 def generate(tsv: Path, out_dir: Path, icd_dir: Path = DEFAULT_ICD_DIR) -> list[Path]:

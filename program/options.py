@@ -217,7 +217,7 @@ def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
             break
         if arg.startswith("--") and len(arg) > 2:
             name, has_value, text = arg[2:].partition("=")
-            spec = _long_spec(name)
+            spec: OptionSpec | None = _long_spec(name)  # SHORT.get below may give None
             if spec.kind in ("flag", "bool"):
                 record(spec, _parse_bool(spec.key, text) if has_value else True)
                 continue
