@@ -28,7 +28,8 @@ from carta_trio.actors import regions
 from carta_trio.actors.dispatch import handles
 from carta_trio.analysis.region_geometry import RegionError, validate_control_points
 from carta_trio.io import paths
-from carta_trio.io.region_file_common import AnnotationData, ImageGeometry, ImportedRegion, ImportResult, StyleData
+from carta_trio.io.region_file_common import AnnotationData, ImportedRegion, ImportResult, StyleData
+from carta_trio.io.region_sky import ImageGeometry
 from carta_trio.io.region_file_export import SIZED_TYPES, ExportRegion
 from carta_trio.io.region_file_io import RegionFileError, contents_lines, read_region_lines, write_text_atomic
 from carta_trio.io.region_export_crtf import export_crtf

@@ -32,7 +32,7 @@ import trio
 from astropy.io import fits
 
 from bench.serving import server_process
-from carta_trio.io.region_file_common import ImageGeometry
+from carta_trio.io.region_sky import ImageGeometry
 from carta_trio.io.region_file_io import read_region_lines
 from carta_trio.io.region_files_ds9 import import_ds9
 from carta_trio.messages import schema as pb

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 
 from carta_trio.analysis.region_geometry import RegionType as RT
 from carta_trio.io.angle_format import mvangle_angle, mvangle_time
-from carta_trio.io.region_file_common import ALIGN_WORDS, AnnotationData, ImageGeometry, StyleData, fmt_float, hex_color
+from carta_trio.io.region_file_common import ALIGN_WORDS, AnnotationData, StyleData
+from carta_trio.io.region_sky import ImageGeometry
+from carta_trio.io.region_values import fmt_float, hex_color
 from carta_trio.io.region_file_export import ExportRegion, WorldValues, world_values
 from carta_trio.io.region_files_crtf import HEADER
 

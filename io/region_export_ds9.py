@@ -14,7 +14,9 @@ import math
 from collections.abc import Sequence
 
 from carta_trio.analysis.region_geometry import RegionType as RT
-from carta_trio.io.region_file_common import ALIGN_WORDS, ImageGeometry, fmt_float, hex_color
+from carta_trio.io.region_file_common import ALIGN_WORDS
+from carta_trio.io.region_sky import ImageGeometry
+from carta_trio.io.region_values import fmt_float, hex_color
 from carta_trio.io.region_file_export import ExportRegion, WorldValues, world_values
 from carta_trio.io.region_files_ds9 import HEADER
 

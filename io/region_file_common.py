@@ -1,11 +1,11 @@
-"""Shared pieces of the CRTF and DS9 region-file dialects: plain region data, sky
-frames, quantities (units and sexagesimal), colours, and the image geometry that
-turns world coordinates into 0-based image pixels and back.
+"""What the CRTF and DS9 region readers share: plain region data (styles, annotation
+styles, imported regions), the region a parsed line still has to become
+(:class:`Pending`) and :func:`resolve_pending`, which converts world values to 0-based
+image pixels, plus the control-point layouts and annotation labels both dialects build.
 
 Everything here is pure (numpy + astropy); the actors turn :class:`ImportedRegion`
-into protobuf messages. World positions are converted in one vectorised astropy call
-per sky frame (:meth:`ImageGeometry.world_to_pixel`), so a file of 10,000 regions
-costs a handful of WCS calls, not 10,000. Lengths are converted per axis as
+into protobuf messages. Sky frames and the WCS are in :mod:`region_sky`; quantities
+and colours in :mod:`region_values`. Lengths are converted per axis as
 ``|value| / |increment|`` (no cos(dec) factor), as the reference does
 (FILES_REGIONS_CATALOGS.md §1.1).
 """
@@ -13,26 +13,20 @@ costs a handful of WCS calls, not 10,000. Lengths are converted per axis as
 from __future__ import annotations
 
 import math
-import re
-import warnings
-from dataclasses import dataclass, field
 from collections.abc import Callable
-from typing import Any
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from carta_trio.analysis.region_geometry import RegionType
+from carta_trio.io.region_sky import ImageGeometry
 
 __all__ = [
     "AnnotationData",
-    "ImageGeometry",
     "ImportResult",
     "ImportedRegion",
     "Pending",
-    "QuantityError",
     "StyleData",
-    "hex_color",
-    "parse_angle_value",
     "resolve_pending",
 ]
 
@@ -52,6 +46,12 @@ TEXT_POSITIONS = {  # TextAnnotationPosition, keyed by the CRTF/DS9 ``align`` wo
     "center": 0, "uleft": 1, "uright": 2, "lleft": 3, "lright": 4, "top": 5, "bottom": 6, "left": 7, "right": 8,
 }
 ALIGN_WORDS = {v: k for k, v in TEXT_POSITIONS.items()}
+#: The annotation type of a region type, for a region a file marks as an annotation.
+ANNOTATION_TYPES: dict[int, int] = {
+    RegionType.POINT: RegionType.ANNPOINT, RegionType.RECTANGLE: RegionType.ANNRECTANGLE,
+    RegionType.ELLIPSE: RegionType.ANNELLIPSE, RegionType.POLYGON: RegionType.ANNPOLYGON,
+    RegionType.POLYLINE: RegionType.ANNPOLYLINE, RegionType.LINE: RegionType.ANNLINE,
+}
 
 
 @dataclass
@@ -104,188 +104,6 @@ class ImportResult:
     def message(self) -> str:
         """Errors as text, one per line, each naming its line number."""
         return "".join(f"Line {n}: {text.rstrip(chr(10))}\n" if n else text for n, text in self.errors)
-
-
-class QuantityError(ValueError):
-    """A value that is not a number with a known unit."""
-
-
-# --- quantities -------------------------------------------------------------------
-
-_DEG_PER = {
-    "deg": 1.0, "degree": 1.0, "degrees": 1.0, "d": 1.0,
-    "rad": 180.0 / math.pi, "r": 180.0 / math.pi,
-    "arcmin": 1.0 / 60.0, "'": 1.0 / 60.0, "amin": 1.0 / 60.0,
-    "arcsec": 1.0 / 3600.0, '"': 1.0 / 3600.0, "asec": 1.0 / 3600.0,
-    "mas": 1.0 / 3.6e6, "marcsec": 1.0 / 3.6e6,
-}
-_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
-_NUM_UNIT = re.compile(rf"^({_NUMBER})\s*([A-Za-z\"']*)$")
-_HMS_COLON = re.compile(r"^([+-]?)(\d+):(\d+):(\d+\.?\d*)$")
-_DMS_DOTS = re.compile(r"^([+-]?)(\d+)\.(\d+)\.(\d+\.?\d*)$")
-_HMS_LETTERS = re.compile(r"^([+-]?)(\d+)[hH](\d+)[mM](\d+\.?\d*)[sS]?$")
-_DMS_LETTERS = re.compile(r"^([+-]?)(\d+)[dD](\d+)[mM](\d+\.?\d*)[sS]?$")
-
-
-def _sexagesimal(sign: str, a: str, b: str, c: str) -> float:
-    value = float(a) + float(b) / 60.0 + float(c) / 3600.0
-    return -value if sign == "-" else value
-
-
-def parse_angle_value(text: str, *, colon_is_hours: bool = True) -> tuple[float, str]:
-    """A coordinate or length: ``(value, kind)`` with kind ``"deg"`` (value in degrees),
-    ``"pix"`` or ``""`` (a plain number without unit).
-
-    Accepts ``<n><unit>`` with deg/rad/arcmin/arcsec/mas/pix (and DS9's one-letter
-    ``d r ' " p i``), ``hh:mm:ss.s`` (hours; degrees when ``colon_is_hours`` is
-    False), ``dd.mm.ss.s`` (degrees), ``hhHmmMss.s`` and ``ddDmmMss.s``. Raises
-    :class:`QuantityError` for anything else or a non-finite value.
-    """
-    s = text.strip()
-    m = _NUM_UNIT.match(s)
-    if m:
-        value, unit = float(m.group(1)), m.group(2)
-        if not math.isfinite(value):
-            raise QuantityError(text)
-        if unit == "":
-            return value, ""
-        lowered = unit.lower()
-        if lowered in ("pix", "pixel", "pixels", "p", "i"):
-            return value, "pix"
-        factor = _DEG_PER.get(lowered if unit not in ("'", '"') else unit)
-        if factor is None:
-            raise QuantityError(text)
-        return value * factor, "deg"
-    for pattern, scale in ((_HMS_COLON, 15.0 if colon_is_hours else 1.0), (_DMS_DOTS, 1.0),
-                           (_HMS_LETTERS, 15.0), (_DMS_LETTERS, 1.0)):
-        m = pattern.match(s)
-        if m:
-            return _sexagesimal(*m.groups()) * scale, "deg"
-    if s.lower() in ("nan", "inf", "-inf", "+inf", "infinity"):
-        raise QuantityError(text)
-    raise QuantityError(text)
-
-
-# --- colours -----------------------------------------------------------------------
-
-_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
-
-
-def hex_color(value: str) -> str:
-    """``2ee6d6`` / ``#2ee6d6`` -> ``#2EE6D6``; colour names are kept as written."""
-    m = _HEX.match(value.strip())
-    if m:
-        return "#" + m.group(1).upper()
-    return value.strip()
-
-
-# --- sky frames -------------------------------------------------------------------
-
-#: Canonical frame names (casacore spelling) -> astropy frame factory arguments.
-FRAME_ALIASES = {
-    "J2000": "J2000", "FK5": "J2000",
-    "B1950": "B1950", "FK4": "B1950", "B1950_VLA": "B1950",
-    "ICRS": "ICRS",
-    "GALACTIC": "GALACTIC",
-    "ECLIPTIC": "ECLIPTIC",
-    "SUPERGAL": "SUPERGAL",
-}
-
-
-def astropy_frame(name: str) -> Any:
-    """The astropy frame for a canonical frame name (J2000, B1950, ICRS, ...)."""
-    from astropy.coordinates import FK4, FK5, ICRS, BarycentricMeanEcliptic, Galactic, Supergalactic
-
-    if name == "J2000":
-        return FK5(equinox="J2000")
-    if name == "B1950":
-        return FK4(equinox="B1950")
-    if name == "ICRS":
-        return ICRS()
-    if name == "GALACTIC":
-        return Galactic()
-    if name == "ECLIPTIC":
-        return BarycentricMeanEcliptic(equinox="J2000")
-    if name == "SUPERGAL":
-        return Supergalactic()
-    raise KeyError(name)
-
-
-def frame_name_of(frame: Any) -> str:
-    """Canonical name of an astropy celestial frame (the image's)."""
-    kind = type(frame).__name__
-    if kind == "FK5":
-        return "J2000"
-    if kind == "FK4" or kind == "FK4NoETerms":
-        return "B1950"
-    if kind == "ICRS":
-        return "ICRS"
-    if kind == "Galactic":
-        return "GALACTIC"
-    if "Ecliptic" in kind:
-        return "ECLIPTIC"
-    if kind == "Supergalactic":
-        return "SUPERGAL"
-    return kind.upper()
-
-
-class ImageGeometry:
-    """The image a region file is read onto or written from.
-
-    ``celestial`` is the astropy WCS of the render axes (None: pixel regions only);
-    ``swap`` is True when render x is the latitude axis.
-    """
-
-    def __init__(self, width: int, height: int, celestial: Any = None, swap: bool = False) -> None:
-        self.width = width
-        self.height = height
-        self.celestial = celestial
-        self.swap = swap
-        self.frame_name = ""
-        self.increments = (1.0, 1.0)  # |deg per pixel| of render x, y
-        if celestial is not None:
-            from astropy.wcs.utils import proj_plane_pixel_scales, wcs_to_celestial_frame
-
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                self._frame = wcs_to_celestial_frame(celestial)
-                scales = [abs(float(s)) for s in proj_plane_pixel_scales(celestial)]
-            self.frame_name = frame_name_of(self._frame)
-            self.increments = (scales[1], scales[0]) if swap else (scales[0], scales[1])
-
-    @property
-    def has_sky(self) -> bool:
-        return self.celestial is not None
-
-    def world_to_pixel(self, lon: np.ndarray, lat: np.ndarray, frame: str) -> tuple[np.ndarray, np.ndarray]:
-        """Sky positions (degrees, in ``frame``) to 0-based render pixels (vectorised)."""
-        from astropy import units as u
-        from astropy.coordinates import SkyCoord
-
-        lon = np.asarray(lon, float)
-        lat = np.asarray(lat, float)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            if frame != self.frame_name:
-                coords = SkyCoord(lon * u.deg, lat * u.deg, frame=astropy_frame(frame))
-                coords = coords.transform_to(self._frame)
-                sph = coords.spherical
-                lon, lat = sph.lon.deg, sph.lat.deg
-            w0, w1 = (lat, lon) if self.swap else (lon, lat)
-            px, py = self.celestial.wcs_world2pix(w0, w1, 0)
-        xs, ys = (py, px) if self.swap else (px, py)
-        return np.asarray(xs, float), np.asarray(ys, float)
-
-    def pixel_to_world(self, xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """0-based render pixels to (lon, lat) degrees in the image's own frame."""
-        xs = np.asarray(xs, float)
-        ys = np.asarray(ys, float)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            a, b = (ys, xs) if self.swap else (xs, ys)
-            w0, w1 = self.celestial.wcs_pix2world(a, b, 0)
-        lon, lat = (w1, w0) if self.swap else (w0, w1)
-        return np.asarray(lon, float) % 360.0, np.asarray(lat, float)
 
 
 # --- pending regions: parsed, world values not yet converted -------------------------
@@ -409,12 +227,53 @@ def _entirely_outside(region: ImportedRegion, geometry: ImageGeometry) -> bool:
             or max(ys) < -0.5 or min(ys) > geometry.height - 0.5)
 
 
+def set_labels(ann: AnnotationData, region_type: int, text: str, align: str, compass: str) -> None:
+    """The labels of a text annotation (``text``, ``align`` word) or a compass
+    (``compass=<frame> {N} {E} <north arrow 0/1> <east arrow 0/1>``), as both dialects
+    write them."""
+    if region_type == RegionType.ANNTEXT:
+        ann.text_label0 = text
+        ann.text_position = TEXT_POSITIONS.get(align.lower(), 0)
+    elif region_type == RegionType.ANNCOMPASS:
+        words = compass.split()
+        if len(words) == 5:
+            ann.coordinate_system = words[0]
+            ann.text_label0, ann.text_label1 = words[1].strip("{}"), words[2].strip("{}")
+            ann.is_north_arrow, ann.is_east_arrow = words[3] == "1", words[4] == "1"
+
+
+def layout_builder(region_type: int, rotation: float, style: StyleData, layout: str) -> Builder:
+    """A :attr:`Pending.build` for one control-point layout of a parsed region:
+
+    ``corners`` (two opposite corners: centre and size; None when the box is empty),
+    ``sized`` (centre and two lengths), ``radius`` (centre and one length for both
+    axes), ``text`` (a position, no size), ``vector`` (a start, a length and
+    ``rotation`` in degrees: start and end points), anything else the points as given.
+    """
+
+    def build(points: list[Point], lengths: list[float]) -> ImportedRegion | None:
+        angle = rotation
+        if layout == "corners":
+            (x1, y1), (x2, y2) = points
+            w, h = abs(x2 - x1), abs(y2 - y1)
+            if w <= 0 or h <= 0:
+                return None
+            pts = [((x1 + x2) / 2, (y1 + y2) / 2), (w, h)]
+        elif layout == "sized":
+            pts = [points[0], (lengths[0], lengths[1])]
+        elif layout == "radius":
+            pts = [points[0], (lengths[0], lengths[0])]
+        elif layout == "text":
+            pts = [points[0], (0.0, 0.0)]
+        elif layout == "vector":
+            (x, y), length, a = points[0], lengths[0], math.radians(rotation)
+            pts, angle = [(x, y), (x + length * math.cos(a), y + length * math.sin(a))], 0.0
+        else:
+            pts = list(points)
+        return ImportedRegion(region_type, pts, angle, style)
+
+    return build
+
+
 def is_annotation_type(region_type: int) -> bool:
     return int(region_type) > int(RegionType.POLYGON)
-
-
-def fmt_float(value: float) -> str:
-    """Shortest round-trip repr of a float, integers without ``.0`` (``45``, ``318.95805``)."""
-    if value == int(value) and abs(value) < 1e15:
-        return str(int(value))
-    return repr(float(value))

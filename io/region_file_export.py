@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from carta_trio.analysis.region_geometry import RegionType as RT
-from carta_trio.io.region_file_common import ImageGeometry, Point, StyleData
+from carta_trio.io.region_file_common import Point, StyleData
+from carta_trio.io.region_sky import ImageGeometry
 
 __all__ = ["SIZED_TYPES", "ExportRegion", "WorldValues", "world_values"]
 

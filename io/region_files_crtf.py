@@ -2,7 +2,7 @@
 
 Reading follows the reference's shape table (FILES_REGIONS_CATALOGS.md §1.4): CRTF
 ``pix`` values are 0-based pixels (casacore convention) and are used unchanged;
-world values go through the image WCS (:mod:`region_file_common`). Each bad line
+world values go through the image WCS (:mod:`region_sky`). Each bad line
 is reported with its line number and the good lines still import. Deliberately
 not copied from the reference: the ``#blue`` colour quirk, quotes kept around a
 one-word label, the ignored global ``linewidth``, and the loss of a ``# textbox``
@@ -18,21 +18,20 @@ from collections.abc import Iterable, Sequence
 from carta_trio.analysis.region_geometry import RegionType as RT
 from carta_trio.io.region_file_common import (
     ANNOTATION_SHAPES,
-    FRAME_ALIASES,
-    TEXT_POSITIONS,
+    ANNOTATION_TYPES,
     AnnotationData,
     Builder,
-    ImageGeometry,
     ImportedRegion,
     ImportResult,
     Pending,
     Point,
-    QuantityError,
     StyleData,
-    hex_color,
-    parse_angle_value,
+    layout_builder,
     resolve_pending,
+    set_labels,
 )
+from carta_trio.io.region_sky import FRAME_ALIASES, ImageGeometry
+from carta_trio.io.region_values import QuantityError, hex_color, parse_angle_value
 
 __all__ = ["HEADER", "import_crtf"]
 
@@ -42,8 +41,6 @@ _PLAIN: dict[str, int] = {"symbol": RT.POINT, "box": RT.RECTANGLE, "centerbox": 
           "circle": RT.ELLIPSE, "ellipse": RT.ELLIPSE, "poly": RT.POLYGON, "polygon": RT.POLYGON,
           "polyline": RT.POLYLINE, "line": RT.LINE, "vector": RT.ANNVECTOR, "text": RT.ANNTEXT,
           "textbox": RT.ANNTEXT, "ruler": RT.ANNRULER, "compass": RT.ANNCOMPASS}
-_ANN: dict[int, int] = {RT.POINT: RT.ANNPOINT, RT.RECTANGLE: RT.ANNRECTANGLE, RT.ELLIPSE: RT.ANNELLIPSE,
-        RT.POLYGON: RT.ANNPOLYGON, RT.POLYLINE: RT.ANNPOLYLINE, RT.LINE: RT.ANNLINE}
 _MIXED = "Mixed world and pixel coordinates not supported"
 _SYMBOLS = {"o": "CIRCLE", "s": "SQUARE", "d": "DIAMOND", "D": "DIAMOND", "+": "CROSS", "x": "X"}
 _THIN = {"CIRCLE": "CIRCLE_LINED", "SQUARE": "BOX", "DIAMOND": "DIAMOND_LINED"}
@@ -168,40 +165,10 @@ def _style(region_type: int, props: dict[str, str], glob: dict[str, str], symbol
             ann.point_width = int(float(get("symsize", "1")))
         except ValueError:
             ann.point_width = 1
-    elif region_type == RT.ANNTEXT:
-        ann.text_label0 = text
-        ann.text_position = TEXT_POSITIONS.get(get("align", "center").lower(), 0)
-    elif region_type == RT.ANNCOMPASS:
-        words = props.get("compass", "").split()
-        if len(words) == 5:
-            ann.coordinate_system = words[0]
-            ann.text_label0, ann.text_label1 = words[1].strip("{}"), words[2].strip("{}")
-            ann.is_north_arrow, ann.is_east_arrow = words[3] == "1", words[4] == "1"
+    else:
+        set_labels(ann, region_type, text, get("align", "center"), props.get("compass", ""))
     style.annotation = ann
     return style
-
-
-def _make(region_type: int, rotation: float, style: StyleData, build_points: str) -> Builder:
-    """A Pending.build callable for one of the control-point layouts."""
-
-    def build(points: list[tuple[float, float]], lengths: list[float]) -> ImportedRegion | None:
-        if build_points == "corners":
-            (x1, y1), (x2, y2) = points
-            w, h = abs(x2 - x1), abs(y2 - y1)
-            if w <= 0 or h <= 0:
-                return None
-            pts = [((x1 + x2) / 2, (y1 + y2) / 2), (w, h)]
-        elif build_points == "sized":
-            pts = [points[0], (lengths[0], lengths[1])]
-        elif build_points == "radius":
-            pts = [points[0], (lengths[0], lengths[0])]
-        elif build_points == "text":
-            pts = [points[0], (0.0, 0.0)]
-        else:
-            pts = list(points)
-        return ImportedRegion(region_type, pts, rotation, style)
-
-    return build
 
 
 def import_crtf(lines: Iterable[str], geometry: ImageGeometry) -> ImportResult:
@@ -300,7 +267,7 @@ def _parse_shape(number: int, keyword: str, annotation: bool, el: list[str], pro
                  glob: dict[str, str], frame: str) -> Pending:
     region_type = _PLAIN[keyword]
     if annotation:
-        region_type = _ANN.get(region_type, region_type)
+        region_type = ANNOTATION_TYPES.get(region_type, region_type)
     rotation = 0.0
     lengths: list[tuple[float, str, int]] = []
     symbol = text = ""
@@ -348,5 +315,5 @@ def _parse_shape(number: int, keyword: str, annotation: bool, el: list[str], pro
             raise _LineError("parameters invalid")
     style = _style(region_type, props, glob, symbol, text)
     mixed = any((x[1] == "deg") != (y[1] == "deg") for x, y in coords)
-    return Pending(number, keyword, coords, lengths, frame, _make(region_type, rotation % 360.0, style, layout),
+    return Pending(number, keyword, coords, lengths, frame, layout_builder(region_type, rotation % 360.0, style, layout),
                    error=f"{keyword} import failed: {_MIXED}.\n" if mixed else "")

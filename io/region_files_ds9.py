@@ -26,20 +26,20 @@ from collections.abc import Iterable
 from carta_trio.analysis.region_geometry import RegionType as RT
 from carta_trio.io.region_file_common import (
     ANNOTATION_SHAPES,
-    TEXT_POSITIONS,
+    ANNOTATION_TYPES,
     AnnotationData,
     Builder,
-    ImageGeometry,
     ImportedRegion,
     ImportResult,
     Pending,
     Point,
-    QuantityError,
     StyleData,
-    hex_color,
-    parse_angle_value,
+    layout_builder,
     resolve_pending,
+    set_labels,
 )
+from carta_trio.io.region_sky import ImageGeometry
+from carta_trio.io.region_values import QuantityError, hex_color, parse_angle_value
 
 __all__ = ["HEADER", "import_ds9"]
 
@@ -55,8 +55,6 @@ _SHAPES: dict[str, int] = {"point": RT.POINT, "circle": RT.ELLIPSE, "ellipse": R
            "polygon": RT.POLYGON, "line": RT.LINE, "polyline": RT.POLYLINE, "segment": RT.ANNPOLYLINE,
            "vector": RT.ANNVECTOR, "text": RT.ANNTEXT, "textbox": RT.ANNTEXT, "ruler": RT.ANNRULER,
            "compass": RT.ANNCOMPASS}
-_ANN: dict[int, int] = {RT.POINT: RT.ANNPOINT, RT.RECTANGLE: RT.ANNRECTANGLE, RT.ELLIPSE: RT.ANNELLIPSE,
-        RT.POLYGON: RT.ANNPOLYGON, RT.POLYLINE: RT.ANNPOLYLINE, RT.LINE: RT.ANNLINE}
 _UNSUPPORTED = {"annulus", "panda", "epanda", "bpanda", "projection", "composite"}
 _POINT_WORDS = {"circle", "box", "diamond", "cross", "x", "arrow", "boxcircle"}
 _REGION = re.compile(r"^([+-]?)\s*(?:(\w+)\s+)?(\w+)\s*\(([^)]*)\)\s*(.*)$")
@@ -201,7 +199,7 @@ class _Reader:
                props: dict[str, str]) -> Pending:
         region_type = _SHAPES[shape]
         if annotation:
-            region_type = _ANN.get(region_type, region_type)
+            region_type = ANNOTATION_TYPES.get(region_type, region_type)
         n = len(v)
         lengths: list[tuple[float, str, int]] = []
         rotation = 0.0
@@ -250,7 +248,7 @@ class _Reader:
                 raise _PieceError("compass syntax error.")
             coords, lengths, layout = [pos(0)], [self.length(v[2], 0)], "radius"
         style = self.style(region_type, prefix, props)
-        return Pending(number, shape, coords, lengths, self.frame, _builder(region_type, rotation, style, layout),
+        return Pending(number, shape, coords, lengths, self.frame, layout_builder(region_type, rotation, style, layout),
                        error=f"Failed to apply {shape} to image.\n")
 
     def style(self, region_type: int, prefix: str, props: dict[str, str]) -> StyleData:
@@ -294,15 +292,8 @@ class _Reader:
             for word in point[1:]:
                 if word.isdigit():
                     ann.point_width = int(word)
-        elif region_type == RT.ANNTEXT:
-            ann.text_label0 = text
-            ann.text_position = TEXT_POSITIONS.get(get("align", "center").lower(), 0)
-        elif region_type == RT.ANNCOMPASS:
-            words = props.get("compass", "").split()
-            if len(words) == 5:
-                ann.coordinate_system = words[0]
-                ann.text_label0, ann.text_label1 = words[1].strip("{}"), words[2].strip("{}")
-                ann.is_north_arrow, ann.is_east_arrow = words[3] == "1", words[4] == "1"
+        else:
+            set_labels(ann, region_type, text, get("align", "center"), props.get("compass", ""))
         style.annotation = ann
         return style
 
@@ -325,25 +316,6 @@ def _angle(text: str, shape: str) -> float:
     if kind == "pix":
         raise _PieceError(f"{shape} invalid parameter unit: {text}.")
     return value
-
-
-def _builder(region_type: int, rotation: float, style: StyleData, layout: str) -> Builder:
-    def build(points: list[tuple[float, float]], lengths: list[float]) -> ImportedRegion | None:
-        if layout == "sized":
-            pts = [points[0], (lengths[0], lengths[1])]
-        elif layout == "radius":
-            pts = [points[0], (lengths[0], lengths[0])]
-        elif layout == "text":
-            pts = [points[0], (0.0, 0.0)]
-        elif layout == "vector":
-            (x, y), length, a = points[0], lengths[0], math.radians(rotation)
-            return ImportedRegion(region_type, [(x, y), (x + length * math.cos(a), y + length * math.sin(a))], 0.0,
-                                  style)
-        else:
-            pts = list(points)
-        return ImportedRegion(region_type, pts, rotation, style)
-
-    return build
 
 
 def _restyled(build: Builder, text_style: StyleData | None) -> Builder:

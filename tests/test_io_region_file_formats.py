@@ -14,7 +14,9 @@ from astropy.coordinates import SkyCoord
 from astropy.wcs import WCS
 
 from carta_trio.analysis.region_geometry import RegionType as RT
-from carta_trio.io.region_file_common import AnnotationData, ImageGeometry, StyleData, parse_angle_value, QuantityError
+from carta_trio.io.region_file_common import AnnotationData, StyleData
+from carta_trio.io.region_sky import ImageGeometry
+from carta_trio.io.region_values import QuantityError, parse_angle_value
 from carta_trio.io.region_file_export import ExportRegion
 from carta_trio.io.region_export_crtf import export_crtf
 from carta_trio.io.region_files_crtf import import_crtf

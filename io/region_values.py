@@ -1,0 +1,86 @@
+"""Text values of region files: quantities (numbers with angle or pixel units,
+sexagesimal positions), colours and float formatting, shared by the CRTF and DS9
+readers and writers."""
+
+from __future__ import annotations
+
+import math
+import re
+
+__all__ = ["QuantityError", "fmt_float", "hex_color", "parse_angle_value"]
+
+
+class QuantityError(ValueError):
+    """A value that is not a number with a known unit."""
+
+
+_DEG_PER = {
+    "deg": 1.0, "degree": 1.0, "degrees": 1.0, "d": 1.0,
+    "rad": 180.0 / math.pi, "r": 180.0 / math.pi,
+    "arcmin": 1.0 / 60.0, "'": 1.0 / 60.0, "amin": 1.0 / 60.0,
+    "arcsec": 1.0 / 3600.0, '"': 1.0 / 3600.0, "asec": 1.0 / 3600.0,
+    "mas": 1.0 / 3.6e6, "marcsec": 1.0 / 3.6e6,
+}
+_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?"
+_NUM_UNIT = re.compile(rf"^({_NUMBER})\s*([A-Za-z\"']*)$")
+_HMS_COLON = re.compile(r"^([+-]?)(\d+):(\d+):(\d+\.?\d*)$")
+_DMS_DOTS = re.compile(r"^([+-]?)(\d+)\.(\d+)\.(\d+\.?\d*)$")
+_HMS_LETTERS = re.compile(r"^([+-]?)(\d+)[hH](\d+)[mM](\d+\.?\d*)[sS]?$")
+_DMS_LETTERS = re.compile(r"^([+-]?)(\d+)[dD](\d+)[mM](\d+\.?\d*)[sS]?$")
+
+
+def _sexagesimal(sign: str, a: str, b: str, c: str) -> float:
+    value = float(a) + float(b) / 60.0 + float(c) / 3600.0
+    return -value if sign == "-" else value
+
+
+def parse_angle_value(text: str, *, colon_is_hours: bool = True) -> tuple[float, str]:
+    """A coordinate or length: ``(value, kind)`` with kind ``"deg"`` (value in degrees),
+    ``"pix"`` or ``""`` (a plain number without unit).
+
+    Accepts ``<n><unit>`` with deg/rad/arcmin/arcsec/mas/pix (and DS9's one-letter
+    ``d r ' " p i``), ``hh:mm:ss.s`` (hours; degrees when ``colon_is_hours`` is
+    False), ``dd.mm.ss.s`` (degrees), ``hhHmmMss.s`` and ``ddDmmMss.s``. Raises
+    :class:`QuantityError` for anything else or a non-finite value.
+    """
+    s = text.strip()
+    m = _NUM_UNIT.match(s)
+    if m:
+        value, unit = float(m.group(1)), m.group(2)
+        if not math.isfinite(value):
+            raise QuantityError(text)
+        if unit == "":
+            return value, ""
+        lowered = unit.lower()
+        if lowered in ("pix", "pixel", "pixels", "p", "i"):
+            return value, "pix"
+        factor = _DEG_PER.get(lowered if unit not in ("'", '"') else unit)
+        if factor is None:
+            raise QuantityError(text)
+        return value * factor, "deg"
+    for pattern, scale in ((_HMS_COLON, 15.0 if colon_is_hours else 1.0), (_DMS_DOTS, 1.0),
+                           (_HMS_LETTERS, 15.0), (_DMS_LETTERS, 1.0)):
+        m = pattern.match(s)
+        if m:
+            return _sexagesimal(*m.groups()) * scale, "deg"
+    if s.lower() in ("nan", "inf", "-inf", "+inf", "infinity"):
+        raise QuantityError(text)
+    raise QuantityError(text)
+
+
+_HEX = re.compile(r"^#?([0-9a-fA-F]{6}|[0-9a-fA-F]{3})$")
+
+
+def hex_color(value: str) -> str:
+    """``2ee6d6`` / ``#2ee6d6`` -> ``#2EE6D6``; colour names are kept as written."""
+    m = _HEX.match(value.strip())
+    if m:
+        return "#" + m.group(1).upper()
+    return value.strip()
+
+
+def fmt_float(value: float) -> str:
+    """Shortest round-trip repr of a float, integers without ``.0`` (``45``, ``318.95805``)."""
+    if value == int(value) and abs(value) < 1e15:
+        return str(int(value))
+    return repr(float(value))
