@@ -27,7 +27,7 @@ def tile_shape(records: Sequence[Mapping[str, Any]], np_shape: Sequence[int]) ->
     """The compression tile of an image HDU (numpy order) from its binary-table header
     records: ``ZTILEn``, by default whole rows (``ZTILE1 = NAXIS1``, the others 1),
     each clipped to the image."""
-    values = {str(r.get("name", "")).upper(): r.get("value") for r in records}
+    values: dict[str, Any] = {str(r.get("name", "")).upper(): r.get("value") for r in records}
     ndim = len(np_shape)
     tile = []
     for axis in range(1, ndim + 1):  # FITS order

@@ -217,7 +217,7 @@ def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
             break
         if arg.startswith("--") and len(arg) > 2:
             name, has_value, text = arg[2:].partition("=")
-            spec: OptionSpec | None = _long_spec(name)  # SHORT.get below may give None
+            spec = _long_spec(name)
             if spec.kind in ("flag", "bool"):
                 record(spec, _parse_bool(spec.key, text) if has_value else True)
                 continue
@@ -234,9 +234,10 @@ def parse_command_line(argv: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
         elif arg.startswith("-") and len(arg) > 1:
             letters = arg[1:]
             for j, letter in enumerate(letters):
-                spec = SHORT.get(letter)
-                if spec is None:
+                found = SHORT.get(letter)
+                if found is None:
                     raise CliExit(1, critical=f"Option '{letter}' does not exist")
+                spec = found
                 if spec.kind in ("flag", "bool"):
                     record(spec, True)
                     continue
