@@ -1,6 +1,8 @@
 """Long jobs on a dask.distributed cluster (``--dask_scheduler ADDRESS``).
 
-The server stays the only place with sessions and sockets; a job hands its chunks to
+Moments (``moments_cluster.py``), both cube-histogram passes (``cube_histogram.py``), PV
+images (``pv.py``) and region spectral profiles of large regions (``spectral_cluster.py``)
+use it. The server stays the only place with sessions and sockets; a job hands its chunks to
 the cluster as tasks (``analysis/cluster_tasks.py``) that open the image themselves,
 and streams progress as tasks complete. The dask client is synchronous: connecting and
 submitting run in worker threads, and trio polls the futures' states (a plain read)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import trio
 
-from carta_trio.actors import pv_preview
+from carta_trio.actors import cluster, pv_preview  # cluster imports dask only when used
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.generated_frames import open_generated_frame
 from carta_trio.actors.jobs import Job, cancel_on_file
@@ -69,16 +69,40 @@ def pv_image(frame_name: str, source_cards: list[HeaderCard], spectral_axis: int
 
 async def compute_spectra(session: Session, job: Job, frame: Frame, cut: Cut, z0: int, z1: int,
                           request_id: int) -> np.ndarray:
-    """Every box's spectrum, chunk by chunk, with PV_PROGRESS; cancelled with the job."""
+    """Every box's spectrum, chunk by chunk, with PV_PROGRESS; cancelled with the job.
+
+    With ``--dask_scheduler`` the chunks are cluster tasks when the workers can open the
+    image (progress as they complete; a cluster failure raises ``cluster.ClusterError``)."""
     spectra = np.full((len(cut), z1 - z0), np.nan, dtype=np.float32)
     n = len(cut)
     stokes = frame.stokes
     pacing = IntervalPacing(trio.current_time())  # the reference's first report after 0.5 s
-    for a, b in box_groups(cut, z1 - z0):
-        spectra[a:b] = await job.run_chunk(read_box_spectra, frame.reader, cut.masks[a:b], z0, z1, stokes)
-        fraction = b / n
-        if pacing.due(fraction, trio.current_time()):
-            await frame.session.reply(request_id, pb.PvProgress(file_id=frame.file_id, progress=fraction))
+    groups = box_groups(cut, z1 - z0)
+    done = 0
+
+    async def add(a: int, b: int, values: np.ndarray) -> None:
+        nonlocal done
+        spectra[a:b] = values
+        done += b - a
+        if pacing.due(done / n, trio.current_time()):
+            await frame.session.reply(request_id, pb.PvProgress(file_id=frame.file_id, progress=done / n))
+
+    address = session.settings.dask_scheduler
+    source = None
+    if address is not None:
+        source = cluster.cluster_source(frame.reader, stokes)
+    if source is not None:
+        from carta_trio.analysis.cluster_tasks import pv_spectra_task
+
+        calls = [(*source, stokes, cut.masks[a:b], z0, z1) for a, b in groups]
+
+        async def collect(index: int, values: np.ndarray) -> None:
+            await add(*groups[index], values)
+
+        await cluster.map_tasks(str(address), pv_spectra_task, calls, collect)
+        return spectra
+    for a, b in groups:
+        await add(a, b, await job.run_chunk(read_box_spectra, frame.reader, cut.masks[a:b], z0, z1, stokes))
     return spectra
 
 
@@ -109,7 +133,12 @@ async def on_pv_request(session: Session, request_id: int, message: pb.PvRequest
     cuts = session.state.pv_cut_regions
     with frame.jobs.open(JOB_KIND) as job:
         cuts[file_id] = region.region_id
-        spectra = await compute_spectra(session, job, frame, cut, z0, z1, request_id)
+        try:
+            spectra = await compute_spectra(session, job, frame, cut, z0, z1, request_id)
+        except cluster.ClusterError as exc:
+            log.warning("PV_REQUEST for file %d on the cluster failed: %s", file_id, exc)
+            await session.reply(request_id, pb.PvResponse(success=False, message=str(exc)))
+            return
     if job.cancelled or spectra is None or session.frames.get(file_id) is not frame:
         await session.reply(request_id, pb.PvResponse(success=False, cancel=True, message=CANCELLED))
         return

@@ -17,6 +17,12 @@ it, and the work stops between two channel blocks.
   are float64 in ``raw_values_fp64``; ``stokes`` is the resolved index (13-17 for
   computed polarizations, combined stat by stat from the I/Q/U/V profiles, §4.6).
   A region outside the image gets all-NaN profiles with progress 1.
+* Huge cubes (issue 18): once the frame's spectral cache is built
+  (``actors/spectral_cache.py``) profiles read from it, and the statistics that follow
+  from count, sum and sum of squares come from its tile-row prefix sums (only the tiles
+  the region's edge cuts are read). With ``--dask_scheduler`` and no cache, a large
+  region's profile runs as cluster tasks (``actors/spectral_cluster.py``); a cluster
+  failure is reported as ERROR_DATA and the profile is computed here instead.
 """
 
 from __future__ import annotations
@@ -30,7 +36,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import trio
 
-from carta_trio.actors import region_data, spectral_cache
+from carta_trio.actors import cluster, region_data, spectral_cache, spectral_cluster
 from carta_trio.actors.analytics_state import (
     CURSOR_REGION_ID,
     SpectralRequirement,
@@ -182,8 +188,14 @@ def start_region_spectral(frame: Frame, region: Region, only_current: bool = Fal
 def _component_profiles(frame: Frame, mask: RegionMask, stokes: int, z0: int, z1: int, flux: float | np.ndarray,
                         stats: Sequence[int]) -> Profiles:
     """Per-channel statistics ``stats`` for channels ``z0 .. z1-1`` of one (non-computed) Stokes."""
-    block = spectral_cache.source(frame).read_cube(mask.x0, mask.x1, mask.y0, mask.y1, z0, z1, stokes)
-    return spectral_profiles.region_spectral_profiles(block, None if mask.is_full else mask.mask, stats, flux)
+    source = spectral_cache.source(frame)
+    pixels = None if mask.is_full else mask.mask
+    if getattr(source, "has_sums", False) and spectral_profiles.SUM_STATS.issuperset(stats):
+        # A spectral cache entry: whole tiles from its prefix sums, only the edge tiles read.
+        sums = source.region_sums(stokes, mask.x0, mask.x1, mask.y0, mask.y1, pixels, z0, z1)
+        return spectral_profiles.profiles_from_sums(sums, stats, flux)
+    block = source.read_cube(mask.x0, mask.x1, mask.y0, mask.y1, z0, z1, stokes)
+    return spectral_profiles.region_spectral_profiles(block, pixels, stats, flux)
 
 
 def _chunk_profiles(frame: Frame, mask: RegionMask, stokes: int, z0: int, z1: int, stats: Sequence[int]) -> Profiles:
@@ -255,6 +267,23 @@ async def _compute_region(frame: Frame, region: Region, mask: RegionMask, stokes
     (which also carry the ``known`` statistics) every second."""
     depth = frame.depth
     accumulator = spectral_profiles.ProfileAccumulator(depth, stats)
+    plan = spectral_cluster.cluster_plan(frame, mask, stokes)
+    if plan is not None:
+
+        async def send_partial() -> None:
+            partial = {**known, **accumulator.profiles}
+            await _send_region(frame, region.region_id, stokes, configs, partial, accumulator.progress)
+
+        try:
+            await spectral_cluster.compute_on_cluster(frame, plan, mask, stokes, stats, accumulator,
+                                                      REGION_PARTIAL_S, send_partial)
+            return accumulator.profiles
+        except cluster.ClusterError as exc:
+            log.warning("Spectral profile of region %d on the cluster failed: %s", region.region_id, exc)
+            await frame.session.send_error(
+                f"Spectral profile of region {region.region_id} on the dask cluster failed ({exc}); "
+                "computing it here instead", pb.ErrorSeverity.ERROR, [TAG])
+            accumulator = spectral_profiles.ProfileAccumulator(depth, stats)
     delta = spectral_profiles.INIT_DELTA_Z
     z = 0
     last = trio.current_time()

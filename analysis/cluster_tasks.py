@@ -18,6 +18,10 @@ import numpy as np
 
 from carta_trio.analysis import histograms
 from carta_trio.analysis.moments import Moment, MomentCoordinates, PixelRange, moment_block
+from carta_trio.analysis.pv import box_spectra
+from carta_trio.analysis.region_geometry import RegionMask
+from carta_trio.analysis.spectral_profiles import region_spectral_profiles
+from carta_trio.analysis.statistics import StatsType
 
 #: Open readers kept per worker process.
 READERS_KEPT = 4
@@ -80,3 +84,22 @@ def bin_counts_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int, z0
                     bins: histograms.HistogramBins, within: bool) -> np.ndarray:
     """Cube histogram, second pass: bin counts of channels ``z0:z1``."""
     return histograms.bin_counts(_planes(path, hdu, shape, stokes, z0, z1), bins, within_bounds=within)
+
+
+def pv_spectra_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int, masks: list[RegionMask | None],
+                    z0: int, z1: int) -> np.ndarray:
+    """PV image: ``[len(masks), z1 - z0]`` mean spectra of a group of the cut's boxes."""
+    reader = _reader(path, hdu, shape)
+
+    def read(mask: RegionMask) -> np.ndarray:
+        block: np.ndarray = reader.read_cube(mask.x0, mask.x1, mask.y0, mask.y1, z0, z1, stokes)
+        return block
+
+    return box_spectra(read, masks, z1 - z0)
+
+
+def region_profile_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int, mask: RegionMask,
+                        z0: int, z1: int, stats: list[int], flux: float | np.ndarray) -> dict[StatsType, np.ndarray]:
+    """Region spectral profile: statistics ``stats`` of channels ``z0:z1`` over ``mask``."""
+    block = _reader(path, hdu, shape).read_cube(mask.x0, mask.x1, mask.y0, mask.y1, z0, z1, stokes)
+    return region_spectral_profiles(block, None if mask.is_full else mask.mask, stats, flux)

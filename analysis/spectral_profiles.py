@@ -23,7 +23,7 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from .polarization import COMPUTED_STOKES, PolarizationType, combine_profiles, required_components
-from .reductions import plane_moments
+from .reductions import PlaneMoments, plane_moments
 from .statistics import SPECTRAL_STATS, StatsType, needs_for, stats_from_moments
 
 __all__ = [
@@ -35,6 +35,8 @@ __all__ = [
     "parse_coordinate",
     "resolve_stokes_index",
     "region_spectral_profiles",
+    "SUM_STATS",
+    "profiles_from_sums",
     "computed_region_profiles",
     "ProfileAccumulator",
     "next_region_delta",
@@ -121,6 +123,23 @@ def region_spectral_profiles(
     squares, extrema = needs_for(wanted)
     moments = plane_moments(block, mask, squares=squares, extrema=extrema, workers=workers)
     return stats_from_moments(moments, flux, wanted)
+
+
+#: Statistics a region's per-channel count, sum and sum of squares determine.
+SUM_STATS = frozenset({StatsType.NumPixels, StatsType.Sum, StatsType.FluxDensity, StatsType.Mean,
+                       StatsType.RMS, StatsType.Sigma, StatsType.SumSq})
+
+
+def profiles_from_sums(sums: np.ndarray, stats: Iterable[int], flux: float | np.ndarray = math.nan) -> dict[StatsType, np.ndarray]:
+    """Like :func:`region_spectral_profiles` for :data:`SUM_STATS` only, from per-channel
+    ``[z, 3]`` count, sum and sum of squares (a spectral cache's region sums). Sigma's
+    squared deviations are ``sumsq - sum**2 / n`` (clipped at 0)."""
+    count, total, sumsq = (np.asarray(sums[:, i], dtype=np.float64) for i in range(3))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        m2 = np.maximum(sumsq - total * total / np.maximum(count, 1), 0.0)
+    nan = np.full(len(count), np.nan)
+    moments = PlaneMoments(count=count, sum=total, sumsq=sumsq, m2=m2, min=nan, max=nan.copy())
+    return stats_from_moments(moments, flux, [StatsType(int(s)) for s in stats])
 
 
 def computed_region_profiles(

@@ -7,7 +7,9 @@ cache holds the same pixels regrouped in tiles of ``EDGE x EDGE`` spectra: for e
 Stokes, tile row and tile column, the tile's channels one after another, each channel
 an ``EDGE x EDGE`` block. A box of channels of one tile is then one contiguous read, a
 region is one read per tile it touches, and a band of tile rows (what one build step
-writes) is one contiguous write.
+writes) is one contiguous write. Each band also gets prefix sums per tile row, so the
+count/sum/sum-of-squares profiles of a region read its edge tiles only (layout and
+reasons: ``io/spectral_layout.py``; reading: ``io/spectral_cache_reader.py``).
 
 The format is a raw float32 file with a small JSON header, written and read with
 pwrite/preadv (no memory map: a file that shrinks under a map kills the process with
@@ -34,35 +36,26 @@ import logging
 import os
 import secrets
 import shutil
-import threading
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from carta_trio.io.image_reader import backing_file
+from carta_trio.io.spectral_cache_reader import BOX_KEEP_BYTES, SpectralCacheReader
+from carta_trio.io.spectral_layout import (EDGE, FORMAT_VERSION, HEADER_BYTES, MAGIC, CacheUnavailable, Layout,
+                                           row_prefix_sums)
+
+__all__ = ["BOX_KEEP_BYTES", "BUILD_STEP_BYTES", "CacheBuild", "CacheKey", "CacheUnavailable", "HEADER_BYTES",
+           "SpectralCacheReader", "SpectralCacheStore", "key_for"]
 
 log = logging.getLogger(__name__)
 
-#: Bumped when the layout changes; older entries are then ignored and evicted.
-FORMAT_VERSION = 2
-MAGIC = b"CARTA-TRIO-SPECTRAL\n"
-HEADER_BYTES = 4096
-#: Spatial edge of a tile: a cursor spectrum reads the tile's ``EDGE**2`` spectra.
-EDGE = 8
-#: Largest box of whole spectra a reader keeps: profile jobs ask for one region's
-#: channels a slice at a time, and slices read from disk one by one would be thousands
-#: of small scattered reads; the whole box is read once instead (large sequential reads).
-BOX_KEEP_BYTES = 256 * 1024 * 1024
 #: Bytes read from the image per build step (a band of rows over every channel).
 BUILD_STEP_BYTES = 64 * 1024 * 1024
 #: Free disk left untouched when deciding whether a build fits.
 DISK_RESERVE_BYTES = 512 * 1024 * 1024
 SUFFIX = ".spectral"
-
-
-class CacheUnavailable(Exception):
-    """The cache cannot hold this cube (budget, free disk, unwritable folder)."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -93,12 +86,7 @@ class CacheKey:
 
     @property
     def nbytes(self) -> int:
-        stokes, height, width, depth = self.shape
-        return stokes * _tiles(height) * _tiles(width) * EDGE * EDGE * depth * 4 + HEADER_BYTES
-
-
-def _tiles(n: int) -> int:
-    return -(-n // EDGE)
+        return Layout(self.shape).nbytes
 
 
 def key_for(reader: Any) -> CacheKey | None:
@@ -264,38 +252,53 @@ class CacheBuild:
         self.store = store
         self.reader = reader
         self.key = key
-        stokes, height, width, depth = key.shape
-        self.tiles_y, self.tiles_x = _tiles(height), _tiles(width)
-        tile_rows = max(1, BUILD_STEP_BYTES // max(1, self.tiles_x * EDGE * EDGE * depth * 4))
+        self.layout = Layout(key.shape)
+        stokes, _, _, depth = key.shape
+        self.tiles_y, self.tiles_x = self.layout.tiles_y, self.layout.tiles_x
+        tile_rows = max(1, BUILD_STEP_BYTES // max(1, self.tiles_x * self.layout.tile_bytes))
         self.bands = [(s, ty, min(self.tiles_y, ty + tile_rows)) for s in range(stokes)
                       for ty in range(0, self.tiles_y, tile_rows)]
+        #: False once a band held +-Inf: the entry's prefix sums are then not used.
+        self.sums_usable = True
         store.folder.mkdir(parents=True, exist_ok=True)
         self.staging = store.folder / f".{key.file_name}.{os.getpid()}-{secrets.token_hex(4)}.partial"
         self._fd: int | None = _create_locked(self.staging)
-        header = json.dumps({"format": FORMAT_VERSION, "shape": list(key.shape), "edge": EDGE,
-                             "source": key.path, "hdu": key.hdu}).encode()
-        if len(MAGIC) + len(header) > HEADER_BYTES:
-            header = json.dumps({"format": FORMAT_VERSION, "shape": list(key.shape), "edge": EDGE}).encode()
         try:
             os.posix_fallocate(self._fd, 0, key.nbytes)  # a full disk fails here, not half-way
         except OSError as exc:
             self.abort()
             raise CacheUnavailable(f"cannot allocate the cache entry: {exc.strerror or exc}") from None
+        self._write_header(sums=False)
+
+    def _write_header(self, sums: bool) -> None:
+        assert self._fd is not None
+        meta = {"format": FORMAT_VERSION, "shape": list(self.key.shape), "edge": EDGE, "sums": sums}
+        header = json.dumps({**meta, "source": self.key.path, "hdu": self.key.hdu}).encode()
+        if len(MAGIC) + len(header) > HEADER_BYTES:
+            header = json.dumps(meta).encode()
         os.pwrite(self._fd, (MAGIC + header).ljust(HEADER_BYTES, b" "), 0)
 
     def step(self, index: int) -> None:
-        """Copy band ``index``: tile rows ``ty0:ty1`` of one Stokes over every channel."""
-        assert self._fd is not None
+        """Copy band ``index``: tile rows ``ty0:ty1`` of one Stokes over every channel,
+        and write their prefix sums."""
         stokes, ty0, ty1 = self.bands[index]
         _, height, width, depth = self.key.shape
         y0, y1 = ty0 * EDGE, min(height, ty1 * EDGE)
         block = self.reader.read_cube(0, width, y0, y1, 0, depth, stokes)  # [z, y, x]
         padded = np.full((depth, (ty1 - ty0) * EDGE, self.tiles_x * EDGE), np.nan, dtype="<f4")
         padded[:, : y1 - y0, :width] = block
+        del block
         tiles = padded.reshape(depth, ty1 - ty0, EDGE, self.tiles_x, EDGE).transpose(1, 3, 0, 2, 4)
         data = np.ascontiguousarray(tiles)
-        offset = HEADER_BYTES + (stokes * self.tiles_y + ty0) * self.tiles_x * EDGE * EDGE * depth * 4
-        view = memoryview(data.data).cast("B")
+        del padded, tiles
+        self._write(data, self.layout.tile_offset(stokes, ty0, 0))
+        sums, has_inf = row_prefix_sums(data)
+        self.sums_usable = self.sums_usable and not has_inf
+        self._write(sums, self.layout.corner_offset(stokes, ty0, 0))
+
+    def _write(self, data: np.ndarray, offset: int) -> None:
+        assert self._fd is not None
+        view = memoryview(np.ascontiguousarray(data).data).cast("B")
         while view:
             written = os.pwrite(self._fd, view, offset)
             view, offset = view[written:], offset + written
@@ -307,6 +310,7 @@ class CacheBuild:
             self.abort()
             raise CacheUnavailable("the image changed while its spectral cache was built")
         final = self.store.entry_path(self.key)
+        self._write_header(sums=self.sums_usable)
         try:
             os.replace(self.staging, final)  # still locked: no cleaner can take it meanwhile
         finally:
@@ -337,94 +341,3 @@ def _create_locked(path: Path) -> int:
             pass
         os.close(fd)  # removed by a cleaner between creation and locking: again
     raise CacheUnavailable("the cache folder's staging file keeps disappearing")
-
-
-class SpectralCacheReader:
-    """Spectra and boxes read from a finished entry (float32, as the image reader gives)."""
-
-    def __init__(self, path: Path, stokes_values: list[int] | None = None) -> None:
-        self.path = Path(path)
-        #: The image's Stokes codes, so computed polarizations combine cached spectra.
-        self.stokes_values = list(stokes_values or [])
-        self._fd: int | None = os.open(self.path, os.O_RDONLY)
-        head = os.pread(self._fd, HEADER_BYTES, 0)
-        if not head.startswith(MAGIC):
-            self.close()
-            raise CacheUnavailable("not a spectral cache entry")
-        meta = json.loads(head[len(MAGIC):].decode().strip())
-        if meta.get("format") != FORMAT_VERSION or meta.get("edge") != EDGE:
-            self.close()
-            raise CacheUnavailable("a spectral cache entry of another format")
-        self.shape = tuple(int(n) for n in meta["shape"])  # (stokes, height, width, depth)
-        _, height, width, _ = self.shape
-        self._tiles_y, self._tiles_x = _tiles(height), _tiles(width)
-        self._box_lock = threading.Lock()
-        self._box_key: tuple[int, int, int, int, int] | None = None
-        self._box: np.ndarray | None = None
-        expected = HEADER_BYTES + self.shape[0] * self._tiles_y * self._tiles_x * EDGE * EDGE * self.shape[3] * 4
-        if os.fstat(self._fd).st_size < expected:
-            self.close()
-            raise CacheUnavailable("a truncated spectral cache entry")
-
-    @property
-    def num_stokes(self) -> int:
-        return self.shape[0]
-
-    def _tile(self, out: np.ndarray, stokes: int, ty: int, tx: int, z0: int) -> None:
-        """Fill ``out`` (contiguous) from channel ``z0`` of tile ``(ty, tx)`` on: channels of
-        that tile, or (``z0 = 0``, ``out`` of several whole tiles) the tiles after it in its row."""
-        assert self._fd is not None
-        depth = self.shape[3]
-        offset = HEADER_BYTES + ((((stokes * self._tiles_y + ty) * self._tiles_x + tx) * depth + z0)
-                                 * EDGE * EDGE * 4)
-        view = memoryview(out.data).cast("B")
-        while view:
-            got = os.preadv(self._fd, [view], offset)
-            if got <= 0:
-                raise OSError("the spectral cache entry is shorter than its header says")
-            view, offset = view[got:], offset + got
-
-    def read_spectrum(self, x: int, y: int, stokes: int, z0: int = 0, z1: int | None = None) -> np.ndarray:
-        z1 = self.shape[3] if z1 is None else z1
-        tiles = self._tiles_of(stokes, y // EDGE, y // EDGE + 1, x // EDGE, x // EDGE + 1, z0, z1)
-        return tiles[0, 0, :, y % EDGE, x % EDGE].astype(np.float32)
-
-    def read_cube(self, x0: int, x1: int, y0: int, y1: int, z0: int, z1: int, stokes: int) -> np.ndarray:
-        """A box as float32 ``[z, y, x]`` like :meth:`ImageReader.read_cube`."""
-        ty0, ty1 = y0 // EDGE, (y1 - 1) // EDGE + 1
-        tx0, tx1 = x0 // EDGE, (x1 - 1) // EDGE + 1
-        buffer = self._tiles_of(stokes, ty0, ty1, tx0, tx1, z0, z1)
-        planes = buffer.transpose(2, 0, 3, 1, 4).reshape(z1 - z0, (ty1 - ty0) * EDGE, (tx1 - tx0) * EDGE)
-        oy, ox = y0 - ty0 * EDGE, x0 - tx0 * EDGE
-        return np.ascontiguousarray(planes[:, oy:oy + (y1 - y0), ox:ox + (x1 - x0)], dtype=np.float32)
-
-    def _tiles_of(self, stokes: int, ty0: int, ty1: int, tx0: int, tx1: int, z0: int, z1: int) -> np.ndarray:
-        """Tiles ``[ty, tx, z, EDGE, EDGE]`` for channels ``z0:z1``: from the kept box of
-        whole spectra when it covers them, else read (the whole spectra, kept, when a
-        slice of a box that fits :data:`BOX_KEEP_BYTES` is asked for)."""
-        depth = self.shape[3]
-        key = (stokes, ty0, ty1, tx0, tx1)
-        with self._box_lock:
-            if self._box_key == key and self._box is not None:
-                return self._box[:, :, z0:z1]
-        whole = (ty1 - ty0) * (tx1 - tx0) * EDGE * EDGE * depth * 4
-        keep = (z0, z1) != (0, depth) and whole <= BOX_KEEP_BYTES
-        lo, hi = (0, depth) if keep else (z0, z1)
-        buffer = np.empty((ty1 - ty0, tx1 - tx0, hi - lo, EDGE, EDGE), dtype="<f4")
-        for i, ty in enumerate(range(ty0, ty1)):
-            if (lo, hi) == (0, depth):
-                self._tile(buffer[i], stokes, ty, tx0, 0)  # whole tiles of a row are adjacent: one read
-                continue
-            for j, tx in enumerate(range(tx0, tx1)):
-                self._tile(buffer[i, j], stokes, ty, tx, lo)
-        if keep:
-            with self._box_lock:
-                self._box_key, self._box = key, buffer
-            return buffer[:, :, z0:z1]
-        return buffer
-
-    def close(self) -> None:
-        fd, self._fd = self._fd, None
-        self._box = None
-        if fd is not None:
-            os.close(fd)

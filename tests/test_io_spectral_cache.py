@@ -234,3 +234,59 @@ def test_slices_of_one_box_are_read_once(tmp_path: Path, cube_file: tuple[Path, 
         np.testing.assert_array_equal(cached.read_cube(0, 11, 0, 13, 0, SHAPE4[1], 0), data[0, :, :, :11])
     finally:
         cached.close()
+
+
+def _numpy_sums(plane_block: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    values = np.where(mask[None], plane_block, np.nan).astype(np.float64)
+    return np.stack([np.sum(~np.isnan(values), axis=(1, 2)), np.nansum(values, axis=(1, 2)),
+                     np.nansum(values * values, axis=(1, 2))], axis=1)
+
+
+def test_region_sums_equal_numpy_for_any_mask(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whole tiles from the tile-row prefix sums, cut tiles from their pixels: the same
+    count, sum and sum of squares as numpy over the region's pixels."""
+    shape = (2, 7, 37, 45)  # stokes, z, y, x: edge tiles padded on both axes
+    data = make_cube(shape, seed=5)
+    data[0, 2, 10:14, 20:30] = np.nan
+    data[1, :, 30, 5] = np.nan
+    path = tmp_path / "cube.fits"
+    write_fits(path, data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
+    monkeypatch.setattr(spectral_cache, "BUILD_STEP_BYTES", 1)  # one tile row per band
+    store = spectral_cache.SpectralCacheStore(tmp_path / "cache", 2**30)
+    with images.open_image(path) as reader:
+        entry = _build(store, reader)
+    cached = spectral_cache.SpectralCacheReader(entry)
+    yy, xx = np.mgrid[0:30, 0:40]
+    ellipse = ((yy - 14.5) / 15) ** 2 + ((xx - 19.5) / 20) ** 2 <= 1
+    cases = [  # x0, x1, y0, y1, mask
+        (0, 45, 0, 37, None), (3, 41, 5, 33, None), (8, 24, 8, 32, None), (44, 45, 36, 37, None),
+        (5, 45, 7, 37, ellipse), (2, 42, 1, 31, ellipse)]
+    try:
+        assert cached.has_sums
+        for x0, x1, y0, y1, mask in cases:
+            box_mask = np.ones((y1 - y0, x1 - x0), dtype=bool) if mask is None else mask
+            for s in range(2):
+                for z0, z1 in ((0, 7), (2, 5)):
+                    got = cached.region_sums(s, x0, x1, y0, y1, mask, z0, z1)
+                    want = _numpy_sums(data[s, z0:z1, y0:y1, x0:x1], box_mask)
+                    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-9)
+    finally:
+        cached.close()
+
+
+def test_a_cube_with_infinities_has_no_sums(tmp_path: Path) -> None:
+    data = make_cube((1, 3, 10, 10), seed=1)
+    data[0, 1, 4, 4] = np.inf
+    path = tmp_path / "inf.fits"
+    write_fits(path, data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
+    store = spectral_cache.SpectralCacheStore(tmp_path / "cache", 2**30)
+    with images.open_image(path) as reader:
+        entry = _build(store, reader)
+    cached = spectral_cache.SpectralCacheReader(entry)
+    try:
+        assert not cached.has_sums
+        with pytest.raises(spectral_cache.CacheUnavailable, match="no sums"):
+            cached.region_sums(0, 0, 10, 0, 10, None, 0, 3)
+        np.testing.assert_array_equal(cached.read_spectrum(4, 4, 0), data[0, :, 4, 4])
+    finally:
+        cached.close()

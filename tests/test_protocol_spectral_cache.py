@@ -69,6 +69,7 @@ async def test_profiles_read_the_built_cache_and_match_numpy(
     folder = tmp_path / "cache"
     spectra = Counter(monkeypatch, spectral_cache.SpectralCacheReader, "read_spectrum")
     boxes = Counter(monkeypatch, spectral_cache.SpectralCacheReader, "read_cube")
+    sums = Counter(monkeypatch, spectral_cache.SpectralCacheReader, "region_sums")
     handle = await start_server(cache_folder=folder, spectral_cache_threshold=0)
     async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
         await open_image(client, "big.fits")
@@ -89,6 +90,18 @@ async def test_profiles_read_the_built_cache_and_match_numpy(
         message = await final_spectral(client)
         want = np.array([np.nanmean(plane[mask].astype(np.float64)) for plane in cube])
         np.testing.assert_allclose(ex.fp64(message.profiles[0]), want, rtol=1e-9)
+        assert sums.calls >= 1 and boxes.calls == 0  # Mean comes from the entry's sums
+
+        # An ellipse cuts tiles; Sigma and NumPixels from sums, Max from the pixels.
+        ellipse = ex.ellipse_mask(SHAPE[1:], 14.3, 11.2, 10.6, 7.7, 0.0)
+        rid = await new_region(client, RT.ELLIPSE, [(14.3, 11.2), (10.6, 7.7)])
+        await client.send(spectral(rid, ("z", [ST.Sigma, ST.NumPixels, ST.Max])))
+        message = await final_spectral(client)
+        got = {p.stats_type: ex.fp64(p) for p in message.profiles}
+        values = [plane[ellipse].astype(np.float64) for plane in cube]
+        np.testing.assert_allclose(got[ST.Sigma], [np.nanstd(v, ddof=1) for v in values], rtol=1e-9)
+        np.testing.assert_array_equal(got[ST.NumPixels], [np.sum(~np.isnan(v)) for v in values])
+        np.testing.assert_array_equal(got[ST.Max], [np.nanmax(v) for v in values])
         assert boxes.calls >= 1
 
 

@@ -1,0 +1,210 @@
+"""PV images and region spectral profiles on a dask cluster (``--dask_scheduler``), and
+STOP reaching the cluster: through the real server against an in-process LocalCluster.
+Same numbers as embedded, the tasks run on the workers, STOP_PV_CALC / STOP_MOMENT_CALC /
+removing a region cancel the futures (no task starts afterwards), and a worker that
+cannot see the file gives a clear message while the viewer keeps working."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+import trio
+
+from carta_trio.actors import spectral_cluster
+from carta_trio.analysis import cluster_tasks
+from carta_trio.messages import schema as pb
+from carta_trio.messages.client import CartaClient, open_client
+from tests import analytics_expect as ex
+from tests.conftest import server_url
+from tests.image_factory import make_cube, wcs_header, write_fits
+from tests.region_client import final_spectral, new_region, spectral
+from tests.test_protocol_cluster_moments import scheduler_address  # noqa: F401  (fixture)
+from tests.test_protocol_moments_pv import cut_spectra, line, moment_request, open_file, tile_of, until
+
+pytest.importorskip("distributed")
+
+ST = pb.StatsType
+RT = pb.RegionType
+
+
+_counts: dict[str, int] = {}
+_counts_lock = threading.Lock()
+
+
+def _note(key: str) -> None:
+    """Count one call (a module function: a task pickled by value refers to it by name)."""
+    with _counts_lock:
+        _counts[key] = _counts.get(key, 0) + 1
+
+
+class Calls:
+    """Counts (and optionally slows) calls of a cluster task; workers run in this process."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, name: str, seconds: float = 0.0) -> None:
+        self.key = f"{name}-{id(self)}"
+        original = getattr(cluster_tasks, name)
+        key = self.key
+
+        def counted(*args: object) -> object:
+            _note(key)
+            time.sleep(seconds)
+            return original(*args)
+
+        monkeypatch.setattr(cluster_tasks, name, counted)
+
+    @property
+    def count(self) -> int:
+        return _counts.get(self.key, 0)
+
+
+async def _settled(calls: Calls, seconds: float = 1.0) -> int:
+    """The call count once it stopped growing for ``seconds`` (tasks still running finish)."""
+    count = -1
+    while count != calls.count:
+        count = calls.count
+        await trio.sleep(seconds)
+    return count
+
+
+@pytest.fixture
+def quad(data_dir: Path) -> np.ndarray:
+    yy, xx = np.mgrid[0:64, 0:64]
+    data = np.stack([(xx**2 + 100.0 * yy**2) * (c + 1) for c in range(3)]).astype(np.float32)
+    cards = [c for c in wcs_header(("RA---SIN", "DEC--SIN", "FREQ")) if c[0] not in ("CDELT1", "CDELT2")]
+    write_fits(data_dir / "quad.fits", data, cards + [("CDELT1", -1 / 3600, ""), ("CDELT2", 1 / 3600, "")])
+    return data
+
+
+async def test_pv_on_the_cluster_matches_and_stops(start_server: Callable[..., Awaitable[object]], quad: np.ndarray,
+                                                   scheduler_address: str,  # noqa: F811
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = Calls(monkeypatch, "pv_spectra_task")
+    handle = await start_server(dask_scheduler=scheduler_address)
+    async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
+        await client.register()
+        await open_file(client, "quad.fits")
+        cut = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=line([(30, 20), (10, 20)])))
+        await client.send(pb.PvRequest(file_id=0, region_id=cut.region_id, width=5))
+        messages = await until(client, pb.PvResponse)
+        progress = [e.message.progress for e in messages if isinstance(e.message, pb.PvProgress)]
+        assert progress and progress[-1] == 1.0
+        response = messages[-1].message
+        assert response.success, response.message
+        np.testing.assert_allclose(await tile_of(client, -1000), cut_spectra(quad, range(10, 31), 20, 5).T, rtol=1e-7)
+        assert calls.count >= 2  # the cut's box groups ran as cluster tasks
+
+        # STOP_PV_CALC cancels the futures: tasks not started never run.
+        slow = Calls(monkeypatch, "pv_spectra_task", seconds=0.3)
+        await client.send(pb.PvRequest(file_id=0, region_id=cut.region_id, width=5))
+        await client.expect(pb.PvProgress, timeout=30)
+        await client.send(pb.StopPvCalc(file_id=0))
+        response = (await until(client, pb.PvResponse, timeout=10))[-1].message
+        assert response.cancel and not response.success
+        ran = await _settled(slow)
+        assert ran < 21 // 2  # 21 boxes in groups of one or two: most never started
+        assert await client.ping()
+
+
+async def test_moments_stop_cancels_the_futures(start_server: Callable[..., Awaitable[object]], data_dir: Path,
+                                                scheduler_address: str,  # noqa: F811
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    from carta_trio.actors import moments_cluster
+
+    write_fits(data_dir / "slow.fits", make_cube((32, 64, 64), seed=2), wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+    planned: list[int] = []
+    original = moments_cluster.cluster_calls
+
+    def recorded(plan: object) -> object:
+        calls = original(plan)  # type: ignore[arg-type]
+        planned.append(len(calls or []))
+        return calls
+
+    monkeypatch.setattr(moments_cluster, "cluster_calls", recorded)
+    slow = Calls(monkeypatch, "moment_task", seconds=0.3)
+    handle = await start_server(dask_scheduler=scheduler_address)
+    async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
+        await client.register()
+        await open_file(client, "slow.fits")
+        await client.send(moment_request([0], z=(0, 31)))
+        await client.expect(pb.MomentProgress, timeout=30)
+        await client.send(pb.StopMomentCalc(file_id=0))
+        assert (await until(client, pb.MomentResponse, timeout=10))[-1].message.cancel
+        ran = await _settled(slow)
+    assert planned and planned[0] >= 8 and ran <= planned[0] // 2
+
+
+async def _profile(client: CartaClient, region_id: int, stats: list[int]) -> dict[int, np.ndarray]:
+    await client.send(spectral(region_id, ("z", stats)))
+    message = await final_spectral(client, timeout=60)
+    return {p.stats_type: ex.fp64(p) for p in message.profiles}
+
+
+async def test_region_profiles_on_the_cluster(start_server: Callable[..., Awaitable[object]], data_dir: Path,
+                                             scheduler_address: str,  # noqa: F811
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    data = make_cube((24, 40, 50), seed=8)
+    write_fits(data_dir / "prof.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+    monkeypatch.setattr(spectral_cluster, "CLUSTER_MIN_BYTES", 0)
+    monkeypatch.setattr(spectral_cluster, "TASK_BYTES", 1)  # one channel per task
+    calls = Calls(monkeypatch, "region_profile_task")
+    handle = await start_server(dask_scheduler=scheduler_address)
+    async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
+        await client.register()
+        await open_file(client, "prof.fits")
+        mask = ex.ellipse_mask((40, 50), 24.3, 19.2, 15.4, 11.3, 0.0)
+        rid = await new_region(client, RT.ELLIPSE, [(24.3, 19.2), (15.4, 11.3)])
+        got = await _profile(client, rid, [ST.Mean, ST.Sigma, ST.Max, ST.NumPixels])
+        values = [plane[mask].astype(np.float64) for plane in data]
+        np.testing.assert_allclose(got[ST.Mean], [np.nanmean(v) for v in values], rtol=1e-9)
+        np.testing.assert_allclose(got[ST.Sigma], [np.nanstd(v, ddof=1) for v in values], rtol=1e-9)
+        np.testing.assert_array_equal(got[ST.Max], [np.nanmax(v) for v in values])
+        np.testing.assert_array_equal(got[ST.NumPixels], [np.sum(~np.isnan(v)) for v in values])
+        assert calls.count == 24
+
+        # Removing the region cancels the futures of its profile.
+        slow = Calls(monkeypatch, "region_profile_task", seconds=0.3)
+        rid = await new_region(client, RT.RECTANGLE, [(20.0, 20.0), (30.0, 20.0)])
+        await client.send(spectral(rid, ("z", [ST.Sum])))
+        with trio.fail_after(30):
+            while slow.count == 0:
+                await trio.sleep(0.02)
+        await client.send(pb.RemoveRegion(region_id=rid))
+        ran = await _settled(slow)
+        assert ran < 12
+        assert await client.ping()
+
+
+async def test_cluster_failures_are_told_and_the_viewer_keeps_working(
+    start_server: Callable[..., Awaitable[object]], quad: np.ndarray, scheduler_address: str,  # noqa: F811
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def unseen(path: str, hdu: str, shape: tuple[int, ...]) -> object:
+        raise FileNotFoundError(2, "No such file or directory", path)  # a worker without the data mount
+
+    monkeypatch.setattr(cluster_tasks, "_reader", unseen)
+    monkeypatch.setattr(spectral_cluster, "CLUSTER_MIN_BYTES", 0)
+    handle = await start_server(dask_scheduler=scheduler_address)
+    async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
+        await client.register()
+        await open_file(client, "quad.fits")
+        cut = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=line([(30, 20), (10, 20)])))
+        await client.send(pb.PvRequest(file_id=0, region_id=cut.region_id, width=5))
+        response = (await until(client, pb.PvResponse))[-1].message
+        assert not response.success and not response.cancel
+        assert "cluster task failed" in response.message and "FileNotFoundError" in response.message
+
+        # A profile: ERROR_DATA names the failure, and the profile is computed here instead.
+        rid = await new_region(client, RT.RECTANGLE, [(20.2, 20.3), (10.0, 10.0)])
+        await client.send(spectral(rid, ("z", [ST.Sum])))
+        error = (await client.expect(pb.ErrorData, timeout=30)).message
+        assert "dask cluster failed" in error.message and "FileNotFoundError" in error.message
+        message = await final_spectral(client, timeout=30)
+        box = ex.rectangle_mask((64, 64), 20.2, 20.3, 10.0, 10.0, 0.0)
+        want = [plane[box].astype(np.float64).sum() for plane in quad]
+        np.testing.assert_allclose(ex.fp64(message.profiles[0]), want, rtol=1e-9)
+        assert await client.ping()
