@@ -16,6 +16,7 @@ import os
 import tempfile
 import warnings
 from pathlib import Path
+from typing import Any
 
 from carta_trio.io.axis_roles import casacore_axis_kinds, find_axis_roles
 from carta_trio.io.computed_entries import (
@@ -45,10 +46,14 @@ _DOPPLERS = {0: "RADIO", 1: "Z", 2: "RATIO", 3: "BETA", 4: "GAMMA"}
 #: SpectralCoordinate native types: FREQ, VRAD, VOPT, BETA, WAVE, AWAV.
 _VELOCITY_NATIVE = {1, 2, 3}
 
+#: A casacore record (``coordinates().dict()``, ``imageinfo()``...): python-casacore has no
+#: type stubs, so its images and records are ``Any`` here.
+Record = dict[str, Any]
 
-def _axis_table(coords: dict) -> dict[int, dict]:
+
+def _axis_table(coords: Record) -> dict[int, Record]:
     """Per pixel axis (FITS order, 0-based): kind, name, unit, crpix, crval, cdelt."""
-    table: dict[int, dict] = {}
+    table: dict[int, Record] = {}
     i = 0
     while f"pixelmap{i}" in coords:
         pixel_axes = [int(a) for a in coords[f"pixelmap{i}"]]
@@ -83,7 +88,7 @@ def _axis_table(coords: dict) -> dict[int, dict]:
     return table
 
 
-def converted_header(image, shape: list[int], optical: bool, velocity: bool) -> list[tuple[str, object, str]]:
+def converted_header(image: Any, shape: list[int], optical: bool, velocity: bool) -> list[tuple[str, object, str]]:
     """casacore's FITS header of ``image`` as (key, value, comment), as an IMAGE extension."""
     from astropy.io import fits
 
@@ -126,11 +131,11 @@ def _card_strings(cards: list[tuple[str, object, str]]) -> list[str]:
     return out
 
 
-def _coordinate_block(info: pb.FileInfoExtended, table: dict[int, dict], display: tuple[int, int], unit: str) -> None:
+def _coordinate_block(info: pb.FileInfoExtended, table: dict[int, Record], display: tuple[int, int], unit: str) -> None:
     entries = info.computed_entries
-    rows = [table.get(display[0]), table.get(display[1])]
-    if all(rows):
-        entries.append(string_entry("Coordinate type", f"{rows[0]['name']}, {rows[1]['name']}"))
+    r0, r1 = table.get(display[0]), table.get(display[1])
+    if r0 and r1:
+        entries.append(string_entry("Coordinate type", f"{r0['name']}, {r1['name']}"))
     direction = next((r for r in table.values() if r["kind"] in ("lng", "lat")), None)
     if direction is not None:
         c = direction["coordinate"]
@@ -140,8 +145,7 @@ def _coordinate_block(info: pb.FileInfoExtended, table: dict[int, dict], display
             projection = "SIN / NCP"
         if projection:
             entries.append(string_entry("Projection", projection))
-    if all(rows):
-        r0, r1 = rows
+    if r0 and r1:
         entries.append(string_entry("Image reference pixels", f"[{fmt_shortest(r0['crpix'] + 1.0)}, {fmt_shortest(r1['crpix'] + 1.0)}]"))
         c0 = make_angle_string(r0["name"], r0["crval"], r0["unit"])
         c1 = make_angle_string(r1["name"], r1["crval"], r1["unit"])
@@ -168,18 +172,18 @@ def _coordinate_block(info: pb.FileInfoExtended, table: dict[int, dict], display
         entries.append(string_entry("Velocity definition", _DOPPLERS.get(int(c.get("velType", 0)), "RADIO")))
 
 
-def _is_ncp(coordinate: dict) -> bool:
+def _is_ncp(coordinate: Record) -> bool:
     """casacore's ``isNCP``: SIN with PV2_1 = 0 and PV2_2 = cot(reference latitude)."""
     import math
 
-    params = list(coordinate.get("projection_parameters", []))
+    params: list[float] = list(coordinate.get("projection_parameters", []))
     lat = float(coordinate["crval"][1])
     if len(params) < 2 or math.tan(lat) == 0:
         return False
     return abs(params[1] - 1.0 / math.tan(lat)) < 1e-6
 
 
-def _beams(image) -> list[Beam]:
+def _beams(image: Any) -> list[Beam]:
     info = image.imageinfo()
     if "restoringbeam" in info:
         rb = info["restoringbeam"]
@@ -192,10 +196,10 @@ def _beams(image) -> list[Beam]:
     return []
 
 
-def _beam(record: dict) -> Beam:
+def _beam(record: Record) -> Beam:
     from casacore import quanta
 
-    def value(q: dict, unit: str) -> float:
+    def value(q: Record, unit: str) -> float:
         return float(quanta.quantity(q["value"], q["unit"]).get_value(unit))
 
     return Beam(value(record["major"], "arcsec"), value(record["minor"], "arcsec"), value(record["positionangle"], "deg"))
@@ -216,7 +220,7 @@ def casa_extended_info(path: str | Path, name: str, hdu: str) -> ExtendedInfo:
         remove_shadow(shadow)
 
 
-def _image_info(image: object, name: str, hdu: str) -> ExtendedInfo:
+def _image_info(image: Any, name: str, hdu: str) -> ExtendedInfo:
     result = ExtendedInfo()
     shape = [int(n) for n in reversed(image.shape())]
     info = pb.FileInfoExtended()
@@ -226,7 +230,7 @@ def _image_info(image: object, name: str, hdu: str) -> ExtendedInfo:
         return result
     coords = image.coordinates().dict()
     table = _axis_table(coords)
-    spectral = next((r["coordinate"] for r in table.values() if r["kind"] == "spectral"), {})
+    spectral: Record = next((r["coordinate"] for r in table.values() if r["kind"] == "spectral"), {})
     native = int(spectral.get("nativeType", 0)) if spectral else 0
     cards = converted_header(image, shape, optical=native == 2, velocity=native in _VELOCITY_NATIVE)
     parsed = entries_from_converted_header(cards)
