@@ -16,7 +16,7 @@ polarizations (``cluster.cluster_source``).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -52,7 +52,7 @@ def cluster_plan(frame: Frame, mask: RegionMask, stokes: int) -> tuple[Source, l
 
 
 async def compute_on_cluster(frame: Frame, plan: tuple[Source, list[tuple[int, int]]], mask: RegionMask,
-                             stokes: int, stats: list[int], accumulator: ProfileAccumulator,
+                             stokes: int, stats: Sequence[int], accumulator: ProfileAccumulator,
                              partial_seconds: float, send_partial: Callable[[], Awaitable[None]]) -> None:
     """Fill ``accumulator`` from cluster tasks, calling ``send_partial`` at most every
     ``partial_seconds`` until done. Raises :class:`cluster.ClusterError` on a cluster failure."""

@@ -21,7 +21,6 @@ from carta_trio.analysis.moments import Moment, MomentCoordinates, PixelRange, m
 from carta_trio.analysis.pv import box_spectra
 from carta_trio.analysis.region_geometry import RegionMask
 from carta_trio.analysis.spectral_profiles import region_spectral_profiles
-from carta_trio.analysis.statistics import StatsType
 
 #: Open readers kept per worker process.
 READERS_KEPT = 4
@@ -99,7 +98,7 @@ def pv_spectra_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int, ma
 
 
 def region_profile_task(path: str, hdu: str, shape: tuple[int, ...], stokes: int, mask: RegionMask,
-                        z0: int, z1: int, stats: list[int], flux: float | np.ndarray) -> dict[StatsType, np.ndarray]:
+                        z0: int, z1: int, stats: list[int], flux: float | np.ndarray) -> dict[int, np.ndarray]:
     """Region spectral profile: statistics ``stats`` of channels ``z0:z1`` over ``mask``."""
     block = _reader(path, hdu, shape).read_cube(mask.x0, mask.x1, mask.y0, mask.y1, z0, z1, stokes)
     return region_spectral_profiles(block, None if mask.is_full else mask.mask, stats, flux)

@@ -130,7 +130,7 @@ SUM_STATS = frozenset({StatsType.NumPixels, StatsType.Sum, StatsType.FluxDensity
                        StatsType.RMS, StatsType.Sigma, StatsType.SumSq})
 
 
-def profiles_from_sums(sums: np.ndarray, stats: Iterable[int], flux: float | np.ndarray = math.nan) -> dict[StatsType, np.ndarray]:
+def profiles_from_sums(sums: np.ndarray, stats: Iterable[int], flux: float | np.ndarray = math.nan) -> dict[int, np.ndarray]:
     """Like :func:`region_spectral_profiles` for :data:`SUM_STATS` only, from per-channel
     ``[z, 3]`` count, sum and sum of squares (a spectral cache's region sums). Sigma's
     squared deviations are ``sumsq - sum**2 / n`` (clipped at 0)."""
