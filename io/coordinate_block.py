@@ -122,13 +122,11 @@ def header_block_entries(
     s_spec = "" if spectral is None else str(spectral + 1)
     ctype1 = ctype2 = spectral_ctype = ""
     cunit1 = cunit2 = "deg"
-    crval1 = crval2 = crpix1 = crpix2 = cdelt1 = cdelt2 = None
+    #: CRPIX/CRVAL/CDELT of the two display axes, as found
+    numbers: dict[str, list[float | None]] = {"CRPIX": [None, None], "CRVAL": [None, None], "CDELT": [None, None]}
     frame = radesys = specsys = bunit = ""
     found_frame = found_radesys = found_specsys = False
     block = HeaderBlock()
-
-    def numeric(e: pb.HeaderEntry) -> float:
-        return e.numeric_value
 
     for e in info.header_entries:
         name = e.name
@@ -139,21 +137,11 @@ def header_block_entries(
                 ctype2 = e.value.split("/", 1)[0].strip()
             elif s_spec and name.startswith("CTYPE" + s_spec):
                 spectral_ctype = e.value
-        elif name.startswith("CRPIX"):
-            if name.startswith("CRPIX" + s1):
-                crpix1 = numeric(e)
-            elif name.startswith("CRPIX" + s2):
-                crpix2 = numeric(e)
-        elif name.startswith("CRVAL"):
-            if name.startswith("CRVAL" + s1):
-                crval1 = numeric(e)
-            elif name.startswith("CRVAL" + s2):
-                crval2 = numeric(e)
-        elif name.startswith("CDELT"):
-            if name.startswith("CDELT" + s1):
-                cdelt1 = numeric(e)
-            elif name.startswith("CDELT" + s2):
-                cdelt2 = numeric(e)
+        elif name[:5] in numbers:
+            if name.startswith(name[:5] + s1):
+                numbers[name[:5]][0] = e.numeric_value
+            elif name.startswith(name[:5] + s2):
+                numbers[name[:5]][1] = e.numeric_value
         elif name.startswith("CUNIT"):
             if name.startswith("CUNIT" + s1):
                 # quirk: a unit containing '/' is replaced by the CTYPE text before '/'
@@ -178,6 +166,7 @@ def header_block_entries(
             block.rest_freq = e.numeric_value
 
     entries = info.computed_entries
+    (crpix1, crpix2), (crval1, crval2), (cdelt1, cdelt2) = numbers["CRPIX"], numbers["CRVAL"], numbers["CDELT"]
     kind1, kind2 = ctype1, ctype2
     if ctype1 and ctype2:
         kind1, block.projection = _split_ctype(ctype1)

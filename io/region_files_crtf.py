@@ -31,7 +31,7 @@ from carta_trio.io.region_file_common import (
     set_labels,
 )
 from carta_trio.io.region_sky import FRAME_ALIASES, ImageGeometry
-from carta_trio.io.region_values import QuantityError, hex_color, parse_angle_value
+from carta_trio.io.region_values import QuantityError, hex_color, outside_quotes, parse_angle_value, properties, split_outside
 
 __all__ = ["HEADER", "import_crtf"]
 
@@ -52,55 +52,22 @@ class _LineError(Exception):
 
 
 def _split_top(text: str) -> list[str]:
-    """Split on commas outside brackets and quotes."""
-    parts: list[str] = []
-    depth, quote, start = 0, "", 0
-    for i, ch in enumerate(text):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-        elif ch == "," and depth == 0:
-            parts.append(text[start:i].strip())
-            start = i + 1
-    parts.append(text[start:].strip())
-    return [p for p in parts if p]
+    """Split on commas outside brackets and quotes; parts stripped, empty ones dropped."""
+    return [p.strip() for p in split_outside(text, ",", "[", "]") if p.strip()]
 
 
 def _coordinate_block(rest: str) -> tuple[str, str]:
     """``[[..],..] props`` -> (inside of the outer brackets, remainder)."""
     rest = rest.lstrip()
-    if not rest.startswith("["):
-        raise _LineError("syntax invalid")
-    depth, quote = 0, ""
-    for i, ch in enumerate(rest):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "[":
-            depth += 1
-        elif ch == "]":
-            depth -= 1
-            if depth == 0:
+    if rest.startswith("["):
+        for i, ch, depth in outside_quotes(rest, "[", "]"):
+            if ch == "]" and depth == 0:
                 return rest[1:i], rest[i + 1:]
     raise _LineError("syntax invalid")
 
 
 def _properties(text: str) -> dict[str, str]:
-    props: dict[str, str] = {}
-    for m in _PROPERTY.finditer(text):
-        value = m.group(2).strip()
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "\"'":
-            value = value[1:-1]
-        props[m.group(1).lower()] = value
-    return props
+    return properties(_PROPERTY, text)
 
 
 def _quantity(text: str) -> tuple[float, str]:

@@ -39,7 +39,7 @@ from carta_trio.io.region_file_common import (
     set_labels,
 )
 from carta_trio.io.region_sky import ImageGeometry
-from carta_trio.io.region_values import QuantityError, hex_color, parse_angle_value
+from carta_trio.io.region_values import QUOTES, QuantityError, hex_color, parse_angle_value, properties, split_outside
 
 __all__ = ["HEADER", "import_ds9"]
 
@@ -66,34 +66,12 @@ class _PieceError(Exception):
 
 
 def _properties(text: str) -> dict[str, str]:
-    props: dict[str, str] = {}
-    for m in _PROPERTY.finditer(text):
-        value = m.group(2).strip()
-        if len(value) >= 2 and (value[0], value[-1]) in (("{", "}"), ('"', '"'), ("'", "'")):
-            value = value[1:-1]
-        props[m.group(1).lower()] = value
-    return props
+    return properties(_PROPERTY, text, (("{", "}"), *QUOTES))
 
 
 def _split_pieces(line: str) -> list[str]:
     """Split on ``;`` outside ``{}`` and quotes."""
-    pieces: list[str] = []
-    depth, quote, start = 0, "", 0
-    for i, ch in enumerate(line):
-        if quote:
-            if ch == quote:
-                quote = ""
-        elif ch in "\"'":
-            quote = ch
-        elif ch == "{":
-            depth += 1
-        elif ch == "}":
-            depth = max(0, depth - 1)
-        elif ch == ";" and depth == 0:
-            pieces.append(line[start:i])
-            start = i + 1
-    pieces.append(line[start:])
-    return pieces
+    return split_outside(line, ";", "{", "}", clamp=True)
 
 
 class _Reader:

@@ -1,13 +1,16 @@
 """Text values of region files: quantities (numbers with angle or pixel units,
-sexagesimal positions), colours and float formatting, shared by the CRTF and DS9
-readers and writers."""
+sexagesimal positions), colours, float formatting and splitting a line outside its
+quotes and brackets, shared by the CRTF and DS9 readers and writers."""
 
 from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterator
 
-__all__ = ["QuantityError", "fmt_float", "hex_color", "parse_angle_value"]
+__all__ = [
+    "QuantityError", "fmt_float", "hex_color", "outside_quotes", "parse_angle_value", "properties", "split_outside",
+]
 
 
 class QuantityError(ValueError):
@@ -84,3 +87,54 @@ def fmt_float(value: float) -> str:
     if value == int(value) and abs(value) < 1e15:
         return str(int(value))
     return repr(float(value))
+
+
+# --- splitting ------------------------------------------------------------------------
+
+def outside_quotes(text: str, opening: str, closing: str, *, clamp: bool = False) -> Iterator[tuple[int, str, int]]:
+    """``(index, character, depth)`` for each character of ``text`` outside single or
+    double quotes (the quotes themselves left out), ``depth`` being the nesting of
+    ``opening``/``closing`` brackets after it. ``clamp`` keeps the depth from going
+    below 0 on a stray closing bracket (DS9); otherwise it does (CRTF)."""
+    depth, quote = 0, ""
+    for i, ch in enumerate(text):
+        if quote:
+            if ch == quote:
+                quote = ""
+            continue
+        if ch in "\"'":
+            quote = ch
+            continue
+        if ch == opening:
+            depth += 1
+        elif ch == closing:
+            depth = max(0, depth - 1) if clamp else depth - 1
+        yield i, ch, depth
+
+
+def split_outside(text: str, separator: str, opening: str, closing: str, *, clamp: bool = False) -> list[str]:
+    """``text`` split on ``separator`` where it stands outside quotes and brackets."""
+    parts: list[str] = []
+    start = 0
+    for i, ch, depth in outside_quotes(text, opening, closing, clamp=clamp):
+        if ch == separator and depth == 0:
+            parts.append(text[start:i])
+            start = i + 1
+    parts.append(text[start:])
+    return parts
+
+
+#: Quotes around a property value, removed by :func:`properties`.
+QUOTES = (('"', '"'), ("'", "'"))
+
+
+def properties(pattern: re.Pattern[str], text: str, enclosing: tuple[tuple[str, str], ...] = QUOTES) -> dict[str, str]:
+    """``key=value`` properties of a region line: every match of ``pattern`` (groups key,
+    value), keys lower case, values stripped and freed of one ``enclosing`` pair."""
+    props: dict[str, str] = {}
+    for m in pattern.finditer(text):
+        value = m.group(2).strip()
+        if len(value) >= 2 and (value[0], value[-1]) in enclosing:
+            value = value[1:-1]
+        props[m.group(1).lower()] = value
+    return props
