@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, cast
 
-from carta_trio.actors import spectral_cache
+from carta_trio.actors import session_keep, spectral_cache
 from carta_trio.actors.animation import cancel_animation
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame import Frame
@@ -134,10 +134,14 @@ async def close_all_frames(session: Session) -> None:
 
 @handles(pb.EventType.CLOSE_FILE)
 async def on_close_file(session: Session, request_id: int, message: pb.CloseFile) -> None:
-    """Close one frame or all (-1); unknown ids are ignored, as the reference does."""
+    """Close one frame or all (-1); unknown ids are ignored, as the reference does. An
+    image the session kept for RESUME_SESSION under that id is let go too (the 4.1.0
+    frontend closes its in-memory images so before it resumes)."""
     if message.file_id == ALL_FILES:
         await close_all_frames(session)
+        session_keep.release(session)
         return
+    session_keep.release(session, message.file_id)
     cancel_animation(session)
     frame = session.frames.pop(message.file_id, None)
     if frame is not None:

@@ -1,8 +1,10 @@
 """RESUME_SESSION: rebuild a reconnected viewer's state (BEHAVIOUR.md §3.6).
 
 The frontend re-sends what it shows: images (with channel, Stokes, regions and
-contour settings) and catalogs. Everything running is cancelled and every file
-closed first; images are then opened silently (no OPEN_FILE_ACK, but the image
+contour settings) and catalogs. Everything running is cancelled and every frame
+closed first, its image kept (:func:`session_keep.park`); images are then opened
+silently -- on the kept reader when the file is unchanged, and an in-memory image
+(moment, PV, fitting result) the session kept comes back under its file id and name -- (no OPEN_FILE_ACK, but the image
 histogram is sent), moved to their channel, and their regions restored under
 their ids without SET_REGION_ACK; catalogs are reopened silently under their ids.
 Failures are collected into the ack's message in the reference's words (catalogs,
@@ -13,12 +15,13 @@ catalogs: <ids>``).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from carta_trio import limits
-from carta_trio.actors import catalogs, contours, cursor, regions
+from carta_trio.actors import catalogs, contours, cursor, regions, session_keep
 from carta_trio.actors.dispatch import handles
-from carta_trio.actors.frame_handlers import close_all_frames, open_frame
+from carta_trio.actors.frame_handlers import open_frame
+from carta_trio.actors.generated_frames import open_generated_frame
 from carta_trio.actors.image_combination import concat_frame
 from carta_trio.analysis.region_geometry import RegionError
 from carta_trio.messages import schema as pb
@@ -26,6 +29,7 @@ from carta_trio.messages import schema as pb
 if TYPE_CHECKING:
     from carta_trio.actors.frame import Frame
     from carta_trio.actors.session import Session
+    from carta_trio.io.image_reader import ImageReader
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +52,49 @@ async def _resume_concat(
     return session.frames.get(image.file_id)
 
 
+async def _resume_kept(session: Session, image: pb.ImageProperties, reasons: list[str]) -> Frame | None:
+    """Open the in-memory image the session kept under ``image.file_id`` again (its image
+    histogram is sent, no ack); None if it was not kept or does not load."""
+    handle = session_keep.take_generated(session, image)
+    if handle is None:
+        return None
+    ack = await open_generated_frame(session, image.file_id, cast("ImageReader", handle))
+    if not ack.success:
+        handle.close()
+        reasons.append(f"file {image.file_id}: {ack.message}")
+        return None
+    return session.frames.get(image.file_id)
+
+
+async def _resume_file(session: Session, image: pb.ImageProperties, reasons: list[str]) -> Frame | None:
+    """Open ``image`` from its file (cheaply while the session still holds it unchanged:
+    the reader pool finds it); its image histogram is sent, no OPEN_FILE_ACK."""
+    request = pb.OpenFile(
+        directory=image.directory, file=image.file, hdu=image.hdu, file_id=image.file_id,
+        lel_expr=image.lel_expr, support_aips_beam=image.support_aips_beam,
+    )
+    try:
+        ack, frame = await open_frame(session, request, log_failure=False)
+    except Exception as exc:  # noqa: BLE001 - one failed image must not end the resume
+        reasons.append(f"file {image.file_id}: {exc}")
+        return None
+    if frame is None:
+        reasons.append(f"file {image.file_id}: {ack.message}")
+        return None
+    await frame.send_image_histogram()
+    return frame
+
+
 @handles(pb.EventType.RESUME_SESSION, response=pb.ResumeSessionAck)
 async def on_resume_session(session: Session, request_id: int, message: pb.ResumeSession) -> None:
-    await close_all_frames(session)
+    await session_keep.park(session)
+    try:
+        await _resume(session, request_id, message)
+    finally:
+        session_keep.release(session)  # kept images nobody listed
+
+
+async def _resume(session: Session, request_id: int, message: pb.ResumeSession) -> None:
     failed_files: list[int] = []
     failed_regions: list[int] = []
     #: Why each failed; logged as one line at the end (a 1,000-image resume with a bad
@@ -70,21 +114,12 @@ async def on_resume_session(session: Session, request_id: int, message: pb.Resum
                 failed_files.append(image.file_id)
                 continue
         else:
-            request = pb.OpenFile(
-                directory=image.directory, file=image.file, hdu=image.hdu, file_id=image.file_id,
-                lel_expr=image.lel_expr, support_aips_beam=image.support_aips_beam,
-            )
-            try:
-                ack, frame = await open_frame(session, request, log_failure=False)
-            except Exception as exc:  # noqa: BLE001 - one failed image must not end the resume
-                reasons.append(f"file {image.file_id}: {exc}")
-                ack, frame = None, None
+            frame = await _resume_kept(session, image, reasons)
             if frame is None:
-                if ack is not None:
-                    reasons.append(f"file {image.file_id}: {ack.message}")
+                frame = await _resume_file(session, image, reasons)
+            if frame is None:
                 failed_files.append(image.file_id)
                 continue
-            await frame.send_image_histogram()
         if (image.channel, image.stokes) != (0, 0):
             frame.post_channels(pb.SetImageChannels(file_id=image.file_id, channel=image.channel, stokes=image.stokes))
         for region_id, info in image.regions.items():

@@ -36,12 +36,20 @@ def _pending(session: Session) -> dict[int, _Pending]:
     return pending
 
 
+def abandon_pending(session: Session) -> None:
+    """The viewer has gone (its connection dropped): every waiting action ends without a
+    response (HTTP 404, as when the session ends)."""
+    for waiting in _pending(session).values():
+        waiting.result = None
+        waiting.done.set()
+
+
 def scripting_handler(manager: SessionManager) -> ScriptingHandler:
     """The ``scripting_handler`` the HTTP app calls for each action."""
 
     async def handle(action: ScriptingAction) -> ScriptingResult | None:
-        session = next((s for s in manager.sessions.values() if s.id == action.session_id), None)
-        if session is None:
+        session = manager.sessions.get(action.session_id)
+        if session is None or not session.attached:
             return None
         waiting = _Pending()
         _pending(session)[action.scripting_request_id] = waiting

@@ -28,6 +28,7 @@ from carta_trio.actors.http_app import build_asgi_app
 from carta_trio.actors.listen_socket import PortUnavailable, bind_listening_socket
 from carta_trio.actors.scripting import scripting_handler
 from carta_trio.actors.session_manager import SessionManager
+from carta_trio.actors.ws_close import report_clean_closes
 from carta_trio.io import reader_pool
 from carta_trio.settings import Settings
 
@@ -101,6 +102,7 @@ async def serve(
     session is cancelled.
     """
     _disable_permessage_deflate()
+    report_clean_closes()
     reader_pool.configure(settings.cache_size << 20)
     if sock is None:
         sock = bind_listening_socket(settings)

@@ -1,11 +1,18 @@
-"""The Session actor: one per connected viewer.
+"""The Session actor: one per viewer, outliving its connections.
 
 A session owns everything a viewer opened (frames, regions, jobs) and is the
-supervisor of those children. It lives in the server's nursery, not in the
-connection handler. Its life is ``async for frame in inbox``: closing the inbox
-ends it gracefully, cancelling its scope stops it now (disconnect). Outbound
-frames go into a bounded channel that the connection drains, so a client that
-stops reading slows this session's producers and nobody else.
+supervisor of those children. It lives in the server's nursery (the session
+manager's), not in a connection handler. A connection reaches it through a
+:class:`~carta_trio.actors.session_link.Link`: the connection's inbox of binary frames
+and its outbound channel. The session's life is a sequence of links (``async for link
+in links``): it serves one link's inbox until that connection goes, then *parks*
+(:mod:`session_keep`: all work stops, frames close, their images are kept) and waits
+for the next link -- the same viewer reconnecting within the grace period -- or for the
+manager to end it.
+
+Outbound frames go into the attached link's bounded channel, which the connection
+drains, so a client that stops reading slows this session's producers and nobody else.
+While no link is attached, whatever is sent is dropped.
 """
 
 from __future__ import annotations
@@ -21,7 +28,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import trio
 
 from carta_trio import limits
-from carta_trio.actors import dispatch, workers
+from carta_trio.actors import dispatch, session_keep, workers
 from carta_trio.actors.jobs import Jobs
 from carta_trio.actors.session_state import SessionState
 from carta_trio.messages import framing, registry
@@ -30,6 +37,8 @@ from carta_trio.settings import Settings
 
 if TYPE_CHECKING:
     from carta_trio.actors.frame import Frame
+    from carta_trio.actors.session_link import Link
+    from carta_trio.actors.session_manager import SessionManager
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -112,17 +121,20 @@ class Session:
         session_id: int,
         settings: Settings,
         address: str,
-        outbound: trio.MemorySendChannel[bytes | str],
+        manager: SessionManager | None = None,
     ) -> None:
         self.id = session_id
         self.settings = settings
         self.address = address
-        self._outbound = outbound
+        #: The registry this session is known in (REGISTER_VIEWER may rename it there).
+        self.manager = manager
+        #: The attached connection's outbound channel; None while detached.
+        self._outbound: trio.MemorySendChannel[bytes | str] | None = None
         self.frames: dict[int, Frame] = {}
         self.registered = False
         self.nursery: trio.Nursery | None = None
-        #: Last time (trio clock) a binary message of at least 8 bytes arrived.
-        self.last_message_time = trio.current_time()
+        #: The concurrent handlers of the attached link (cancelled with it).
+        self._handlers: trio.Nursery | None = None
         #: ICD version in the header of the message being handled inline.
         self.request_icd_version = framing.ICD_VERSION
         #: What the handler modules keep on the session, typed (session_state.py).
@@ -141,15 +153,30 @@ class Session:
 
     # ----------------------------------------------------------------- lifecycle
 
+    @property
+    def attached(self) -> bool:
+        """True while a connection is attached (False while parked for a reconnect)."""
+        return self._outbound is not None
+
+    def claim_id(self, wanted: int) -> int:
+        """REGISTER_VIEWER with a session id: take ``wanted`` as this session's id unless
+        another session holds it (two sessions never share an id); the id now."""
+        if self.manager is None:
+            self.id = wanted
+            return wanted
+        return self.manager.rename(self, wanted)
+
     async def run(
         self,
-        inbox: trio.MemoryReceiveChannel[bytes],
+        links: trio.MemoryReceiveChannel[Link],
         *,
         task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Serve the inbox until it closes or the returned scope is cancelled.
+        """Serve each link in turn, parking in between, until ``links`` closes or the
+        returned scope is cancelled.
 
-        On exit every child (frames, jobs) is cancelled and every frame closed.
+        On exit every child (frames, jobs) is cancelled, every frame closed and every
+        kept image released.
         """
         # Work started by this task and every task it spawns is scheduled as ours.
         workers.current_owner.set(self)
@@ -158,14 +185,32 @@ class Session:
                 async with trio.open_nursery() as nursery:
                     self.nursery = nursery
                     task_status.started(scope)
-                    async with inbox:
-                        async for data in inbox:
-                            await self._dispatch(data)
+                    async with links:
+                        async for link in links:
+                            await self._serve(link)
+                            await session_keep.park(self)
                     nursery.cancel_scope.cancel()
             finally:
                 self.nursery = None
                 await self._close_all_frames()
-                self._outbound.close()
+                session_keep.release(self)
+
+    async def _serve(self, link: Link) -> None:
+        """Handle ``link``'s messages until its connection goes (or is taken over)."""
+        self._outbound = link.outbound
+        self.registered = False
+        try:
+            with link.scope:
+                async with trio.open_nursery() as handlers:
+                    self._handlers = handlers
+                    async with link.inbox:
+                        async for data in link.inbox:
+                            await self._dispatch(data)
+                    handlers.cancel_scope.cancel()
+        finally:
+            self._handlers = None
+            self._outbound = None
+            link.outbound.close()
 
     async def _close_all_frames(self) -> None:
         """Disconnect: every frame closes (its actor already stopped with the nursery)."""
@@ -178,11 +223,14 @@ class Session:
     async def send_frame(self, data: bytes | str) -> None:
         """Queue one encoded frame; waits while the outbound queue is full.
 
-        Silently drops the frame once the connection has gone: the session is
-        being torn down then and nobody can receive it.
+        Silently drops the frame while no connection is attached (or once it has
+        gone): nobody can receive it, and the next connection must not.
         """
+        outbound = self._outbound
+        if outbound is None:
+            return
         try:
-            await self._outbound.send(data)
+            await outbound.send(data)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             pass
 
@@ -196,12 +244,16 @@ class Session:
         reach it in two writes can miss that moment under load, and the image, or an
         animation waiting for ANIMATION_FLOW_CONTROL, then never moves on.
         """
+        outbound = self._outbound
+        if outbound is None:
+            await trio.lowlevel.checkpoint()
+            return
         try:
             for data in frames:
                 try:
-                    self._outbound.send_nowait(data)
+                    outbound.send_nowait(data)
                 except trio.WouldBlock:
-                    await self._outbound.send(data)
+                    await outbound.send(data)
         except (trio.ClosedResourceError, trio.BrokenResourceError):
             pass
         await trio.lowlevel.checkpoint()
@@ -249,7 +301,6 @@ class Session:
 
     async def _dispatch(self, data: bytes) -> None:
         """Decode one binary frame and run (or start) its handler."""
-        self.last_message_time = trio.current_time()
         try:
             envelope = registry.decode_frame(data)
         except registry.UnknownEventType as exc:
@@ -282,14 +333,14 @@ class Session:
             if frame is not None:
                 await frame.channels_settled()
         if handler.concurrent:
-            assert self.nursery is not None
+            assert self._handlers is not None
             # Backpressure: wait here for a free slot (the inbox stays bounded meanwhile).
             token = object()
             try:
                 self._handler_slots.acquire_on_behalf_of_nowait(token)
             except trio.WouldBlock:
                 await self._handler_slots.acquire_on_behalf_of(token)
-            self.nursery.start_soon(
+            self._handlers.start_soon(
                 self._run_concurrent, token, name, handler, envelope.request_id, envelope.message, name=name,
             )
         else:

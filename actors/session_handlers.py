@@ -27,7 +27,13 @@ def server_feature_flags(session: Session) -> int:
 
 @handles(pb.EventType.REGISTER_VIEWER, response=pb.RegisterViewerAck)
 async def on_register_viewer(session: Session, request_id: int, message: pb.RegisterViewer) -> None:
-    """Answer REGISTER_VIEWER_ACK: NEW with our id for 0, RESUMED adopting a client id."""
+    """Answer REGISTER_VIEWER_ACK: NEW with our id for 0, RESUMED for a client id.
+
+    A session re-attached by its own id (a reconnect within the grace period, see
+    session_manager.py) already has that id: "Network reconnected". A new session adopts
+    the client's id as the reference does ("Start a new backend"), unless another session
+    holds it: then it keeps its own id and says so in the ack.
+    """
     icd_version = session.request_icd_version
     ack = pb.RegisterViewerAck(
         server_feature_flags=server_feature_flags(session),
@@ -47,7 +53,7 @@ async def on_register_viewer(session: Session, request_id: int, message: pb.Regi
         ack.success = True
         ack.session_type = pb.SessionType.RESUMED
         if message.session_id != session.id:
-            session.id = message.session_id
+            session.claim_id(message.session_id)
             ack.message = f"Start a new backend and assign it with session id {session.id}"
         else:
             ack.message = f"Network reconnected with session id {session.id}"

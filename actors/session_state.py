@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from carta_trio.io.catalog_view import CatalogStore
     from carta_trio.actors.frame import Frame
     from carta_trio.actors.regions import RegionRegistry
+    from carta_trio.actors.session_keep import KeptImage
     from carta_trio.messages import schema as pb
 
 
@@ -46,3 +47,5 @@ class SessionState:
     file_info_lock: trio.Lock = field(default_factory=trio.Lock)
     #: scripting.py: scripting requests waiting for the frontend's response.
     scripting_pending: dict[int, Any] = field(default_factory=dict)
+    #: session_keep.py: images of closed frames kept for RESUME_SESSION, by file id.
+    kept_images: dict[int, KeptImage] = field(default_factory=dict)

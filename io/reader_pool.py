@@ -145,6 +145,11 @@ class PooledReader:
     def __getattr__(self, name: str) -> Any:
         return getattr(self.shared, name)
 
+    @property
+    def closed(self) -> bool:
+        """True once this handle has been closed (the reader may live on for others)."""
+        return self._entry is None
+
     def close(self) -> None:
         entry, self._entry = self._entry, None
         if entry is not None:
@@ -203,6 +208,19 @@ class ReaderPool:
         with self._lock:
             entry = _Entry(("adopted", next(self._adopted)), reader, 1)
             self._entries[entry.identity] = entry
+        return PooledReader(self, entry)
+
+    def share(self, reader: object) -> PooledReader | None:
+        """Another handle on the shared reader behind ``reader`` (a handle, or anything
+        wrapping one), or None if it is not pooled or already closed. A session kept for a
+        reconnect holds its images this way, so they and their cached data outlive the
+        frames that showed them."""
+        identity = getattr(reader, "pool_identity", None)
+        with self._lock:
+            entry = self._entries.get(identity) if identity is not None else None
+            if entry is None:
+                return None
+            entry.users += 1
         return PooledReader(self, entry)
 
     def _release(self, entry: _Entry) -> None:
@@ -284,6 +302,17 @@ def open_shared(path: str | os.PathLike[str], hdu: str, opener: Callable[[Path, 
 
 def adopt(reader: ImageReader | PooledReader) -> PooledReader:
     return _pool.adopt(reader)
+
+
+def share(reader: object) -> PooledReader | None:
+    return _pool.share(reader)
+
+
+def is_adopted(reader: object) -> bool:
+    """True for a reader made in memory (a generated image, an expression), not opened
+    from one file: there is no file to open it again from."""
+    identity = getattr(reader, "pool_identity", None)
+    return isinstance(identity, tuple) and identity[:1] == ("adopted",)
 
 
 def cached(reader: object, key: tuple[Any, ...], compute: Callable[[], T]) -> T:

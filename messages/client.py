@@ -56,8 +56,9 @@ class CartaClient:
     """One CARTA connection. Create it with ``open_client``; not safe to share between
     tasks that wait for the same messages (each message is taken once)."""
 
-    def __init__(self, ws: trio_websocket.WebSocketConnection) -> None:
+    def __init__(self, ws: trio_websocket.WebSocketConnection, stream: trio.abc.Stream | None = None) -> None:
         self._ws = ws
+        self._stream = stream
         self._buffer: deque[Envelope] = deque()
         self._texts: deque[str] = deque()
         self._arrived = trio.Event()
@@ -172,6 +173,13 @@ class CartaClient:
         """Close the WebSocket (idempotent)."""
         await self._ws.aclose()
 
+    async def drop(self) -> None:
+        """Vanish without a close frame, as a laptop losing its network does: the TCP
+        stream closes under the WebSocket (the server sees an abnormal closure, 1006)."""
+        if self._stream is None:
+            raise RuntimeError("this client does not own its stream")
+        await self._stream.aclose()
+
     # ------------------------------------------------------------------ internals
 
     async def _take(self, match: Callable[[Envelope], bool], timeout: float | None) -> Envelope:
@@ -284,7 +292,7 @@ async def open_client(
                         # stream of 256x256 tiles cost one wsproto pass per 4 KiB.
                         receive_buffer_size=None,
                     )
-                client = CartaClient(ws)
+                client = CartaClient(ws, stream)
                 nursery.start_soon(client._read_loop)
                 try:
                     yield client

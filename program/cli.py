@@ -26,7 +26,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from carta_trio import REFERENCE_VERSION, __version__
+from carta_trio import REFERENCE_VERSION, __version__, limits
 from carta_trio.messages.framing import ICD_VERSION
 from carta_trio.config_files import (
     ALL_KEYS,
@@ -229,6 +229,7 @@ def parse_settings(
         spectral_cache_threshold=int(float(given.get("spectral_cache_threshold", 1024)) * 2**20),
         dask_scheduler=given.get("dask_scheduler") or None,
         cache_size=max(0, int(config["cache_size"])),
+        reconnect_grace=max(0.0, float(given.get("reconnect_grace", limits.RECONNECT_GRACE))),
     )
     return settings, warnings
 

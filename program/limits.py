@@ -66,3 +66,12 @@ MAX_REGION_VERTICES = 10_000
 #: are reported as failed in the ack (naming the limit); a 1,000-image resume took 52 s.
 MAX_RESUME_IMAGES = 100
 MAX_RESUME_REGIONS = 2_000
+
+#: Seconds a session whose connection dropped (no close frame) is kept for its viewer to
+#: reconnect and resume it, unless ``--reconnect_grace`` says otherwise (0: not kept).
+RECONNECT_GRACE = 60.0
+
+#: Sessions kept for a reconnect at once; beyond it the oldest kept one ends. A kept
+#: session holds its images open (in-memory moment and PV images included) and nothing
+#: else: no jobs run while it waits.
+MAX_KEPT_SESSIONS = 32

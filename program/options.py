@@ -90,6 +90,8 @@ OPTIONS = [
                "cubes larger than this many MiB get a spectral cache (default 1024)", "<MiB>"),
     OptionSpec("dask_scheduler", "string", None,
                "run long jobs (moments, cube histogram) on this dask.distributed scheduler", "<address>"),
+    OptionSpec("reconnect_grace", "number", None,
+               "seconds a dropped session is kept for its viewer to reconnect (default 60; 0: off)", "<sec>"),
     OptionSpec("log_level", "level", None, "log level name (debug, info, warning, error, critical, off)", "<level>"),
 ]
 SPECS = {spec.key: spec for spec in OPTIONS}

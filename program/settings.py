@@ -75,6 +75,9 @@ class Settings:
     spectral_cache_threshold: int = 2**30
     #: ``--dask_scheduler``: address of a dask.distributed scheduler for long jobs.
     dask_scheduler: str | None = None
+    #: ``--reconnect_grace``: seconds a session whose connection dropped is kept for its
+    #: viewer to come back (actors/session_manager.py); 0 ends it at once (the reference).
+    reconnect_grace: float = limits.RECONNECT_GRACE
 
     @property
     def config_folder(self) -> Path:

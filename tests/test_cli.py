@@ -230,6 +230,16 @@ def test_timeouts(top: Path, argv: list[str], idle: Any, initial: Any, exit_: An
 
 
 @pytest.mark.parametrize(
+    ("argv", "grace"),
+    [([], 60.0), (["--reconnect_grace", "5"], 5.0), (["--reconnect-grace=2.5"], 2.5), (["--reconnect_grace", "0"], 0.0),
+     (["--reconnect_grace", "-3"], 0.0)],
+)
+def test_reconnect_grace(top: Path, argv: list[str], grace: float) -> None:
+    settings, _ = parse(argv + ["--top_level_folder", str(top)])
+    assert settings.reconnect_grace == grace
+
+
+@pytest.mark.parametrize(
     ("argv", "level"),
     [([], "INFO"), (["--verbosity", "0"], "OFF"), (["--verbosity", "1"], "CRITICAL"), (["--verbosity", "2"], "ERROR"),
      (["--verbosity", "3"], "WARNING"), (["--verbosity", "5"], "DEBUG"), (["--verbosity", "9"], "INFO"),
