@@ -184,7 +184,7 @@ def _normalized_valid_pass(source: np.ndarray, weights: np.ndarray, axis: int) -
     valid = tuple(keep)
     finite = np.isfinite(source)
     if finite.all():
-        out = ndimage.correlate1d(source, weights, axis=axis, mode="constant")[valid]
+        out: np.ndarray = ndimage.correlate1d(source, weights, axis=axis, mode="constant")[valid]
         out *= np.float32(1.0 / float(weights.astype(np.float64).sum()))
         return out
     values = np.where(finite, source, np.float32(0.0))

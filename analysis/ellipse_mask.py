@@ -200,4 +200,5 @@ def _rotated_mask(center, radii, theta, blc, trc) -> np.ndarray:
     stop = np.zeros_like(inside)
     stop[:, 1:] = (total[:, 1:] > 1) & (total[:, 1:] > total[:, :-1])
     stopped = np.cumsum(stop, axis=1) > 0
-    return inside & ~stopped
+    mask: np.ndarray = inside & ~stopped
+    return mask

@@ -174,7 +174,7 @@ class _Residuals:
         components = self._components(params)
         self._cache = (np.asarray(x, dtype=np.float64).tobytes(), components)
         with np.errstate(all="ignore"):
-            r = self.data - params[-1]
+            r: np.ndarray = self.data - params[-1]
             for g in components:
                 r -= g
         return r
@@ -195,7 +195,8 @@ class _Residuals:
             params[index] = value
             n = PARAMS_PER_COMPONENT
             shifted = _gaussian(self.xs, self.ys, params[k * n:(k + 1) * n])
-            return f + (self._cache[1][k] - shifted) * self.weight
+            residual: np.ndarray = f + (self._cache[1][k] - shifted) * self.weight
+            return residual
 
 
 class GaussianFitter:

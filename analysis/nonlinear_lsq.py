@@ -257,24 +257,29 @@ class _StepSolver:
         if self.kind is LinearSolver.QR:
             a = np.vstack([self.r, math.sqrt(mu) * np.diag(self.diag)])
             b = np.concatenate([-self.qtf, np.zeros(p)])
-            return np.linalg.lstsq(a, b, rcond=None)[0]
+            step: np.ndarray = np.linalg.lstsq(a, b, rcond=None)[0]
+            return step
         if self.kind is LinearSolver.CHOLESKY:
             a = self.jtj + mu * np.diag(self.diag * self.diag)
             try:
-                return scipy.linalg.cho_solve(scipy.linalg.cho_factor(a), self.rhs)
+                step = scipy.linalg.cho_solve(scipy.linalg.cho_factor(a), self.rhs)
+                return step
             except np.linalg.LinAlgError:
-                return np.linalg.lstsq(a, self.rhs, rcond=None)[0]
+                step = np.linalg.lstsq(a, self.rhs, rcond=None)[0]
+                return step
         scale = self.s / (self.s * self.s + mu)
-        return (self.vt.T @ (scale * -self.utf)) / self.diag
+        step = (self.vt.T @ (scale * -self.utf)) / self.diag
+        return step
 
 
 def _r_factor(a: np.ndarray) -> np.ndarray:
     """The upper-triangular factor of the (economic) QR of ``a``, [p, p]."""
-    return scipy.linalg.qr(np.array(a, order="F"), mode="raw", overwrite_a=True)[1]
+    r: np.ndarray = scipy.linalg.qr(np.array(a, order="F"), mode="raw", overwrite_a=True)[1]
+    return r
 
 
 def _column_norms(J: np.ndarray) -> np.ndarray:
-    norms = np.linalg.norm(J, axis=0)
+    norms: np.ndarray = np.linalg.norm(J, axis=0)
     norms[norms == 0.0] = 1.0
     return norms
 

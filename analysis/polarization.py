@@ -106,13 +106,14 @@ def computed_stokes(
         uu = np.asarray(_need("U", u), dtype=_F32)
         if kind in (PolarizationType.Ptotal, PolarizationType.PFtotal):
             vv = np.asarray(_need("V", v), dtype=_F32)
-            p = np.sqrt(vv * vv + uu * uu + qq * qq).astype(_F32)
+            p: np.ndarray = np.sqrt(vv * vv + uu * uu + qq * qq).astype(_F32)
         else:
             p = np.sqrt(uu * uu + qq * qq).astype(_F32)
         if kind in (PolarizationType.Ptotal, PolarizationType.Plinear):
             return p
         ii = np.asarray(_need("I", i), dtype=_F32)
-        return (100.0 * p.astype(np.float64) / ii.astype(np.float64)).astype(_F32)
+        fraction: np.ndarray = (100.0 * p.astype(np.float64) / ii.astype(np.float64)).astype(_F32)
+        return fraction
 
 
 def combine_profiles(

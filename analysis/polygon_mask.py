@@ -40,12 +40,14 @@ def near_f32(u: np.ndarray, v: np.ndarray) -> np.ndarray:
         absnear = diff <= _TOL
         bigger = np.maximum(np.abs(u), np.abs(v)).astype(np.float64)
         relnear = ((u > 0) == (v > 0)) & (diff <= _TOL * bigger)
-    return (u == v) | np.where(zero, absnear, relnear)
+    near: np.ndarray = (u == v) | np.where(zero, absnear, relnear)
+    return near
 
 
 def _c_int(v: np.ndarray) -> np.ndarray:
     """C ``static_cast<int>``: truncation toward zero (clipped to a safe range)."""
-    return np.trunc(np.clip(v, -_INT_LIMIT, _INT_LIMIT)).astype(np.int64)
+    truncated: np.ndarray = np.trunc(np.clip(v, -_INT_LIMIT, _INT_LIMIT)).astype(np.int64)
+    return truncated
 
 
 def truncate_start(v: np.ndarray) -> np.ndarray:

@@ -181,7 +181,8 @@ def _ones(size: int) -> np.ndarray:
 
 def _count_true(bad: np.ndarray) -> np.ndarray:
     """Per-row count of True in a 2-D bool array (packbits + popcount: fast)."""
-    return np.bitwise_count(np.packbits(bad, axis=1)).sum(axis=1, dtype=np.int64)
+    counts: np.ndarray = np.bitwise_count(np.packbits(bad, axis=1)).sum(axis=1, dtype=np.int64)
+    return counts
 
 
 _POOL: ThreadPoolExecutor | None = None

@@ -140,7 +140,8 @@ class SpectralAxis:
         table = self.frequency(np.arange(self.length, dtype=np.float64))
         index = np.clip(np.floor(p), 0, self.length - 2).astype(np.int64)
         lo, hi = table[index], table[index + 1]
-        return lo + (p - index) * (hi - lo)
+        value: np.ndarray = lo + (p - index) * (hi - lo)
+        return value
 
     def radio_velocity_kms(self, pixels: np.ndarray | float) -> np.ndarray:
         """Radio velocity (km/s) at 0-based pixels; needs a rest frequency.

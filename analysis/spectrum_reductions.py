@@ -45,11 +45,14 @@ def selection(data: np.ndarray, include: tuple[float, float] | None = None,
     ``exclude`` (v ≤ lo or v ≥ hi), compared in float32."""
     if include is not None:
         lo, hi = _F32(include[0]), _F32(include[1])
-        return (data >= lo) & (data <= hi) & np.isfinite(data)
+        selected: np.ndarray = (data >= lo) & (data <= hi) & np.isfinite(data)
+        return selected
     if exclude is not None:
         lo, hi = _F32(exclude[0]), _F32(exclude[1])
-        return ((data <= lo) | (data >= hi)) & np.isfinite(data)
-    return np.isfinite(data)
+        selected = ((data <= lo) | (data >= hi)) & np.isfinite(data)
+        return selected
+    selected = np.isfinite(data)
+    return selected
 
 
 def spectrum_sums(data: np.ndarray, sel: np.ndarray | None, coords: np.ndarray, s1: bool, s2: bool, sq: bool) -> SpectrumSums:

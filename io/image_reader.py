@@ -144,7 +144,8 @@ class ImageReader:
     # -- reading ------------------------------------------------------------------
     def read_plane(self, channel: int, stokes: int) -> np.ndarray:
         """One whole plane as float32 ``[height, width]``."""
-        return self.read_cube(0, self.width, 0, self.height, channel, channel + 1, stokes)[0]
+        plane: np.ndarray = self.read_cube(0, self.width, 0, self.height, channel, channel + 1, stokes)[0]
+        return plane
 
     def read_cube(self, x0: int, x1: int, y0: int, y1: int, z0: int, z1: int, stokes: int) -> np.ndarray:
         """A box as float32 ``[z, y, x]``; bounds are half-open pixel ranges."""

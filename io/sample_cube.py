@@ -50,7 +50,8 @@ def _gaussian_kernel_ft(shape: tuple[int, int], major_px: float, minor_px: float
     # major axis direction on the pixel grid: north (+y) rotated towards east (-x)
     u = fy * np.cos(pa) - fx * np.sin(pa)
     v = fy * np.sin(pa) + fx * np.cos(pa)
-    return np.exp(-2.0 * np.pi**2 * ((smaj * u) ** 2 + (smin * v) ** 2))
+    kernel: np.ndarray = np.exp(-2.0 * np.pi**2 * ((smaj * u) ** 2 + (smin * v) ** 2))
+    return kernel
 
 
 def _convolve(planes: np.ndarray, kernel_ft: np.ndarray) -> np.ndarray:
@@ -79,7 +80,8 @@ def _disc(velocities: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
     v_los = SYSTEMIC_VELOCITY + rotation * cos_theta * np.sin(inclination)
     dispersion = 11.0
     line = np.exp(-0.5 * ((velocities[:, None, None] - v_los) / dispersion) ** 2)
-    return 0.0075 * surface * line
+    emission: np.ndarray = 0.0075 * surface * line
+    return emission
 
 
 def _companion(velocities: np.ndarray, y: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -122,7 +124,8 @@ def sample_data(seed: int = SEED) -> np.ndarray:
     rng = np.random.default_rng(seed)
     noise = _convolve(rng.normal(size=SHAPE), kernel)
     noise *= NOISE / noise.std()
-    return (cube + noise).astype(np.float32)
+    data: np.ndarray = (cube + noise).astype(np.float32)
+    return data
 
 
 def _frequency(velocity_kms: float) -> float:

@@ -48,7 +48,8 @@ class SkyCoordinates:
         num1 = np.cos(lat2) * np.sin(dlon)
         num2 = np.cos(lat1) * np.sin(lat2) - np.sin(lat1) * np.cos(lat2) * np.cos(dlon)
         den = np.sin(lat1) * np.sin(lat2) + np.cos(lat1) * np.cos(lat2) * np.cos(dlon)
-        return np.degrees(np.arctan2(np.hypot(num1, num2), den)) * _ARCSEC_PER_DEG
+        separation: np.ndarray = np.degrees(np.arctan2(np.hypot(num1, num2), den)) * _ARCSEC_PER_DEG
+        return separation
 
     def pixel_scales_arcsec(self) -> tuple[float, float]:
         """|increment| of the render x and y axes in arcsec (CDELT, or the CD matrix scale)."""

@@ -77,7 +77,8 @@ class WorkerReader(ImageReader):
         return self._cache[method]
 
     def _read_region(self, starts: Sequence[int], stops: Sequence[int]) -> np.ndarray:
-        return self._call("_read_region", [int(a) for a in starts], [int(b) for b in stops])
+        block: np.ndarray = self._call("_read_region", [int(a) for a in starts], [int(b) for b in stops])
+        return block
 
     def header_cards(self) -> list[HeaderCard]:
         return list(self._cached("header_cards"))
