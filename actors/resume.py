@@ -106,6 +106,9 @@ async def _resume(session: Session, request_id: int, message: pb.ResumeSession) 
     over_limit = [image.file_id for image in images[limits.MAX_RESUME_IMAGES:]]
     regions_left = limits.MAX_RESUME_REGIONS
     regions_over = False
+    #: Frames moved to another channel: the ack waits for their histograms, which the
+    #: reference sends before it (its channel change runs inline).
+    moved: list[Frame] = []
     for image in images[: limits.MAX_RESUME_IMAGES]:
         if len(image.stokes_files) > 1:
             # as the reference: joined again, and its CONCAT_STOKES_FILES_ACK is sent
@@ -122,6 +125,7 @@ async def _resume(session: Session, request_id: int, message: pb.ResumeSession) 
                 continue
         if (image.channel, image.stokes) != (0, 0):
             frame.post_channels(pb.SetImageChannels(file_id=image.file_id, channel=image.channel, stokes=image.stokes))
+            moved.append(frame)
         for region_id, info in image.regions.items():
             if region_id == CURSOR_KEY:
                 if info.control_points:
@@ -141,6 +145,8 @@ async def _resume(session: Session, request_id: int, message: pb.ResumeSession) 
                 failed_regions.append(region_id)
         if image.HasField("contour_settings") and image.contour_settings.levels:
             contours.restore_contour_settings(frame, image.contour_settings)
+    for frame in moved:
+        await frame.channels_settled()
     failed_catalogs: list[int] = []
     for catalog in message.catalog_files:
         catalog_ack = await catalogs.open_catalog(session, catalog)

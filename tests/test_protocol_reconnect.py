@@ -24,7 +24,9 @@ from carta_trio.messages import schema as pb
 from carta_trio.messages.client import CartaClient, open_client
 from tests.conftest import make_settings, server_url
 from tests.image_factory import make_cube, wcs_header, write_fits
-from tests.test_protocol_moments_pv import moment_request, open_file, tile_of, until
+from carta_trio.actors import moments as moments_actor
+from carta_trio.actors import workers
+from tests.test_protocol_moments_pv import line, moment_request, open_file, slow_down, tile_of, until, write_big_cube
 
 SHAPE = (8, 24, 32)
 MOMENT_ID = 1000  # the first moment image of file 0 (moment 0, the integrated flux)
@@ -81,17 +83,67 @@ async def test_a_dropped_session_is_resumed_with_its_images(carta_server: Server
         assert (ack.success, ack.session_type, ack.session_id) == (True, pb.SessionType.RESUMED, session_id)
         assert ack.message == f"Network reconnected with session id {session_id}"
         assert manager.sessions[session_id] is session and manager.kept == []
-        resumed = await second.request(pb.ResumeSession(images=[image("cube.fits", 0, channel=2),
+        request_id = await second.send(pb.ResumeSession(images=[image("cube.fits", 0, channel=2),
                                                                 image(moment_name, MOMENT_ID)]))
-        assert resumed.success and resumed.message == ""
-        assert not [e for e in second.buffered if e.event_type == pb.EventType.OPEN_FILE_ACK]
-        histograms = [(await second.expect(pb.RegionHistogramData)).message for _ in range(3)]
+        seen = await second.collect_until(lambda e: isinstance(e.message, pb.ResumeSessionAck))
+        # as the reference: each image's histogram (silent opens: no OPEN_FILE_ACK), then the ack
+        assert seen[-1].request_id == request_id and seen[-1].message.success and seen[-1].message.message == ""
+        assert {type(e.message) for e in seen[:-1]} == {pb.RegionHistogramData}
+        histograms = [e.message for e in seen[:-1]]
         assert sorted((h.file_id, h.channel) for h in histograms) == [(0, 0), (0, 2), (MOMENT_ID, 0)]
         # the same readers: nothing was reopened from disk, the moment never left memory
         assert {file_id: shared_reader(session, file_id) for file_id in (0, MOMENT_ID)} == readers
         assert session.state.kept_images == {}
         np.testing.assert_array_equal(await tile_of(second, MOMENT_ID), moment_plane)
         np.testing.assert_array_equal(await tile_of(second, 0), cube[2])
+
+
+async def test_a_job_running_when_the_connection_drops_is_cancelled(
+    carta_server: ServerHandle, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Its answer would go to a request the reconnected frontend has forgotten (it counts
+    request ids from 1 again): nothing of it reaches the new connection."""
+    write_big_cube(data_dir, (96, 128, 128))
+    slow_down(monkeypatch, moments_actor, "compute_chunk", 0.15)
+    url = server_url(carta_server)
+    async with open_client(url) as first:
+        session_id = (await first.register()).session_id
+        session = carta_server.manager.sessions[session_id]
+        await open_file(first, "big.fits")
+        await first.send(moment_request([4, 5, 8], z=(0, 95), mask=2, pixels=(-0.1, 0.1)))
+        await first.expect(pb.MomentProgress, timeout=60)
+        await first.drop()
+        await wait_for(lambda: session in carta_server.manager.kept)
+    assert session.frames == {} and sorted(session.state.kept_images) == [0]
+    await wait_for(lambda: not workers.cpu_limiter().borrowed_tokens)  # the cancelled chunk's thread
+    async with open_client(url) as second:
+        await second.register(session_id)
+        assert (await second.request(pb.ResumeSession(images=[image("big.fits", 0)]))).success
+        await trio.sleep(0.5)
+        assert await second.ping() == "PONG"
+        kinds = {type(e.message) for e in second.buffered}
+        assert not kinds & {pb.MomentProgress, pb.MomentResponse}, kinds
+        assert not session.frames[0].jobs.running()
+
+
+async def test_a_pv_image_comes_back(carta_server: ServerHandle, cube: np.ndarray) -> None:
+    url = server_url(carta_server)
+    async with open_client(url) as first:
+        session_id = (await first.register()).session_id
+        await open_file(first, "cube.fits")
+        cut = await first.request(pb.SetRegion(file_id=0, region_id=-1, region_info=line([(20, 10), (5, 10)])))
+        await first.send(pb.PvRequest(file_id=0, region_id=cut.region_id, width=1))
+        ack = (await until(first, pb.PvResponse))[-1].message.open_file_ack
+        assert ack.success and ack.file_id == -1000
+        pv = await tile_of(first, -1000)
+        session = carta_server.manager.sessions[session_id]
+        await first.drop()
+        await wait_for(lambda: session in carta_server.manager.kept)
+    async with open_client(url) as second:
+        await second.register(session_id)
+        resumed = await second.request(pb.ResumeSession(images=[image("cube.fits", 0), image(ack.file_info.name, -1000)]))
+        assert resumed.success, resumed.message
+        np.testing.assert_array_equal(await tile_of(second, -1000), pv)
 
 
 async def test_the_frontend_closing_its_moment_image_lets_it_go(carta_server: ServerHandle, cube: np.ndarray) -> None:
