@@ -27,7 +27,7 @@ from collections.abc import Callable, Generator
 from pathlib import Path
 
 from carta_trio.io.file_list import ListingPace, ListProgress, final_item, item_count
-from carta_trio.io.catalog_votable import open_bytes, peek
+from carta_trio.io.catalog_votable import open_bytes, peek, start_events
 from carta_trio.io.file_types import magic_bytes
 from carta_trio.io.paths import FORBIDDEN, PathError, resolve_inside
 from carta_trio.messages import schema as pb
@@ -188,15 +188,15 @@ def _votable_header(path: str | Path) -> _TableHeader:
     cut = text.find(b"<DATA>")
     if cut >= 0:
         text = text[:cut]
-    parser = ET.XMLPullParser(events=("start",))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
     root: ET.Element | None = None
     try:
         parser.feed(text)
-        for _event, element in parser.read_events():
+        for _event, element in start_events(parser):
             if root is None:
                 root = element
     except ET.ParseError:
-        for _event, element in parser.read_events():
+        for _event, element in start_events(parser):
             if root is None:
                 root = element
     if root is None or _local(root.tag) != "VOTABLE":

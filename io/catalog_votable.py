@@ -22,6 +22,7 @@ import gzip
 import logging
 import warnings
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, cast
 
@@ -62,6 +63,12 @@ def open_bytes(path: str | Path) -> IO[bytes]:
     return cast(IO[bytes], gzip.open(path, "rb") if gz else open(path, "rb"))
 
 
+def start_events(parser: ET.XMLPullParser[ET.Element]) -> Iterator[tuple[str, ET.Element]]:
+    """The pending events of a parser made for ``events=("start",)``: (event, element)."""
+    # typeshed's read_events union also has the shapes of the other event kinds
+    return cast("Iterator[tuple[str, ET.Element]]", parser.read_events())
+
+
 def _header_tree(path: str | Path) -> tuple[ET.Element, ET.Element | None]:
     """The VOTABLE element with everything before the first ``<DATA>`` (no cells), and that DATA."""
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start",))
@@ -71,8 +78,7 @@ def _header_tree(path: str | Path) -> tuple[ET.Element, ET.Element | None]:
             chunk = f.read(_CHUNK)
             try:
                 parser.feed(chunk) if chunk else parser.close()
-                for _event, node in parser.read_events():
-                    element = cast(ET.Element, node)
+                for _event, element in start_events(parser):
                     if root is None:
                         root = element
                     if _local(element.tag) == "DATA":

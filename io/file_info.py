@@ -58,7 +58,9 @@ def extended_info(path: str | Path, name: str, file_type: int, hdu: str = "", su
             from carta_trio.io.native_worker import WorkerCrashed, run_once
 
             try:
-                return run_once("carta_trio.io.casa_info:casa_extended_info", str(path), name, hdu, label="file-info")
+                info: ExtendedInfo = run_once("carta_trio.io.casa_info:casa_extended_info", str(path), name, hdu,
+                                              label="file-info")
+                return info
             except WorkerCrashed as exc:
                 log.warning("file info of %s: %s", path, exc)
                 return ExtendedInfo(message=f"{name} could not be read: {exc} (the image may be damaged).")

@@ -236,7 +236,7 @@ def _inside(real: str, top: str) -> bool:
 
 
 def _list_entry(
-    response: pb.FileListResponse, entry: os.DirEntry, folder: str, folder_fd: int, top: str, filter_mode: int,
+    response: pb.FileListResponse, entry: os.DirEntry[str], folder: str, folder_fd: int, top: str, filter_mode: int,
     region: bool,
 ) -> None:
     """Add one directory entry to the response if the rules say so.

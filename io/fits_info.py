@@ -15,7 +15,7 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Sequence
 
 import numpy as np
 
@@ -84,7 +84,7 @@ def history_beam(cards: Sequence[str]) -> Beam | None:
         match = _BEAM_EQ.fullmatch(text) if "Beam" in text else None
         if match:
             units = (match.group(3) or "deg", match.group(5) or "deg")
-            values = (match.group(1), match.group(2), match.group(4))
+            values: tuple[str | Any, ...] = (match.group(1), match.group(2), match.group(4))
         else:
             match = _BEAM_KW.fullmatch(text) if "BMAJ" in text else None
             if not match:

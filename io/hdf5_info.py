@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -28,6 +29,9 @@ from carta_trio.io.coord_ranges import build_wcs, coordinate_ranges
 from carta_trio.io.coordinate_block import header_block_entries
 from carta_trio.io.fits_info import ExtendedInfo
 from carta_trio.io.header_entries import entries_from_cards
+
+if TYPE_CHECKING:
+    from carta_trio.messages import schema as pb
 
 __all__ = ["OPEN_ERROR", "hdf5_cards", "hdf5_extended_info"]
 
@@ -61,7 +65,7 @@ def _card_value(value: object) -> str:
     raise _AttributeError(f"unsupported attribute type {type(value).__name__}")
 
 
-def hdf5_cards(group) -> list[str]:
+def hdf5_cards(group: Any) -> list[str]:  # an h5py Group (h5py has no type stubs)
     """FITS-like card strings of an HDF5 group's attributes (creation order)."""
     cards = []
     for key in group.attrs.keys():
@@ -109,7 +113,7 @@ def hdf5_extended_info(path: str | Path, name: str, hdu: str) -> ExtendedInfo:
     return result
 
 
-def _info(name: str, key: str, cards: list[str], shape: list[int], dtype_name: str, has_mips: bool):
+def _info(name: str, key: str, cards: list[str], shape: list[int], dtype_name: str, has_mips: bool) -> pb.FileInfoExtended:
     from carta_trio.messages import schema as pb
 
     info = pb.FileInfoExtended()

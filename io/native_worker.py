@@ -77,7 +77,7 @@ def _no_main_fixup() -> Iterator[None]:
     if main is None:
         yield
         return
-    saved = {key: main.__dict__[key] for key in ("__spec__", "__file__") if key in main.__dict__}
+    saved: dict[str, Any] = {key: main.__dict__[key] for key in ("__spec__", "__file__") if key in main.__dict__}
     main.__dict__["__spec__"] = None
     main.__dict__.pop("__file__", None)
     try:
@@ -205,7 +205,8 @@ class NativeWorker:
 
     @property
     def pid(self) -> int | None:
-        return self._proc.pid
+        pid: int | None = self._proc.pid
+        return pid
 
     def _request(self, op: str, args: tuple[Any, ...]) -> Any:
         with self._lock:
@@ -240,7 +241,8 @@ class NativeWorker:
 
     def open(self, factory: str, *args: Any) -> dict[str, Any]:
         """Build ``factory(*args)`` in the worker; its public attributes."""
-        return self._request("open", (factory, *args))
+        attributes: dict[str, Any] = self._request("open", (factory, *args))
+        return attributes
 
     def call(self, method: str, *args: Any) -> Any:
         """Call a method of the object built by :meth:`open`."""

@@ -108,7 +108,7 @@ def read_box(fd: int, offset: int, shape: Sequence[int], dtype: np.dtype, starts
     byte_offsets = (bases.reshape(-1) * itemsize + first).tolist()
     if inner_exact:
         unit = counts[k] * strides[k] * itemsize
-        flat = memoryview(out.reshape(-1)).cast("B")
+        flat = memoryview(out.reshape(-1)).cast("B")  # type: ignore[arg-type]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
         pos = 0
         for where in byte_offsets:
             if os.preadv(fd, [flat[pos:pos + unit]], where) != unit:
@@ -117,7 +117,7 @@ def read_box(fd: int, offset: int, shape: Sequence[int], dtype: np.dtype, starts
         return _native(out)
     span = sum((counts[i] - 1) * strides[i] for i in range(k, n)) + 1
     scratch = np.empty(counts[k] * strides[k], dtype=dtype)
-    window = memoryview(scratch).cast("B")[head * itemsize:(head + span) * itemsize]
+    window = memoryview(scratch).cast("B")[head * itemsize:(head + span) * itemsize]  # type: ignore[arg-type]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
     block = scratch.reshape([counts[k]] + list(shape[k + 1:]))
     inner = (slice(None),) + tuple(slice(int(starts[i]), int(stops[i])) for i in range(k + 1, n))
     targets = out.reshape([-1] + counts[k:])

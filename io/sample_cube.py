@@ -133,7 +133,7 @@ def _frequency(velocity_kms: float) -> float:
     return REST_FREQUENCY / (1.0 + velocity_kms / SPEED_OF_LIGHT)
 
 
-def sample_header() -> list[dict]:
+def sample_header() -> list[dict[str, object]]:
     depth = SHAPE[0]
     centre = depth / 2
     f0 = _frequency(SYSTEMIC_VELOCITY)
