@@ -12,6 +12,13 @@ one owner, work runs in the order it was queued.
 
 Cancelling the caller abandons the thread: its result is dropped, the caller
 returns at once, and the token comes back when the thread really finishes.
+
+The event loop shares the GIL with these threads: when it wakes while a worker holds
+the GIL, CPython makes it wait a *switch interval* before asking the holder to let go,
+and with two busy workers the GIL can go to the other worker first. The server
+therefore runs with a 1 ms switch interval (:func:`configure_gil`) instead of
+CPython's 5 ms: ``bench/bench_loop_stall.py`` measured the longest loop stall during
+cube histograms at roughly a third, with no loss of throughput.
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ from __future__ import annotations
 import collections
 import contextvars
 import os
+import sys
 import time
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar, cast
@@ -26,6 +34,9 @@ from typing import Any, TypeVar, cast
 import trio
 
 T = TypeVar("T")
+
+#: Seconds a thread waiting for the GIL waits before the holder must release it.
+GIL_SWITCH_INTERVAL = 0.001
 
 #: A newly active owner starts this many seconds of CPU time ahead of the least
 #: served busy owner, so an occasional light request goes next (CFS's wake-up credit).
@@ -250,3 +261,8 @@ async def run_sync(fn: Callable[..., T], *args: object, owner: object = None) ->
     """Run ``fn(*args)`` in a worker thread with ``owner``'s fair share of the cores
     (default: the current task's owner); a checkpoint, cancellable at any time."""
     return await trio.to_thread.run_sync(fn, *args, limiter=thread_limiter(owner), abandon_on_cancel=True)
+
+
+def configure_gil(interval: float = GIL_SWITCH_INTERVAL) -> None:
+    """Set the process's GIL switch interval (see the module docstring); once at start-up."""
+    sys.setswitchinterval(interval)

@@ -28,6 +28,7 @@ import argparse
 import hashlib
 import os
 import shutil
+import sys
 import tempfile
 import time
 from collections.abc import Awaitable, Callable
@@ -177,15 +178,11 @@ def references(seconds: float) -> dict[str, Callable[[], Awaitable[None]]]:
 # ----------------------------------------------------------------------- main
 
 
-def _ms(seconds: float) -> str:
-    return f"{seconds * 1000:6.1f}"
-
-
 def _cell(result: tuple[list[float], float] | None) -> str:
     if result is None:
-        return f"{'-':>15}"
+        return f"{'-':>19}"
     lateness, took = result
-    return f"{_ms(max(lateness))} /{took:6.2f}s"
+    return f"{max(lateness) * 1e3:5.1f} {float(np.percentile(lateness, 99)) * 1e3:4.1f} {took:6.2f}s"
 
 
 def _run(path: Path, work: Workload) -> tuple[list[float], float]:
@@ -206,15 +203,18 @@ def main() -> None:
     parser.add_argument("--dir", default=None)
     parser.add_argument("--formats", default="", help="comma-separated substrings of format names")
     parser.add_argument("--skip", default="", help="comma-separated reads to skip: plane,cursor,region,hist")
+    parser.add_argument("--switch-ms", type=float, default=None,
+                        help="GIL switch interval in ms (default: the server's, workers.GIL_SWITCH_INTERVAL; CPython's is 5)")
     args = parser.parse_args()
+    workers.configure_gil(workers.GIL_SWITCH_INTERVAL if args.switch_ms is None else args.switch_ms / 1000)
     width, height, depth = (int(v) for v in args.cube.lower().split("x"))
     wanted = [w.strip().lower() for w in args.formats.split(",") if w.strip()]
     skip = {w.strip() for w in args.skip.split(",") if w.strip()}
     print(f"plane image {args.size}x{args.size}x2 ({args.reads} planes read); cube {width}x{height}x{depth}; "
-          f"{load_average()}; sys.getswitchinterval 5 ms")
-    print("each cell: longest event-loop stall in ms / wall time of the reads")
+          f"{load_average()}; GIL switch interval {sys.getswitchinterval() * 1000:g} ms")
+    print("each cell: longest and 99th-percentile event-loop stall (ms), wall time of the reads")
     columns = ("plane", "cursor", "region", "hist")
-    print(f"{'format':20} " + " ".join(f"{c:>15}" for c in columns), flush=True)
+    print(f"{'format':20} " + " ".join(f"{c:>19}" for c in columns), flush=True)
     for name, work in references(2.0).items():
         print(f"{name:20} {_cell(trio.run(_measure, work))}", flush=True)
     plane_data = noise((2, args.size, args.size))

@@ -6,8 +6,8 @@ the pixels of the tiles it touches: one pixel's spectrum through a cube stored i
 512 x 512 tiles decompresses 512 x 512 pixels per channel. :func:`tile_bands` cuts a
 box into sub-boxes whose *decompression* cost (pixels of the tiles touched) stays
 within a budget, with every cut on a tile boundary, so no tile is decompressed twice
-and no call holds the GIL for long (a band of 64 Ki pixels: ~1.5 ms of RICE, ~3 ms of
-GZIP on this machine). A box cheaper than the budget stays one call; a single tile
+and no call holds the GIL for long (:func:`band_budget`: ~1.5 ms of work per call on
+this machine). A box cheaper than the budget stays one call; a single tile
 costlier than the budget is one call of its own (a tile cannot be cut).
 
 Axes are in numpy order (outermost first) throughout; ``tile`` is the ZTILEn shape
@@ -39,6 +39,23 @@ def tile_shape(records: Sequence[Mapping[str, Any]], np_shape: Sequence[int]) ->
             value = default
         tile.append(min(size, max(1, value)))
     return tuple(reversed(tile))
+
+
+#: Tile pixels per cfitsio call by compression algorithm (``ZCMPTYPE``): ~1.5 ms of
+#: decompression on this machine when idle. GZIP and HCOMPRESS cost about twice RICE
+#: per pixel (``bench/bench_loop_stall.py``); PLIO is cheaper than RICE.
+BAND_PIXELS = {"RICE_1": 1 << 16, "RICE_ONE": 1 << 16, "PLIO_1": 1 << 16,
+               "GZIP_1": 1 << 15, "GZIP_2": 1 << 15, "HCOMPRESS_1": 1 << 15}
+#: For an algorithm not listed.
+DEFAULT_BAND_PIXELS = 1 << 15
+
+
+def band_budget(records: Sequence[Mapping[str, Any]]) -> int:
+    """Tile pixels per call for the compression algorithm named in the HDU's records."""
+    for record in records:
+        if str(record.get("name", "")).upper() == "ZCMPTYPE":
+            return BAND_PIXELS.get(str(record.get("value", "")).strip().upper(), DEFAULT_BAND_PIXELS)
+    return DEFAULT_BAND_PIXELS
 
 
 def _aligned(lo: int, hi: int, tile: int, size: int) -> tuple[int, int]:

@@ -29,7 +29,7 @@ import fitsio
 import numpy as np
 
 from carta_trio.io.axis_roles import roles_from_header
-from carta_trio.io.fits_bands import tile_bands, tile_shape
+from carta_trio.io.fits_bands import band_budget, tile_bands, tile_shape
 from carta_trio.io.fits_header import (cards_from_records, header_beam, table_beams,
                                        uncompressed_records)
 from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
@@ -46,10 +46,6 @@ BITPIX_DTYPES = {8: np.dtype("u1"), 16: np.dtype(">i2"), 32: np.dtype(">i4"),
 BITPIX_TYPE_NAMES = {8: "uChar", 16: "Short", 32: "Int", 64: "Int64", -32: "float", -64: "double"}
 
 READ_ERROR = "Error reading FITS file."
-#: Tile pixels a tile-compressed image decompresses per cfitsio call (it holds the GIL
-#: for the call): ~1.5 ms of RICE, ~3 ms of GZIP work (``bench/bench_loop_stall.py``), so
-#: with CPython's 5 ms switch interval the event loop waits < ~10 ms for the GIL.
-COMPRESSED_BAND_PIXELS = 1 << 16
 #: Pixels per cfitsio call for images cfitsio holds uncompressed in memory (``.fits.gz``):
 #: a copy, ~1 ms per 4 Mi pixels.
 MEMORY_BAND_PIXELS = 1 << 22
@@ -136,8 +132,10 @@ class FitsReader(ImageReader):
         records = self._hdu.read_header_list()
         #: cfitsio's unit of decompression (numpy order): fitsio read calls are cut on it.
         self.tile = tile_shape(records, self._np_shape) if self.is_compressed else (1,) * len(dims)
-        #: Tile pixels decompressed per fitsio call at most (one tile if a tile is larger).
-        self.band_pixels = COMPRESSED_BAND_PIXELS if self.is_compressed else MEMORY_BAND_PIXELS
+        #: Tile pixels decompressed per fitsio call at most (one tile if a tile is larger):
+        #: cfitsio holds the GIL for a call, so this bounds the event-loop stall to ~1.5 ms
+        #: of work (:func:`carta_trio.io.fits_bands.band_budget`, per algorithm).
+        self.band_pixels = band_budget(records) if self.is_compressed else MEMORY_BAND_PIXELS
         if self.is_compressed:
             records = uncompressed_records(records)
         self._records = records
@@ -198,8 +196,8 @@ class FitsReader(ImageReader):
 
         cfitsio holds the GIL for a whole call (a 3000^2 RICE plane: ~0.15-0.4 s), which
         freezes the event loop of every session. The box is therefore read in bands
-        cut on tile boundaries, each decompressing at most :data:`COMPRESSED_BAND_PIXELS`
-        tile pixels (:func:`carta_trio.io.fits_bands.tile_bands`): between two calls the
+        cut on tile boundaries, each decompressing at most ``band_pixels`` tile pixels
+        (:func:`carta_trio.io.fits_bands.tile_bands`): between two calls the
         event loop gets the GIL back (``bench/bench_loop_stall.py`` measures it). Each
         band takes the lock, so a close waits for the band in progress, never for the box.
         """

@@ -18,8 +18,8 @@ import numpy as np
 import pytest
 
 from carta_trio.io import fits_bands
-from carta_trio.io.fits_bands import decompressed_pixels, tile_bands, tile_shape
-from carta_trio.io.fits_reader import COMPRESSED_BAND_PIXELS, FitsReader
+from carta_trio.io.fits_bands import BAND_PIXELS, band_budget, decompressed_pixels, tile_bands, tile_shape
+from carta_trio.io.fits_reader import FitsReader
 from tests.image_factory import write_fits
 
 
@@ -63,6 +63,12 @@ def test_tile_shape_from_header_records() -> None:
     assert tile_shape([{"name": "ZTILE1", "value": 999}], (100, 200)) == (1, 200)  # clipped to the image
 
 
+def test_band_budget_per_algorithm() -> None:
+    assert band_budget([{"name": "ZCMPTYPE", "value": "RICE_1"}]) == 1 << 16
+    assert band_budget([{"name": "ZCMPTYPE", "value": "GZIP_2 "}]) == 1 << 15  # twice RICE's cost per pixel
+    assert band_budget([{"name": "ZCMPTYPE", "value": "NEW_ALGO"}]) == 1 << 15
+
+
 class _Recording:
     """Stands in for the fitsio HDU and records every read call's box."""
 
@@ -92,17 +98,19 @@ def test_every_cfitsio_call_stays_within_the_budget(tmp_path: Path, compress: st
     _write_tiled(path, data, compress, tile)
     with FitsReader(path) as reader:
         assert reader.tile == (tile or (1, 1, 600))
+        assert reader.band_pixels == BAND_PIXELS[f"{compress}_1"]
         recorder = _Recording(reader._hdu)
         reader._hdu = recorder
         plane = reader.read_plane(7, 0)
         plane_calls = len(recorder.boxes)
         spectrum = reader.read_spectrum(301, 222, 0)
         region = reader.read_cube(100, 260, 50, 170, 0, 40, 0)
-        limit = max(COMPRESSED_BAND_PIXELS, int(np.prod(reader.tile)))
+        limit = max(reader.band_pixels, int(np.prod(reader.tile)))
+        budget = reader.band_pixels
         for box in recorder.boxes:
             starts, stops = [s.start for s in box], [s.stop for s in box]
             assert decompressed_pixels(starts, stops, reader.tile, data.shape) <= limit
-    assert plane_calls >= 600 * 500 // COMPRESSED_BAND_PIXELS
+    assert plane_calls >= 600 * 500 // budget
     np.testing.assert_array_equal(plane, data[7].astype(np.float32))
     np.testing.assert_array_equal(spectrum, data[:, 222, 301].astype(np.float32))
     np.testing.assert_array_equal(region, data[:, 50:170, 100:260].astype(np.float32))
