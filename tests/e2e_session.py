@@ -354,7 +354,7 @@ class ServerProcess:
         return self.proc.returncode
 
 
-def _start_server(build: Path, data: Path, home: Path) -> ServerProcess:
+def _start_server(build: Path, data: Path, home: Path, log_path: Path | None = None) -> ServerProcess:
     # Preferences come from the backend (/config names /api): turn off the frontend's
     # GitHub release check, which would otherwise log an error with no internet.
     config = home / ".carta" / "config"
@@ -368,7 +368,7 @@ def _start_server(build: Path, data: Path, home: Path) -> ServerProcess:
         "--top_level_folder", str(data), "--host", "127.0.0.1",
     ]
     # Not the repo root as cwd: its carta_trio/ folder would shadow the installed package.
-    server = ServerProcess(cmd, env, ARTIFACTS / "server.log", cwd=home)
+    server = ServerProcess(cmd, env, log_path or ARTIFACTS / "server.log", cwd=home)
     server.token = token
     return server
 

@@ -441,6 +441,9 @@ Object.assign(STEPS, require('./combine_steps').combineSteps({
   EVENT, browseTo, footerButton, waitForImage, imageSummary, activeFrameInfo, alertTexts,
 }));
 
+// The reconnect step: a dropped connection, Retry, the resumed session (issue 12).
+Object.assign(STEPS, require('./reconnect_steps').reconnectSteps({ EVENT, waitForImage, alertTexts }));
+
 // ---------------------------------------------------------------- runner
 
 function writeJsonAtomic(file, value) {

@@ -19,6 +19,7 @@ const EVENT = {
   CATALOG_LIST_REQUEST: 50, CATALOG_LIST_RESPONSE: 51, CATALOG_FILE_INFO_REQUEST: 52, CATALOG_FILE_INFO_RESPONSE: 53,
   OPEN_CATALOG_FILE: 54, OPEN_CATALOG_FILE_ACK: 55, CLOSE_CATALOG_FILE: 56, CATALOG_FILTER_REQUEST: 57,
   CATALOG_FILTER_RESPONSE: 58, CONCAT_STOKES_FILES: 69, CONCAT_STOKES_FILES_ACK: 70,
+  RESUME_SESSION: 47, RESUME_SESSION_ACK: 48,
 };
 const EVENT_NAME = Object.fromEntries(Object.entries(EVENT).map(([k, v]) => [v, k]));
 
@@ -62,6 +63,7 @@ function decodeProto(buf) {
 // {event type: {field number: [name, kind]}}. Kinds: bool, uint, int32 (varint or sfixed32),
 // float (fixed32 bits), double (fixed64 bits), string, strings, count (occurrences).
 const MESSAGE_FIELDS = {
+  48: { 1: ['success', 'bool'], 2: ['message', 'string'] },
   4: { 1: ['directory', 'string'], 2: ['file', 'string'], 4: ['file_id', 'int32'], 6: ['lel_expr', 'bool'] },
   69: { 1: ['stokes_files', 'count'], 2: ['file_id', 'int32'] },
   70: { 1: ['success', 'bool'], 2: ['message', 'string'] },
