@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import subprocess
 import urllib.parse
-from pathlib import Path
 from typing import Any
 
 import pytest
