@@ -36,11 +36,15 @@ from __future__ import annotations
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
 import contourpy
 import numpy as np
 
 from carta_trio.codecs.downsample import block_mean
+
+if TYPE_CHECKING:
+    from contourpy._contourpy import LineReturn_ChunkCombinedOffset
 
 __all__ = [
     "NO_SMOOTHING",
@@ -283,7 +287,8 @@ class LevelTracer:
         empty = np.zeros((0, 2), dtype=np.float64), np.zeros(1, dtype=np.int64)
         if self._generator is None:
             return empty
-        points, offsets = self._generator.lines(float(level))
+        # the generator was made with LineType.ChunkCombinedOffset: lines() has that form
+        points, offsets = cast("LineReturn_ChunkCombinedOffset", self._generator.lines(float(level)))
         if not points or points[0] is None:
             return empty
         return np.asarray(points[0], dtype=np.float64), np.asarray(offsets[0], dtype=np.int64)

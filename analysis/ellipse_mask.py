@@ -26,7 +26,7 @@ _F32 = np.float32
 _PI = math.pi
 
 
-def _c_int(v: float) -> int:
+def _c_int(v: float | np.floating) -> int:
     """C ``int()`` of a float: truncation toward zero."""
     return int(math.trunc(max(min(float(v), 2.0**30), -(2.0**30))))
 
@@ -138,7 +138,11 @@ def _make_box(
     return (blc[0], blc[1]), (trc[0], trc[1]), (eps[0], eps[1]), center_inside
 
 
-def _aligned_mask(center, radii, eps, blc, trc) -> np.ndarray:
+#: (x, y) in float32, as casacore computes ellipse geometry.
+Pair32 = tuple[np.float32, np.float32]
+
+
+def _aligned_mask(center: Pair32, radii: Pair32, eps: Pair32, blc: tuple[int, int], trc: tuple[int, int]) -> np.ndarray:
     """``LCEllipsoid::defineMask`` (2-D, centre inside the image)."""
     nx, ny = trc[0] - blc[0] + 1, trc[1] - blc[1] + 1
     c0 = center[0] - _F32(blc[0])
@@ -156,7 +160,7 @@ def _aligned_mask(center, radii, eps, blc, trc) -> np.ndarray:
     return _row_spans(ok, start, end, nx)
 
 
-def _outside_mask(center, radii, eps, blc, trc) -> np.ndarray:
+def _outside_mask(center: Pair32, radii: Pair32, eps: Pair32, blc: tuple[int, int], trc: tuple[int, int]) -> np.ndarray:
     """``LCEllipsoid::_doOutside`` (axis-aligned, centre outside the image)."""
     nx, ny = trc[0] - blc[0] + 1, trc[1] - blc[1] + 1
     c0 = center[0] - _F32(blc[0])
@@ -181,7 +185,7 @@ def _row_spans(ok: np.ndarray, start: np.ndarray, end: np.ndarray, nx: int) -> n
     return ok[:, None] & (cols[None, :] >= lo[:, None]) & (cols[None, :] <= hi[:, None])
 
 
-def _rotated_mask(center, radii, theta, blc, trc) -> np.ndarray:
+def _rotated_mask(center: Pair32, radii: Pair32, theta: float | np.floating, blc: tuple[int, int], trc: tuple[int, int]) -> np.ndarray:
     """``LCEllipsoid::_defineMask2D`` with its per-row early break."""
     nx, ny = trc[0] - blc[0] + 1, trc[1] - blc[1] + 1
     c0 = center[0] - _F32(blc[0])

@@ -46,7 +46,7 @@ def _rho_squares(amp: np.float64, fwhm_x: np.float64, fwhm_y: np.float64, sigma:
     return rho, rho, rho
 
 
-def component_errors(values: Sequence[float], sigma: float, beam_size: float) -> tuple[float, ...]:
+def component_errors(values: Sequence[float] | np.ndarray, sigma: float, beam_size: float) -> tuple[float, ...]:
     """Errors of ``(center_x, center_y, amp, fwhm_x, fwhm_y, pa)`` of one component."""
     with np.errstate(all="ignore"):
         _, _, amp, fwhm_x, fwhm_y, pa = (np.float64(v) for v in values)
@@ -66,7 +66,7 @@ def component_errors(values: Sequence[float], sigma: float, beam_size: float) ->
         ))
 
 
-def integrated_fluxes(components: Sequence[Sequence[float]], sigma: float, beam_size: float,
+def integrated_fluxes(components: Sequence[Sequence[float] | np.ndarray], sigma: float, beam_size: float,
                       unit: str) -> tuple[list[float], list[float]]:
     """Integrated flux and its error per component; empty lists unless ``unit`` is one
     of :data:`FLUX_UNITS`."""

@@ -112,7 +112,7 @@ def _quadratic(fwhm_x: float, fwhm_y: float, pa: float) -> tuple[float, float, f
     return float(a), float(b), float(c)
 
 
-def _gaussian(xs: np.ndarray, ys: np.ndarray, params: Sequence[float]) -> np.ndarray:
+def _gaussian(xs: np.ndarray, ys: np.ndarray, params: Sequence[float] | np.ndarray) -> np.ndarray:
     """amp·exp(-(A dx² + B dx dy + C dy²)) at pixel coordinates ``xs``, ``ys``."""
     cx, cy, amp, fwhm_x, fwhm_y, pa = (float(v) for v in params)
     a, b, c = _quadratic(fwhm_x, fwhm_y, pa)
@@ -253,13 +253,13 @@ class GaussianFitter:
         self.free = [i for i, is_fixed in enumerate(self.fixed) if not is_fixed]
         if not self.free:
             raise FitInputError("all parameters are fixed: nothing to fit")
-        values = np.asarray(data, dtype=np.float64)
-        finite = ~np.isnan(values)
+        pixels = np.asarray(data, dtype=np.float64)
+        finite = ~np.isnan(pixels)
         self.n_valid = int(np.count_nonzero(finite))
         if self.n_valid < len(self.free):
             raise FitInputError("insufficient data points")
         ys, xs = np.nonzero(finite)
-        samples = values[finite]
+        samples = pixels[finite]
         self.sigma = _noise_sigma(samples)
         self._finite = finite
         self._problem = _Residuals(xs.astype(np.float64), ys.astype(np.float64), samples,

@@ -18,6 +18,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -241,7 +242,7 @@ def _chunk_size(data: np.ndarray) -> int:
     return min(data.size, max(_CHUNK, data.shape[-1] if data.ndim else 1))
 
 
-def _chunks(data: np.ndarray, flat: np.ndarray | None):
+def _chunks(data: np.ndarray, flat: np.ndarray | None) -> Iterator[np.ndarray]:
     if flat is not None:
         for i in range(0, flat.size, _CHUNK):
             yield flat[i : i + _CHUNK]

@@ -143,6 +143,7 @@ def line_boxes(
         if k < 0:
             dx, dy = -dx, -dy
         centers.append((float(_F32(cx + dx)), float(_F32(cy + dy))))
+    increment: float | None
     if len(centers) == 1:
         increment = unit_length(float(cos_x), float(sin_x)) if unit_length else 1.0
     else:

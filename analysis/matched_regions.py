@@ -120,7 +120,9 @@ def remove_horizontal_points(xs: np.ndarray, ys: np.ndarray) -> tuple[np.ndarray
     return xs[keep], ys[keep]
 
 
-def _convert(convert: Convert, xs: Sequence[float], ys: Sequence[float]) -> tuple[np.ndarray, np.ndarray] | None:
+def _convert(
+    convert: Convert, xs: Sequence[float] | np.ndarray, ys: Sequence[float] | np.ndarray
+) -> tuple[np.ndarray, np.ndarray] | None:
     try:
         out_x, out_y = convert(np.asarray(xs, dtype=np.float64), np.asarray(ys, dtype=np.float64))
     except (ValueError, ArithmeticError):
@@ -155,8 +157,8 @@ def needs_polygon_approximation(region_type: int, points: Sequence[Point], rotat
     if converted is None:
         return True
     x, y = converted
-    v0 = (x[0] - x[4], y[0] - y[4])
-    v1 = (x[1] - x[4], y[1] - y[4])
+    v0: tuple[float, float] = (x[0] - x[4], y[0] - y[4])  # float64 elements
+    v1: tuple[float, float] = (x[1] - x[4], y[1] - y[4])
     converted_ratio = math.hypot(*v1) / math.hypot(*v0)
     if abs(ratio - converted_ratio) >= 1e-4:
         return True
@@ -201,7 +203,10 @@ def matched_region_mask(
     return polygon_mask(np.concatenate(xs_all), np.concatenate(ys_all), width, height)
 
 
-def _direct(rtype, points, rotation, convert, width, height, reference_scale, target_scale) -> RegionMask | None:
+def _direct(
+    rtype: RegionType, points: Sequence[Point], rotation: float, convert: Convert, width: int, height: int,
+    reference_scale: tuple[float, float], target_scale: tuple[float, float],
+) -> RegionMask | None:
     if rtype == RegionType.RECTANGLE:
         cx, cy = rectangle_corners(points[0][0], points[0][1], points[1][0], points[1][1], rotation)
         converted = _convert(convert, cx.astype(np.float64), cy.astype(np.float64))

@@ -26,7 +26,7 @@ _FLT_MIN = float(np.finfo(np.float32).tiny)
 _INT_LIMIT = 2.0**30  # keeps C int() casts of absurd coordinates well-defined
 
 
-def near_f32(u: np.ndarray, v: np.ndarray) -> np.ndarray:
+def near_f32(u: np.ndarray | np.floating, v: np.ndarray | np.floating) -> np.ndarray:
     """casacore ``LCPolygon::_isNear`` on float32 arrays (elementwise).
 
     ``nearAbs(u, v, 1e-5)`` if either is 0, else ``near(u, v, 1e-5)``: equal, or same
@@ -70,7 +70,9 @@ def truncate_end(v: np.ndarray, max_end: int) -> np.ndarray:
     return np.minimum(res, max_end)
 
 
-def rectangle_corners(cx: float, cy: float, width: float, height: float, rotation_deg: float) -> tuple[np.ndarray, np.ndarray]:
+def rectangle_corners(
+    cx: float | np.floating, cy: float | np.floating, width: float, height: float, rotation_deg: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Corners (bottom-left, bottom-right, top-right, top-left) as the reference computes them.
 
     BE ``Region::RectanglePointsToCorners``: float32 arithmetic, ``cos``/``sin`` of the

@@ -107,9 +107,11 @@ def region_mask(
     if rtype == RegionType.POINT:
         return point_mask(points[0][0], points[0][1], width, height)
     if rtype == RegionType.RECTANGLE:
-        return rectangle_mask(tuple(points[0]), tuple(points[1]), rotation, width, height)
+        (x0, y0), (x1, y1) = points[0], points[1]
+        return rectangle_mask((x0, y0), (x1, y1), rotation, width, height)
     if rtype == RegionType.ELLIPSE:
-        return ellipse_mask(tuple(points[0]), tuple(points[1]), rotation, width, height, pixel_scale)
+        (x0, y0), (x1, y1) = points[0], points[1]
+        return ellipse_mask((x0, y0), (x1, y1), rotation, width, height, pixel_scale)
     if rtype == RegionType.POLYGON:
         xs = [p[0] for p in points]
         ys = [p[1] for p in points]

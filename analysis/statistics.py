@@ -151,7 +151,7 @@ def stats_from_moments(
     return out
 
 
-def _first_extreme_x(values: np.ndarray, valid: np.ndarray, target: float) -> int:
+def _first_extreme_x(values: np.ndarray, valid: np.ndarray, target: float | np.floating) -> int:
     """Column of the first (row-major, x fastest) valid pixel equal to ``target``."""
     hits = np.flatnonzero(valid & (values == target))
     return int(hits[0] % values.shape[1]) if hits.size else -1
