@@ -106,6 +106,9 @@ async def _open_and_reply(session: Session, request_id: int, message: pb.OpenCat
             ack = pb.OpenCatalogFileAck(success=False, file_id=message.file_id, message=f"Cannot open catalog: {exc}")
         await session.reply(request_id, ack)
     finally:
+        store = catalog_store(session)
+        if store.is_opening(message.file_id, done):  # cancelled: the connection went meanwhile
+            store.failed(message.file_id, "the connection closed while it was opening")
         done.set()
 
 

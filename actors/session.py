@@ -188,7 +188,11 @@ class Session:
                     async with links:
                         async for link in links:
                             await self._serve(link)
-                            await session_keep.park(self)
+                            try:
+                                await session_keep.park(self)
+                            except Exception:  # noqa: BLE001 - a session that cannot park ends
+                                log.exception("Session %d: parking failed; ending the session", self.id)
+                                break
                     nursery.cancel_scope.cancel()
             finally:
                 self.nursery = None
@@ -289,13 +293,19 @@ class Session:
         return await workers.run_sync(fn, *args, owner=self)
 
     def spawn(self, name: str, fn: Callable[..., Any], *args: object) -> None:
-        """Start a supervised child task in the session's nursery.
+        """Start a supervised child task for the attached viewer (an animation, a
+        catalog's open, a session job), in the link's nursery: like the handlers, it
+        ends with the connection, so nothing it sends reaches the next one. Frames are
+        the session's own children instead (``session.nursery``). Nothing starts
+        while no connection is attached.
 
         A failure is logged and reported as ERROR_DATA naming ``name``; the
         session keeps serving.
         """
-        assert self.nursery is not None, "session is not running"
-        self.nursery.start_soon(self._supervise, name, fn, args, None, 0, name=name)
+        if self._handlers is None:
+            log.debug("Session %d: %s not started (no connection attached)", self.id, name)
+            return
+        self._handlers.start_soon(self._supervise, name, fn, args, None, 0, name=name)
 
     # ------------------------------------------------------------------ inbound
 

@@ -133,9 +133,12 @@ class SessionManager:
         *,
         task_status: trio.TaskStatus[trio.CancelScope] = trio.TASK_STATUS_IGNORED,
     ) -> None:
-        """Run a session to its end, then forget it and give the memory back."""
+        """Run a session to its end, then forget it and give the memory back. A session
+        that fails ends alone (logged); the server and the other sessions go on."""
         try:
             await session.run(links, task_status=task_status)
+        except Exception:  # noqa: BLE001 - the supervisor boundary of sessions
+            log.exception("Session %d [%s] failed", session.id, session.address)
         finally:
             self._forget(session)
 

@@ -25,7 +25,7 @@ from carta_trio.messages.client import CartaClient, open_client
 from tests.conftest import make_settings, server_url
 from tests.image_factory import make_cube, wcs_header, write_fits
 from carta_trio.actors import moments as moments_actor
-from carta_trio.actors import workers
+from carta_trio.actors import session_keep, workers
 from tests.test_protocol_moments_pv import line, moment_request, open_file, slow_down, tile_of, until, write_big_cube
 
 SHAPE = (8, 24, 32)
@@ -255,3 +255,20 @@ async def test_shutdown_ends_a_kept_session(data_dir: Path, tmp_path: Path, cube
     # serve has returned: the kept session ended as a disconnect ends one
     assert session.nursery is None and session.state.kept_images == {}
     assert all(image.handle.closed for image in kept)
+
+
+async def test_a_session_that_cannot_park_ends_alone(carta_server: ServerHandle, cube: np.ndarray,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    async def broken(session: Session) -> None:
+        raise RuntimeError("cannot park")
+
+    monkeypatch.setattr(session_keep, "park", broken)
+    url = server_url(carta_server)
+    async with open_client(url) as first:
+        await first.register()
+        await open_file(first, "cube.fits")
+        await first.drop()
+    await wait_for(lambda: not carta_server.manager.sessions)
+    async with open_client(url) as second:  # the server serves on
+        assert (await second.register()).success
+        await open_file(second, "cube.fits")
