@@ -18,12 +18,15 @@ from __future__ import annotations
 import logging
 import re
 import warnings
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 import numpy as np
 
 from carta_trio.io.angle_format import mvangle_angle, mvangle_time
 from carta_trio.messages import schema as pb
+
+if TYPE_CHECKING:
+    from astropy.wcs import WCS  # astropy has no type stubs: WCS is Any to mypy
 
 __all__ = [
     "C_KMS",
@@ -59,7 +62,7 @@ def _entry(name: str, value: str) -> pb.HeaderEntry:
     return pb.HeaderEntry(name=name, value=value, entry_type=pb.EntryType.STRING)
 
 
-def build_wcs(cards: Sequence[str], naxis: int):  # -> astropy.wcs.WCS | None
+def build_wcs(cards: Sequence[str], naxis: int) -> WCS | None:
     """An astropy WCS of ``naxis`` axes from raw header cards, or None if unusable."""
     from astropy.io import fits
     from astropy.wcs import WCS
@@ -92,7 +95,7 @@ def _format_direction(values: Sequence[float], equatorial: bool, latitude: bool)
     return out
 
 
-def direction_range_entries(wcs, shape: Sequence[int], label_equatorial: bool | None = None) -> list[pb.HeaderEntry]:
+def direction_range_entries(wcs: WCS, shape: Sequence[int], label_equatorial: bool | None = None) -> list[pb.HeaderEntry]:
     """``RA range``/``DEC range`` (or ``LON``/``LAT``) from the four image corners."""
     w = wcs.wcs
     if not (w.lng >= 0 and w.lat >= 0 and w.lngtyp in _DIRECTION_LNG):
@@ -151,7 +154,7 @@ def spectral_range_entries(
     return entries
 
 
-def _frequencies(wcs, spec: int, count: int) -> list[float] | None:
+def _frequencies(wcs: WCS, spec: int, count: int) -> list[float] | None:
     """Frequencies (Hz) of the first and last channel, converting velocity/wavelength axes."""
     try:
         with warnings.catch_warnings():
@@ -169,7 +172,7 @@ def _frequencies(wcs, spec: int, count: int) -> list[float] | None:
     return values if all(np.isfinite(values)) else None
 
 
-def is_optical(wcs, velref: int | None) -> bool:
+def is_optical(wcs: WCS, velref: int | None) -> bool:
     """The velocity convention casacore would use for this spectral axis."""
     if velref is not None:
         return not velref > 256
@@ -184,7 +187,7 @@ def stokes_entry(codes: Sequence[int]) -> pb.HeaderEntry | None:
     return _entry("Stokes coverage", f"[{', '.join(names)}]")
 
 
-def _stokes_codes(wcs, axis: int, count: int) -> list[int]:
+def _stokes_codes(wcs: WCS, axis: int, count: int) -> list[int]:
     try:
         sub = wcs.sub([axis + 1])
         world = sub.wcs_pix2world(np.arange(count, dtype=float)[:, None], 0)[:, 0]
@@ -194,7 +197,7 @@ def _stokes_codes(wcs, axis: int, count: int) -> list[int]:
 
 
 def coordinate_ranges(
-    wcs, shape: Sequence[int], stokes: int | None, velref: int | None = None
+    wcs: WCS | None, shape: Sequence[int], stokes: int | None, velref: int | None = None
 ) -> list[pb.HeaderEntry]:
     """All range entries (direction, spectral, Stokes) for an image of ``shape`` whose
     Stokes axis (from :mod:`carta_trio.io.axis_roles`) is ``stokes``."""

@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 FITS_FILE_TYPE = 3  # CARTA.FileType.FITS
 
 #: Big-endian on-disk dtype per BITPIX.
-BITPIX_DTYPES = {8: np.dtype("u1"), 16: np.dtype(">i2"), 32: np.dtype(">i4"),
+BITPIX_DTYPES: dict[int, np.dtype[Any]] = {8: np.dtype("u1"), 16: np.dtype(">i2"), 32: np.dtype(">i4"),
                  64: np.dtype(">i8"), -32: np.dtype(">f4"), -64: np.dtype(">f8")}
 #: casacore data type names per BITPIX, as the reference's "Data type" entry shows them.
 BITPIX_TYPE_NAMES = {8: "uChar", 16: "Short", 32: "Int", 64: "Int64", -32: "float", -64: "double"}
