@@ -97,6 +97,9 @@ class Frame(FramePixels):
         self._channels_settled = trio.Event()
         self._closed = False
         self._pending_steps: list[AnimationStep] = []
+        #: Set once the render histogram that OPEN_FILE sends after its ack is out (or
+        #: the frame closed): the first tiles are computed meanwhile, sent after it.
+        self._first_histogram: trio.Event | None = None
         self._queue = TileQueue()
         self._wake = trio.Event()
         self._plane_lock = trio.Lock()
@@ -181,6 +184,8 @@ class Frame(FramePixels):
         self._closing = True
         self._closed = True
         self._channels_settled.set()
+        if self._first_histogram is not None:
+            self._first_histogram.set()
         self.jobs.close()
         self._plane = None
         self._mips.clear()

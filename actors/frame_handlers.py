@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import logging
-from typing import TYPE_CHECKING, cast
+import math
+from typing import TYPE_CHECKING, Any, cast
+
+import trio
 
 from carta_trio.actors import session_keep, spectral_cache
 from carta_trio.actors.animation import cancel_animation
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame import Frame
-from carta_trio.actors.tile_queue import check_compression, drop_invalid_tiles
+from carta_trio.actors.tile_queue import SUPPORTED_COMPRESSION, check_compression, drop_invalid_tiles, tile_in_pyramid
 from carta_trio.io import file_info, images, paths, reader_pool
 from carta_trio.io.image_reader import ImageOpenError, ImageReader
 from carta_trio.messages import schema as pb
@@ -107,11 +111,45 @@ async def open_frame(
 
 @handles(pb.EventType.OPEN_FILE, response=pb.OpenFileAck)
 async def on_open_file(session: Session, request_id: int, message: pb.OpenFile) -> None:
-    """OPEN_FILE_ACK, then the default image histogram (region -1) of channel 0."""
+    """OPEN_FILE_ACK, then the default image histogram (region -1) of channel 0.
+
+    The histogram is computed by the frame after the ack; until it is sent, the
+    session holds every message behind this one (:func:`_after_first_histogram`)
+    except the new image's first ADD_REQUIRED_TILES, whose tiles are computed at the
+    same time and sent after the histogram: the first view no longer waits for the
+    histogram's passes before its block means start. The order on the wire is the
+    reference's: ack, histogram, then the tiles and everything else.
+    """
     ack, frame = await open_frame(session, message)
     await session.reply(request_id, ack)
     if frame is not None:
-        await frame.send_image_histogram()
+        done = frame.start_first_histogram()
+        session.gate = functools.partial(_after_first_histogram, session, frame, done)
+
+
+async def _after_first_histogram(session: Session, frame: Frame, done: trio.Event, envelope: Any) -> None:
+    """The session's gate while ``frame``'s first render histogram is pending: lets
+    that frame's ADD_REQUIRED_TILES through when posting it sends nothing, holds
+    every other message until the histogram is out (or the frame closed)."""
+    if not done.is_set() and not _posts_silently(session, frame, envelope):
+        await done.wait()
+    if done.is_set():
+        session.gate = None  # only OPEN_FILE sets a gate, and this one held the session's messages
+
+
+def _posts_silently(session: Session, frame: Frame, envelope: Any) -> bool:
+    """An ADD_REQUIRED_TILES for ``frame`` that :func:`on_add_required_tiles` would
+    only post: a supported compression, every tile in the pyramid, no animation."""
+    if envelope is None or envelope.event_type != pb.EventType.ADD_REQUIRED_TILES:
+        return False
+    tiles = envelope.message
+    if tiles.file_id != frame.file_id or session.frames.get(frame.file_id) is not frame:
+        return False
+    if tiles.compression_type not in SUPPORTED_COMPRESSION or not math.isfinite(tiles.compression_quality):
+        return False
+    if session.state.animation_tiles_hook is not None:
+        return False
+    return all(tile_in_pyramid(code, frame.width, frame.height) for code in tiles.tiles)
 
 
 async def close_frame(session: Session, frame: Frame) -> None:

@@ -67,6 +67,7 @@ class FramePixels:
     _plane: np.ndarray | None
     _pending_steps: list[Any]
     _pending_channels: pb.SetImageChannels | None
+    _first_histogram: trio.Event | None
 
     def _as_frame(self) -> Frame:
         from carta_trio.actors.frame import Frame
@@ -164,6 +165,43 @@ class FramePixels:
             )
         )
 
+    def start_first_histogram(self) -> trio.Event:
+        """OPEN_FILE, after its ack: send the render histogram from the frame's own
+        nursery and return at once, so the first tile request can be taken meanwhile:
+        its block means and tiles are computed while the histogram is, and sent after
+        it (:meth:`_serve_tile_batch`). Returns the event set once the histogram is
+        out, failed, or the frame closed; the session holds every other message until
+        then (:func:`~carta_trio.actors.frame_handlers.on_open_file`), so the order on
+        the wire stays ack, histogram, then everything else."""
+        done = self._first_histogram = trio.Event()
+        frame = self._as_frame()
+        if frame.closing:
+            done.set()
+            return done
+
+        async def send() -> None:
+            try:
+                await self.send_image_histogram()
+            finally:
+                done.set()
+
+        frame.spawn("histogram", send)
+        return done
+
+    async def _prepare_tiles(self, request: TileRequest) -> None:
+        """Block means and tiles of ``request`` into the shared cache (the frame's
+        first view, while the histogram that goes before them is computed); the tiles
+        are then sent from the cache in the usual way. Nothing is sent here."""
+        codes = list(request.codes)
+        groups: list[list[int]] = []
+        while codes:
+            size = group_size(len(codes))
+            groups.append(codes[:size])
+            codes = codes[size:]
+        async with trio.open_nursery() as nursery:
+            for group in groups:
+                nursery.start_soon(self._encode_tiles, group, request)
+
     # ------------------------------------------------------------------ tiles
 
     @property
@@ -198,6 +236,11 @@ class FramePixels:
         change, an animation step); what is in flight is still sent, the rest stays
         queued.
         """
+        first = self._first_histogram
+        if first is not None and not first.is_set():
+            if (request.channel, request.stokes) == (self.channel, self.stokes):
+                await self._prepare_tiles(request)
+            await first.wait()
         if not request.started:
             request.started = True
             await self.session.send_stream(request.sync_message(self.file_id, end=False))

@@ -22,7 +22,7 @@ import contextvars
 import functools
 import logging
 import weakref
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import trio
@@ -140,6 +140,9 @@ class Session:
         #: What the handler modules keep on the session, typed (session_state.py).
         self.state = SessionState()
         self._sync_id = 0
+        #: Awaited before each incoming message is handled, while set: OPEN_FILE holds
+        #: the messages behind it until its render histogram is out (frame_handlers).
+        self.gate: Callable[[Any], Awaitable[None]] | None = None
         self._handler_slots = trio.CapacityLimiter(MAX_CONCURRENT_HANDLERS)
         #: Jobs of the session itself, not of one image (catalog filters); a frame's
         #: jobs live in ``frame.jobs``.
@@ -313,14 +316,18 @@ class Session:
         """Decode one binary frame and run (or start) its handler."""
         try:
             envelope = registry.decode_frame(data)
-        except registry.UnknownEventType as exc:
-            log.warning("Bad event type %s!", exc.event_type)
-            await self.send_error(f"Bad event type {exc.event_type}", pb.ErrorSeverity.WARNING, ["protocol"])
+        except (registry.UnknownEventType, registry.DecodeError) as exc:
+            if self.gate is not None:
+                await self.gate(None)
+            if isinstance(exc, registry.UnknownEventType):
+                log.warning("Bad event type %s!", exc.event_type)
+                await self.send_error(f"Bad event type {exc.event_type}", pb.ErrorSeverity.WARNING, ["protocol"])
+            else:
+                log.warning("Bad message: %s", exc)
+                await self.send_error(f"Bad message: {exc}", pb.ErrorSeverity.WARNING, ["protocol"])
             return
-        except registry.DecodeError as exc:
-            log.warning("Bad message: %s", exc)
-            await self.send_error(f"Bad message: {exc}", pb.ErrorSeverity.WARNING, ["protocol"])
-            return
+        if self.gate is not None:
+            await self.gate(envelope)
         handler = dispatch.lookup(envelope.event_type)
         name = pb.EventType.Name(envelope.event_type)
         if handler is None:

@@ -230,18 +230,22 @@ def enum_name(enum: Any, value: int) -> str:
         return str(value)
 
 
+def tile_in_pyramid(code: int, width: int, height: int) -> bool:
+    """True when tile ``code`` exists in the tile pyramid of a ``width`` x ``height`` image."""
+    coord = tile_geometry.decode_tile_code(code)
+    try:
+        tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, width, height)
+    except ValueError:
+        return False
+    return True
+
+
 async def drop_invalid_tiles(session: Session, tiles: pb.AddRequiredTiles, width: int, height: int) -> None:
     """Remove tile codes outside the image's tile pyramid, with one ERROR_DATA for all
     of them (the frame would otherwise report each, and no batch could complete)."""
     valid, invalid = [], []
     for code in tiles.tiles:
-        coord = tile_geometry.decode_tile_code(code)
-        try:
-            tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, width, height)
-        except ValueError:
-            invalid.append(code)
-        else:
-            valid.append(code)
+        (valid if tile_in_pyramid(code, width, height) else invalid).append(code)
     if invalid:
         del tiles.tiles[:]
         tiles.tiles.extend(valid)

@@ -13,6 +13,7 @@ import pytest
 import trio
 
 from carta_trio import limits
+from carta_trio.actors import animation
 from carta_trio.actors.http_auth import is_authenticated
 from carta_trio.analysis.spatial_profiles import profile_range
 from carta_trio.messages import schema as pb
@@ -102,7 +103,8 @@ async def test_d16_huge_frame_rate_still_flow_controlled(carta_url: str, cube: N
             frame_rate=INT32_MAX, looping=True,
             required_tiles=pb.AddRequiredTiles(file_id=0, tiles=[0], compression_type=ZFP, compression_quality=9)))
         assert ack.success
-        await trio.sleep(3.0)
+        # look before the animation gives up waiting for flow control (it then carries on)
+        await trio.sleep(animation.FLOW_STALL_SECONDS * 0.75)
         ends = [e for e in client.buffered if e.event_type == E.RASTER_TILE_SYNC and e.message.end_sync]
     # never acknowledged: the server stops ``window`` frames ahead (frame 0 was current)
     assert 0 < len(ends) <= window
