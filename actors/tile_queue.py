@@ -243,7 +243,8 @@ def tile_in_pyramid(code: int, width: int, height: int) -> bool:
 async def drop_invalid_tiles(session: Session, tiles: pb.AddRequiredTiles, width: int, height: int) -> None:
     """Remove tile codes outside the image's tile pyramid, with one ERROR_DATA for all
     of them (the frame would otherwise report each, and no batch could complete)."""
-    valid, invalid = [], []
+    valid: list[int] = []
+    invalid: list[int] = []
     for code in tiles.tiles:
         (valid if tile_in_pyramid(code, width, height) else invalid).append(code)
     if invalid:
