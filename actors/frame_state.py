@@ -7,12 +7,15 @@ thread where it reads the file) and kept for the frame's lifetime.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import trio
 
 if TYPE_CHECKING:
+    from carta_trio.actors.region_data import FluxContext
     from carta_trio.actors.spatial_streams import Direction
+    from carta_trio.io.region_sky import ImageGeometry
+    from carta_trio.io.sky_coordinates import SkyCoordinates
     from carta_trio.messages import schema as pb
 
 
@@ -21,11 +24,11 @@ class FrameFacts:
     """Header-derived values of one frame; None means "not computed yet"."""
 
     #: FluxDensity inputs (``region_data.flux_context``), stats_streams.
-    flux_context: Any = None
+    flux_context: FluxContext | None = None
     #: Size and spatial WCS values compared by ``regions.same_grid``.
     grid_signature: tuple[object, ...] | None = None
     #: Sky coordinates of the render axes (``regions.sky_converter``).
-    sky_coordinates: Any = None
+    sky_coordinates: SkyCoordinates | None = None
     #: ``(|dx|, |dy|)`` of the render axes (``regions.pixel_scale_of``).
     pixel_scale: tuple[float, float] | None = None
     #: Sky direction of the render axes for line profiles; ``direction_known`` says
@@ -33,7 +36,7 @@ class FrameFacts:
     direction: Direction | None = None
     direction_known: bool = False
     #: The render plane for region files (``region_import_export.geometry_of``).
-    region_file_geometry: Any = None
+    region_file_geometry: ImageGeometry | None = None
     #: Suffix index of the last kept moment images of this frame.
     moment_name_index: int = 0
 

@@ -17,6 +17,7 @@ if TYPE_CHECKING:
     from carta_trio.actors.animation import Animation
     from carta_trio.io.catalog_view import CatalogStore
     from carta_trio.actors.frame import Frame
+    from carta_trio.actors.pv_preview import Preview
     from carta_trio.actors.regions import RegionRegistry
     from carta_trio.actors.session_keep import KeptImage
     from carta_trio.messages import schema as pb
@@ -36,7 +37,7 @@ class SessionState:
     animation_id: int = 0
     animation_tiles_hook: Callable[[Frame, pb.AddRequiredTiles], bool] | None = None
     #: pv_preview.py: live PV previews by preview id.
-    pv_previews: dict[int, Any] = field(default_factory=dict)
+    pv_previews: dict[int, Preview] = field(default_factory=dict)
     #: pv.py: per file id, the cut region of the PV image being computed, and the
     #: suffix index of the last kept PV image.
     pv_cut_regions: dict[int, int] = field(default_factory=dict)
