@@ -235,6 +235,9 @@ async def cluster_pass(session: Session, source: tuple[str, str, tuple[int, ...]
 
     address = session.settings.dask_scheduler
     assert address is not None
+    plane_bytes = 4 * int(source[2][0]) * int(source[2][1])  # shape in FITS order: x, y first
+    chunks = [(chunks[a][0], chunks[b - 1][1])  # few large tasks: each costs ~10 ms of scheduling
+              for a, b in cluster.task_ranges([(z1 - z0) * plane_bytes for z0, z1 in chunks])]
     calls = [(*source, stokes, z0, z1, *extra) for z0, z1 in chunks]
 
     async def collect(index: int, result: object) -> None:
