@@ -24,7 +24,7 @@ from carta_trio.io.axis_roles import (
 )
 from carta_trio.io.file_info import file_info
 from carta_trio.io.image_reader import AxisRoles
-from tests.image_factory import write_casa, write_hdf5_idia
+from tests.image_factory import write_casa, write_hdf5_idia, write_miriad
 
 # (ctypes, shape in FITS order, expected (x, y, z, spectral, stokes, spatial_x, spatial_y); None = absent)
 CASES = [
@@ -122,6 +122,22 @@ def test_casa_reader_and_file_info_agree(tmp_path: Path, ctypes: list[str], shap
     # casacore's coordinate system classifies these axes as the CTYPEs do
     assert casacore_axis_kinds(coords, len(shape)) == axis_kinds(ctypes)
     _check_reader_and_info(path, expected, shape)
+
+
+@pytest.mark.parametrize("ctypes, shape, values", [c for c in CASES if c.id in ("stokes3-freq4", "swapped-z",
+                                                                                 "stokes-no-spectral")])
+def test_miriad_reader_and_file_info_agree(tmp_path: Path, ctypes: list[str], shape: list[int], values: tuple) -> None:
+    """casacore's MIRIAD import decides the coordinates (its axis order need not be the
+    FITS one's); the reader and FILE_INFO take the same kinds from it."""
+    path = tmp_path / "image.mir"
+    write_miriad(path, np.zeros(shape[::-1], np.float32), [(card.keyword, card.value) for card in _header(ctypes, shape).cards])
+    reader = images.open_image(path, "")
+    try:
+        sizes, numbers = _info_roles(path)
+        assert numbers == reader.axes.axes_numbers()
+        assert sizes == [reader.width, reader.height, reader.depth, reader.num_stokes]
+    finally:
+        reader.close()
 
 
 def test_kinds_follow_casacore_where_they_decide_roles() -> None:
