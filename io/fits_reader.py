@@ -1,4 +1,4 @@
-"""FITS images: plain files read directly (``preadv``), fitsio for gzip and tile-compressed HDUs.
+"""FITS images: plain and ``.fits.gz`` data read directly (``preadv``), fitsio for tile-compressed HDUs.
 
 Plain (uncompressed) FITS data is read with :func:`carta_trio.io.safe_read.read_box` at
 the HDU's data offset with the big-endian dtype of its BITPIX, so reading a plane or a
@@ -6,9 +6,11 @@ spectrum touches only those bytes; BSCALE/BZERO/BLANK are applied to the slice t
 read. No memory map: a file truncated while open would kill the process with SIGBUS;
 here it is an error, and any change of size, mtime or inode since the file was opened
 is reported (:class:`~carta_trio.io.safe_read.ImageChangedError`) instead of serving
-data from a file that is being rewritten. ``.fits.gz``
-files and tile-compressed HDUs are read through fitsio (cfitsio) with scaling switched
-off, and the same scaling code runs on the raw values.
+data from a file that is being rewritten. A ``.fits.gz`` is first inflated into memory
+without holding the GIL (:mod:`carta_trio.io.gunzip_memory`; cfitsio would hold it for
+the whole inflation) and then read as a plain file. Tile-compressed HDUs are read
+through fitsio (cfitsio) in short tile-aligned calls with scaling switched off, and
+the same scaling code runs on the raw values.
 
 HDU keys follow the reference: the number is taken from the leading digits of ``hdu``
 (``"1"``, ``"1: SCI"``); an empty key selects the first image HDU (primary or image
@@ -32,6 +34,7 @@ from carta_trio.io.axis_roles import roles_from_header
 from carta_trio.io.fits_bands import band_budget, tile_bands, tile_shape
 from carta_trio.io.fits_header import (cards_from_records, header_beam, table_beams,
                                        uncompressed_records)
+from carta_trio.io.gunzip_memory import can_gunzip_to_memory, gunzip_to_memory, memory_path
 from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
 from carta_trio.io.safe_read import FileSignature, read_box
 
@@ -80,6 +83,11 @@ def _is_plain_fits(path: Path) -> bool:
         return fh.read(6) == b"SIMPLE"
 
 
+def _is_gzip(path: Path) -> bool:
+    with open(path, "rb") as fh:
+        return fh.read(2) == b"\x1f\x8b"
+
+
 class FitsReader(ImageReader):
     """One image HDU of a FITS file (plain, gzip or tile-compressed).
 
@@ -95,12 +103,20 @@ class FitsReader(ImageReader):
         self._fits: fitsio.FITS | None = None
         self._fd: int | None = None
         self._data_offset = 0
+        #: A ``.fits.gz`` inflated into memory (see io/gunzip_memory.py), else None.
+        self._memory_fd: int | None = None
+        #: What cfitsio and the direct reads open: the file, or its inflated copy.
+        self._open_path = self.path
         try:
             self._signature = FileSignature.of(self.path)
-            self._fits = fitsio.FITS(str(self.path))
+            if _is_gzip(self.path) and can_gunzip_to_memory():
+                self._memory_fd = gunzip_to_memory(self.path)
+                self._open_path = memory_path(self._memory_fd)
+            self._fits = fitsio.FITS(str(self._open_path))
             count = len(self._fits)
         except (OSError, ValueError) as err:
             log.info("fitsio cannot open %s: %s", self.path, err)
+            self._close_memory()
             raise ImageOpenError(READ_ERROR) from err
         try:
             self._open_hdu(hdu, count)
@@ -157,7 +173,7 @@ class FitsReader(ImageReader):
         self.axes, self.stokes_values = roles_from_header(header, self.shape)
         self.extname = str(header.get("EXTNAME", "") or "").strip()
 
-        if not self.is_compressed and _is_plain_fits(self.path):
+        if not self.is_compressed and _is_plain_fits(self._open_path):
             self._map_data(info)
         else:
             self._hdu.ignore_scaling = True
@@ -166,9 +182,10 @@ class FitsReader(ImageReader):
         dtype = BITPIX_DTYPES[self.bitpix]
         offset = int(info["data_start"])
         nbytes = math.prod(self._np_shape) * dtype.itemsize
-        if self._signature.size < offset + nbytes:
+        size = self._signature.size if self._memory_fd is None else os.fstat(self._memory_fd).st_size
+        if size < offset + nbytes:
             raise ImageOpenError(READ_ERROR)
-        self._fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        self._fd = os.open(self._open_path, os.O_RDONLY | os.O_CLOEXEC)
         self._data_offset = offset
         self._dtype = dtype
         # Direct reads need no cfitsio handle.
@@ -251,7 +268,7 @@ class FitsReader(ImageReader):
 
     def _beam_table(self) -> list[Beam]:
         try:
-            with fitsio.FITS(str(self.path)) as f:
+            with fitsio.FITS(str(self._open_path)) as f:
                 if "BEAMS" not in f:
                     return []
                 ext = f["BEAMS"]
@@ -283,6 +300,12 @@ class FitsReader(ImageReader):
                     self._fits.close()
                 finally:
                     self._fits = None
+            self._close_memory()
+
+    def _close_memory(self) -> None:
+        fd, self._memory_fd = self._memory_fd, None
+        if fd is not None:
+            os.close(fd)
 
 
 def _as_float(value: Any, default: float) -> float:

@@ -108,3 +108,15 @@ def test_hdf5_chunked_compressed_cube(tmp_path: Path) -> None:
         _assert_no_long_stall(lambda: reader.read_cube(0, 512, 0, 512, 0, 24, 0))
     finally:
         reader.close()
+
+
+def test_opening_a_gzip_fits(tmp_path: Path) -> None:
+    """cfitsio inflates a ``.fits.gz`` inside its open call, holding the GIL for all of
+    it; the reader inflates with zlib (GIL released) instead."""
+    import gzip
+
+    plain = tmp_path / "p.fits"
+    fitsio.write(str(plain), _noise((2, 2000, 2000)))
+    packed = tmp_path / "p.fits.gz"
+    packed.write_bytes(gzip.compress(plain.read_bytes(), compresslevel=1))
+    _assert_no_long_stall(lambda: open_image(packed).close())
