@@ -9,6 +9,7 @@ FITS, HDF5 IDIA, CASA, MIRIAD; see ``bench/stall_images.py``) a ``size`` x ``siz
 image and a cube are written; then, in a trio run, the reads a frame does run the way
 the actors run them (``workers.run_sync`` in worker threads, the same chunk sizes):
 
+* ``open``: opening and closing the large image (twice);
 * ``plane``: whole planes of the large image (``region_data.read_plane``, a channel change);
 * ``cursor``: cursor spectral profiles of the cube, in the cursor job's adaptive blocks;
 * ``region``: a 100 x 100 region's spectral profile, blocks split over two threads;
@@ -84,6 +85,11 @@ async def _two_at_a_time(items: list[Any], fn: Callable[[Any], Awaitable[None]])
 
 
 # ----------------------------------------------------------------------- workloads
+
+
+async def open_close(path: Path) -> None:
+    for _ in range(2):
+        await workers.run_sync(lambda: open_image(path, "").close())
 
 
 def plane_reads(count: int) -> Workload:
@@ -202,7 +208,7 @@ def main() -> None:
     parser.add_argument("--reads", type=int, default=6, help="planes read per format")
     parser.add_argument("--dir", default=None)
     parser.add_argument("--formats", default="", help="comma-separated substrings of format names")
-    parser.add_argument("--skip", default="", help="comma-separated reads to skip: plane,cursor,region,hist")
+    parser.add_argument("--skip", default="", help="comma-separated reads to skip: open,plane,cursor,region,hist")
     parser.add_argument("--switch-ms", type=float, default=None,
                         help="GIL switch interval in ms (default: the server's, workers.GIL_SWITCH_INTERVAL; CPython's is 5)")
     args = parser.parse_args()
@@ -213,7 +219,7 @@ def main() -> None:
     print(f"plane image {args.size}x{args.size}x2 ({args.reads} planes read); cube {width}x{height}x{depth}; "
           f"{load_average()}; GIL switch interval {sys.getswitchinterval() * 1000:g} ms")
     print("each cell: longest and 99th-percentile event-loop stall (ms), wall time of the reads")
-    columns = ("plane", "cursor", "region", "hist")
+    columns = ("open", "plane", "cursor", "region", "hist")
     print(f"{'format':20} " + " ".join(f"{c:>19}" for c in columns), flush=True)
     for name, work in references(2.0).items():
         print(f"{name:20} {_cell(trio.run(_measure, work))}", flush=True)
@@ -226,9 +232,12 @@ def main() -> None:
         with tempfile.TemporaryDirectory(dir=args.dir, prefix="carta-stall-") as tmp:
             folder = Path(tmp)
             cells: dict[str, tuple[list[float], float] | None] = dict.fromkeys(columns)
-            if "plane" not in skip:
+            if {"open", "plane"} - skip:
                 write(folder / f"plane-{filename}", plane_data)
-                cells["plane"] = _run(folder / f"plane-{filename}", plane_reads(args.reads))
+                if "open" not in skip:
+                    cells["open"] = trio.run(_measure, lambda: open_close(folder / f"plane-{filename}"))
+                if "plane" not in skip:
+                    cells["plane"] = _run(folder / f"plane-{filename}", plane_reads(args.reads))
                 _remove(folder / f"plane-{filename}")
             if set(loads) - skip:
                 write(folder / f"cube-{filename}", cube_data)

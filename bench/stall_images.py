@@ -4,6 +4,7 @@ Each writer takes a path and a float32 array in numpy order (``[z, y, x]``) and 
 that image in its format the way real files are commonly laid out:
 
 * FITS plain: one primary HDU (read with ``preadv``);
+* FITS .gz: a plain FITS file gzip-compressed whole;
 * FITS RICE / GZIP tiles: a tile-compressed extension with cfitsio's default tiles (one
   image row per tile), RICE on integers (lossless), GZIP on floats (quantised);
 * HDF5 (IDIA): ``DATA`` chunked 512 x 512 per plane and a contiguous ``SwizzledData``
@@ -36,6 +37,18 @@ def write_fits(path: Path, data: np.ndarray, compress: str | None = None) -> Non
     header = [{"name": k, "value": v} for k, v in _header(data.ndim)]
     values = data.astype(np.int32) if compress == "RICE" else data
     fitsio.write(str(path), values, header=header, compress=compress, clobber=True)
+
+
+def write_fits_gz(path: Path, data: np.ndarray) -> None:
+    """A plain FITS file gzip-compressed whole (``.fits.gz``), as archives ship them."""
+    import gzip
+    import shutil
+
+    plain = path.with_name(path.name.removesuffix(".gz"))
+    write_fits(plain, data)
+    with open(plain, "rb") as source, gzip.open(path, "wb", compresslevel=1) as target:
+        shutil.copyfileobj(source, target, 1 << 20)
+    plain.unlink()
 
 
 def write_hdf5(path: Path, data: np.ndarray) -> None:
@@ -78,6 +91,7 @@ FORMATS: dict[str, tuple[str, Callable[[Path, np.ndarray], None]]] = {
     "FITS plain": ("plain.fits", lambda p, d: write_fits(p, d)),
     "FITS RICE": ("rice.fits", lambda p, d: write_fits(p, d, "RICE")),
     "FITS GZIP tiles": ("gzip.fits", lambda p, d: write_fits(p, d, "GZIP")),
+    "FITS .gz": ("image.fits.gz", write_fits_gz),
     "HDF5 (IDIA)": ("image.hdf5", write_hdf5),
     "CASA": ("image.im", write_casa),
     "MIRIAD": ("image.mir", write_miriad),
