@@ -43,8 +43,8 @@ def report_clean_closes() -> None:
             self.state = ws_stream.ASGIWebsocketState.CLOSED
         await original(self, event)
 
-    handle.carta_clean_close = True  # type: ignore[attr-defined]
-    ws_stream.WSStream.handle = handle  # type: ignore[method-assign]
+    setattr(handle, "carta_clean_close", True)  # a marker on our wrapper, read back with getattr
+    ws_stream.WSStream.handle = handle  # type: ignore[method-assign]  # patching hypercorn on purpose
 
 
 def dropped(code: int | None) -> bool:

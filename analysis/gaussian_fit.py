@@ -35,7 +35,7 @@ import logging
 import math
 import time
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypedDict, Unpack
 
 import numpy as np
 
@@ -388,12 +388,22 @@ def _noise_sigma(samples: np.ndarray) -> float:
     return sigma
 
 
+class FitOptions(TypedDict, total=False):
+    """The keyword options of :class:`GaussianFitter`."""
+
+    solver: int
+    beam_size: float
+    unit: str
+    origin: tuple[int, int]
+    max_iter: int
+
+
 def fit_gaussians(data: np.ndarray, components: Sequence[Sequence[float]], fixed: Sequence[bool] | None = None,
                   offset: float = 0.0, *, model: bool = False, residual: bool = False,
-                  **options: object) -> FitResult:
+                  **options: Unpack[FitOptions]) -> FitResult:
     """Fit to completion (blocking); input errors become ``success=False`` results."""
     try:
-        fitter = GaussianFitter(data, components, fixed, offset, **options)  # type: ignore[arg-type]
+        fitter = GaussianFitter(data, components, fixed, offset, **options)
     except FitInputError as exc:
         return FitResult(False, str(exc))
     fitter.run()

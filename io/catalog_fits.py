@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -61,8 +62,8 @@ def tform_type(tform: str) -> tuple[int, str]:
     return kind, ""
 
 
-def _text(header: object, key: str) -> str:
-    value = header.get(key, "")  # type: ignore[attr-defined]
+def _text(header: Any, key: str) -> str:  # an astropy Header (astropy has no type stubs)
+    value = header.get(key, "")
     return str(value).rstrip() if value is not None else ""
 
 
@@ -82,12 +83,12 @@ def read_fits_table(path: str | Path) -> CatalogTable:
             hdul.close()
 
 
-def _read_hdus(hdul: object) -> CatalogTable:
+def _read_hdus(hdul: Any) -> CatalogTable:  # an astropy HDUList
     from astropy.io import fits
 
     table = None
     try:
-        for hdu in hdul:  # type: ignore[attr-defined]
+        for hdu in hdul:
             if isinstance(hdu, (fits.BinTableHDU, fits.TableHDU)):
                 table = hdu
                 break

@@ -17,7 +17,7 @@ import math
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import BinaryIO, Iterator
+from typing import BinaryIO, Iterator, cast
 
 __all__ = ["FitsError", "FitsHdu", "is_gzip", "read_hdus", "card_value"]
 
@@ -171,8 +171,9 @@ def read_hdus(path: str | Path, stop_at: int | None = None) -> list[FitsHdu]:
     opener = gzip.open if is_gzip(path) else open
     hdus: list[FitsHdu] = []
     try:
-        with opener(path, "rb") as stream:
-            for hdu in _iter_hdus(stream):  # type: ignore[arg-type]
+        # a GzipFile reads and seeks like any binary file; typeshed does not call it BinaryIO
+        with cast(BinaryIO, opener(path, "rb")) as stream:
+            for hdu in _iter_hdus(stream):
                 hdus.append(hdu)
                 if stop_at is not None and hdu.index >= stop_at:
                     break

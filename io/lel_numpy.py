@@ -27,7 +27,7 @@ import math
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -240,11 +240,15 @@ def _masked(*values: np.ndarray | float) -> np.ndarray | bool:
 
 def _image_uses(node: Node, uses: dict[int, int]) -> dict[int, int]:
     if node.kind == "image":
-        index = int(node.value)  # type: ignore[call-overload]
+        assert isinstance(node.value, int)  # an image node holds the image's index
+        index = int(node.value)
         uses[index] = uses.get(index, 0) + 1
     for arg in node.args:
         _image_uses(arg, uses)
     return uses
+
+
+V = TypeVar("V")
 
 
 class _Scratch:
@@ -255,7 +259,7 @@ class _Scratch:
     def __init__(self) -> None:
         self.arrays: list[np.ndarray] = []
 
-    def add(self, value: object) -> object:
+    def add(self, value: V) -> V:
         if isinstance(value, np.ndarray) and value.dtype == np.float32 and value.flags.writeable:
             self.arrays.append(value)
         return value
@@ -293,19 +297,21 @@ def _evaluate(node: Node, read: Callable[[int], np.ndarray], uses: dict[int, int
               scratch: _Scratch) -> np.ndarray | float:
     kind = node.kind
     if kind == "num":
-        return float(node.value)  # type: ignore[arg-type]
+        assert isinstance(node.value, (int, float))  # a number node holds its value
+        return float(node.value)
     if kind == "bool":
         return 1.0 if node.value else 0.0
     if kind == "image":
-        index = int(node.value)  # type: ignore[call-overload]
+        assert isinstance(node.value, int)  # an image node holds the image's index
+        index = int(node.value)
         value = read(index)
         if uses.get(index, 0) == 1:
             scratch.add(value)
         return value
     args = [_evaluate(a, read, uses, scratch) for a in node.args]
     with np.errstate(all="ignore"):
-        result = _apply(node, args, scratch)
-    return scratch.add(result)  # type: ignore[return-value]
+        result: np.ndarray | float = _apply(node, args, scratch)
+    return scratch.add(result)
 
 
 def _apply(node: Node, args: list[Any], scratch: _Scratch) -> Any:

@@ -242,9 +242,9 @@ class ReaderPool:
             return compute()
         full = (identity, *key)
         while True:
-            value = self.cache.get(full)
+            value: T | None = self.cache.get(full)  # what compute() gave under this key
             if value is not None:
-                return value  # type: ignore[no-any-return]
+                return value
             with self._lock:
                 pending = self._inflight.get(full)
                 if pending is None:

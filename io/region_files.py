@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Callable, Generator
+from typing import Callable, Generator, TypedDict, Unpack
 
 from carta_trio.io.file_list import ListProgress, final_item, iter_file_list
 from carta_trio.io.file_types import guess_region_type
@@ -45,11 +45,18 @@ def to_region_list_response(response: pb.FileListResponse) -> pb.RegionListRespo
     return region
 
 
+class ListingOptions(TypedDict, total=False):
+    """The pacing options of :func:`carta_trio.io.file_list.iter_file_list`."""
+
+    clock: Callable[[], float]
+    checkpoint: float
+
+
 def iter_region_list(
-    top: str | Path, starting: str | Path | None, directory: str, filter_mode: int, **kwargs: object
+    top: str | Path, starting: str | Path | None, directory: str, filter_mode: int, **kwargs: Unpack[ListingOptions]
 ) -> Generator[ListProgress | pb.RegionListResponse, None, None]:
     """Like :func:`carta_trio.io.file_list.iter_file_list`, ending with a REGION_LIST_RESPONSE."""
-    for item in iter_file_list(top, starting, directory, filter_mode, region=True, **kwargs):  # type: ignore[arg-type]
+    for item in iter_file_list(top, starting, directory, filter_mode, region=True, **kwargs):
         yield to_region_list_response(item) if isinstance(item, pb.FileListResponse) else item
 
 

@@ -232,9 +232,10 @@ class CartaClient:
 
 def _collapse(group: BaseExceptionGroup) -> BaseException:
     """The single exception inside a nursery's group, so callers see what the body raised."""
-    while isinstance(group, BaseExceptionGroup) and len(group.exceptions) == 1:
-        group = group.exceptions[0]  # type: ignore[assignment]
-    return group
+    inner: BaseException = group
+    while isinstance(inner, BaseExceptionGroup) and len(inner.exceptions) == 1:
+        inner = inner.exceptions[0]
+    return inner
 
 
 def _parse_url(url: str) -> tuple[bool, str, int, str]:
@@ -273,7 +274,9 @@ async def open_client(
         async with trio.open_nursery() as nursery:
             with trio.fail_after(connect_timeout):
                 if secure:
-                    stream: trio.abc.Stream = await trio.open_ssl_over_tcp_stream(host, port)
+                    stream: trio.SocketStream | trio.SSLStream[trio.SocketStream] = await trio.open_ssl_over_tcp_stream(
+                        host, port
+                    )
                 else:
                     stream = await trio.open_tcp_stream(host, port)
             # We own the TCP stream (rather than open_websocket_url) because trio-websocket
@@ -283,7 +286,7 @@ async def open_client(
                 with trio.fail_after(connect_timeout):
                     ws = await trio_websocket.wrap_client_stream(
                         nursery,
-                        stream,  # type: ignore[arg-type]
+                        stream,
                         host_header,
                         resource,
                         extra_headers=extra_headers,

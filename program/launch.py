@@ -23,6 +23,7 @@ import threading
 import time
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TextIO
 from urllib.parse import quote
 
 from carta_trio.settings import Settings
@@ -65,7 +66,7 @@ CONSOLE_QUEUE_LINES = 10_000
 CONSOLE_FLUSH_SECONDS = 2.0
 
 
-class _StdoutHandler(logging.StreamHandler):  # type: ignore[type-arg]
+class _StdoutHandler(logging.StreamHandler[TextIO]):
     """Writes to whatever ``sys.stdout`` is at the time (so captured stdout works too).
 
     The process's own standard output is written by a background thread through a bounded
@@ -174,7 +175,7 @@ def configure_logging(log_level: str = "INFO", log_folder: Path | None = None) -
         except OSError as exc:
             problem = f"Could not open the log file in {log_folder}: {exc}"
     for handler in handlers:
-        handler._carta_trio = True  # type: ignore[attr-defined]
+        setattr(handler, "_carta_trio", True)  # our mark, read back with getattr above
         root.addHandler(handler)
     if problem:
         log.warning("%s", problem)
