@@ -188,19 +188,23 @@ class FramePixels:
         frame.spawn("histogram", send)
         return done
 
-    async def _prepare_tiles(self, request: TileRequest) -> None:
-        """Block means and tiles of ``request`` into the shared cache (the frame's
-        first view, while the histogram that goes before them is computed); the tiles
-        are then sent from the cache in the usual way. Nothing is sent here."""
+    async def _prepare_tiles(self, request: TileRequest) -> dict[int, bytes]:
+        """The RASTER_TILE_DATA frames of ``request`` by tile code, computed now (the
+        frame's first view, while the histogram that goes before them is computed)
+        and cached as usual; nothing is sent here. Impossible tiles have no frame."""
         codes = list(request.codes)
-        groups: list[list[int]] = []
-        while codes:
-            size = group_size(len(codes))
-            groups.append(codes[:size])
-            codes = codes[size:]
+        size = group_size(len(codes))  # equal groups: 16 tiles on 2 cores are 8 + 8
+        groups = [codes[i : i + size] for i in range(0, len(codes), size)]
+        prepared: dict[int, bytes] = {}
+
+        async def encode(group: list[int]) -> None:
+            frames = await self._encode_tiles(group, request)
+            prepared.update((code, frame) for code, frame in zip(group, frames) if frame is not None)
+
         async with trio.open_nursery() as nursery:
             for group in groups:
-                nursery.start_soon(self._encode_tiles, group, request)
+                nursery.start_soon(encode, group)
+        return prepared
 
     # ------------------------------------------------------------------ tiles
 
@@ -237,9 +241,10 @@ class FramePixels:
         queued.
         """
         first = self._first_histogram
+        prepared: dict[int, bytes] = {}
         if first is not None and not first.is_set():
             if (request.channel, request.stokes) == (self.channel, self.stokes):
-                await self._prepare_tiles(request)
+                prepared = await self._prepare_tiles(request)
             await first.wait()
         if not request.started:
             request.started = True
@@ -247,6 +252,8 @@ class FramePixels:
         held: list[bytes] = []
         if (request.channel, request.stokes) != (self.channel, self.stokes):
             request.take(len(request.codes))  # stale: the plane it asked for is gone
+        elif prepared and all(code in prepared for code in request.codes):
+            held = [prepared[code] for code in request.take(len(request.codes))]  # sent with the end sync
         else:
             held = await self._stream_tiles(request, preemptible)
         if request.done:
