@@ -272,3 +272,14 @@ async def test_a_session_that_cannot_park_ends_alone(carta_server: ServerHandle,
     async with open_client(url) as second:  # the server serves on
         assert (await second.register()).success
         await open_file(second, "cube.fits")
+
+
+async def test_a_kept_session_holds_off_the_exit_timeout(start_server) -> None:  # type: ignore[no-untyped-def]
+    handle = await start_server(exit_timeout=0.1, reconnect_grace=0.6)
+    async with open_client(server_url(handle)) as client:
+        session = handle.manager.sessions[(await client.register()).session_id]
+        await client.drop()
+        await wait_for(lambda: session in handle.manager.kept)
+    await trio.sleep(0.3)
+    assert not handle.shutdown.is_set()  # its viewer may still come back
+    await wait_for(handle.shutdown.is_set, timeout=5)
