@@ -296,15 +296,10 @@ class Session:
         return await workers.run_sync(fn, *args, owner=self)
 
     def spawn(self, name: str, fn: Callable[..., Any], *args: object) -> None:
-        """Start a supervised child task for the attached viewer (an animation, a
-        catalog's open, a session job), in the link's nursery: like the handlers, it
-        ends with the connection, so nothing it sends reaches the next one. Frames are
-        the session's own children instead (``session.nursery``). Nothing starts
-        while no connection is attached.
-
-        A failure is logged and reported as ERROR_DATA naming ``name``; the
-        session keeps serving.
-        """
+        """Start a supervised child task (an animation, a catalog's open, a session job)
+        in the attached link's nursery: like the handlers it ends with the connection, so
+        nothing it sends reaches the next one (frames live in ``session.nursery``). A
+        failure is logged and reported as ERROR_DATA naming ``name``."""
         if self._handlers is None:
             log.debug("Session %d: %s not started (no connection attached)", self.id, name)
             return

@@ -165,7 +165,7 @@ async def test_the_frontend_closing_its_moment_image_lets_it_go(carta_server: Se
 
 
 async def test_after_the_grace_period_a_new_session_starts(start_server, cube: np.ndarray) -> None:
-    handle = await start_server(reconnect_grace=0.3)
+    handle = await start_server(reconnect_grace=1.0)
     url = server_url(handle)
     async with open_client(url) as first:
         session_id, moment_name = await session_with_moment(first)
@@ -275,11 +275,11 @@ async def test_a_session_that_cannot_park_ends_alone(carta_server: ServerHandle,
 
 
 async def test_a_kept_session_holds_off_the_exit_timeout(start_server) -> None:  # type: ignore[no-untyped-def]
-    handle = await start_server(exit_timeout=0.1, reconnect_grace=0.6)
+    handle = await start_server(exit_timeout=0.1, reconnect_grace=2.0)
     async with open_client(server_url(handle)) as client:
         session = handle.manager.sessions[(await client.register()).session_id]
         await client.drop()
         await wait_for(lambda: session in handle.manager.kept)
-    await trio.sleep(0.3)
+    await trio.sleep(0.5)
     assert not handle.shutdown.is_set()  # its viewer may still come back
     await wait_for(handle.shutdown.is_set, timeout=5)
