@@ -208,3 +208,21 @@ async def test_cluster_failures_are_told_and_the_viewer_keeps_working(
         want = [plane[box].astype(np.float64).sum() for plane in quad]
         np.testing.assert_allclose(ex.fp64(message.profiles[0]), want, rtol=1e-9)
         assert await client.ping()
+
+
+async def test_pv_with_a_scheduler_that_does_not_answer(start_server: Callable[..., Awaitable[object]],
+                                                        quad: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    from carta_trio.actors import cluster
+
+    monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1.0)
+    with trio.socket.socket() as probe:  # a port with nothing listening
+        await probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    handle = await start_server(dask_scheduler=f"tcp://127.0.0.1:{port}")
+    async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
+        await client.register()
+        await open_file(client, "quad.fits")
+        cut = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=line([(30, 20), (10, 20)])))
+        response = await client.request(pb.PvRequest(file_id=0, region_id=cut.region_id, width=5), timeout=30)
+        assert not response.success and "does not answer" in response.message and str(port) in response.message
+        assert await client.ping()
