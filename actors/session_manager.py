@@ -46,12 +46,13 @@ INBOX_SIZE = 32
 
 def claimed_session_id(data: bytes) -> int:
     """The session id a connection's first frame asks to resume: REGISTER_VIEWER with the
-    right ICD version and a non-zero id; else 0."""
+    right ICD version and a non-zero id; else 0. Only a REGISTER_VIEWER is decoded here."""
     try:
+        event_type, icd_version, _ = framing.unpack_header(data)
+        if event_type != pb.EventType.REGISTER_VIEWER or icd_version != framing.ICD_VERSION:
+            return 0
         envelope = registry.decode_frame(data)
-    except (registry.UnknownEventType, registry.DecodeError):
-        return 0
-    if envelope.event_type != pb.EventType.REGISTER_VIEWER or envelope.icd_version != framing.ICD_VERSION:
+    except (framing.FrameError, registry.UnknownEventType, registry.DecodeError):
         return 0
     return int(envelope.message.session_id)
 
