@@ -49,9 +49,10 @@ BITPIX_DTYPES: dict[int, np.dtype[Any]] = {8: np.dtype("u1"), 16: np.dtype(">i2"
 BITPIX_TYPE_NAMES = {8: "uChar", 16: "Short", 32: "Int", 64: "Int64", -32: "float", -64: "double"}
 
 READ_ERROR = "Error reading FITS file."
-#: Pixels per cfitsio call for images cfitsio holds uncompressed in memory (``.fits.gz``):
-#: a copy, ~1 ms per 4 Mi pixels.
-MEMORY_BAND_PIXELS = 1 << 22
+#: Pixels per cfitsio call for uncompressed images read through cfitsio (a ``.fits.gz``
+#: where it cannot be inflated into a memfd first: cfitsio holds it in memory): a copy
+#: and byte swap, a few ms per Mi pixels.
+MEMORY_BAND_PIXELS = 1 << 20
 
 
 def parse_hdu_number(hdu: str) -> int | None:
