@@ -209,6 +209,8 @@ def main() -> None:
     parser.add_argument("--dir", default=None)
     parser.add_argument("--formats", default="", help="comma-separated substrings of format names")
     parser.add_argument("--skip", default="", help="comma-separated reads to skip: open,plane,cursor,region,hist")
+    parser.add_argument("--ref-seconds", type=float, default=2.0,
+                        help="how long each reference row runs (compare with the reads' wall time)")
     parser.add_argument("--switch-ms", type=float, default=None,
                         help="GIL switch interval in ms (default: the server's, workers.GIL_SWITCH_INTERVAL; CPython's is 5)")
     args = parser.parse_args()
@@ -221,7 +223,7 @@ def main() -> None:
     print("each cell: longest and 99th-percentile event-loop stall (ms), wall time of the reads")
     columns = ("open", "plane", "cursor", "region", "hist")
     print(f"{'format':20} " + " ".join(f"{c:>19}" for c in columns), flush=True)
-    for name, work in references(2.0).items():
+    for name, work in references(args.ref_seconds).items():
         print(f"{name:20} {_cell(trio.run(_measure, work))}", flush=True)
     plane_data = noise((2, args.size, args.size))
     cube_data = noise((depth, height, width), seed=1)
