@@ -139,6 +139,13 @@ class SpectralCacheReader:
                 self._sums_all, self._sums_key = self._sums(stokes, cover, 0, depth), key
             return self._sums_all[z0:z1].copy()
 
+    def sums_at_once(self, x0: int, x1: int, y0: int, y1: int, mask: np.ndarray | None) -> bool:
+        """Whether :meth:`region_sums` of this region computes every channel in one go
+        anyway (its cut tiles fit :data:`BOX_KEEP_BYTES`): a caller may then ask for all
+        channels in one call instead of in blocks."""
+        cover = tile_cover(self.layout, x0, x1, y0, y1, mask)
+        return self.has_sums and int(cover[3].sum()) * self.layout.tile_bytes <= BOX_KEEP_BYTES
+
     def _sums(self, stokes: int, cover: tuple[int, int, np.ndarray, np.ndarray, np.ndarray],
               z0: int, z1: int) -> np.ndarray:
         ty0, tx0, whole, partial, masks = cover

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from carta_trio.io import images, spectral_cache
+from carta_trio.io import images, spectral_cache, spectral_cache_reader
 from tests.image_factory import make_cube, wcs_header, write_casa, write_fits
 
 SHAPE4 = (2, 9, 13, 11)  # stokes, z, y, x
@@ -263,6 +263,9 @@ def test_region_sums_equal_numpy_for_any_mask(tmp_path: Path, monkeypatch: pytes
         (5, 45, 7, 37, ellipse), (2, 42, 1, 31, ellipse)]
     try:
         assert cached.has_sums
+        assert cached.sums_at_once(5, 45, 7, 37, ellipse)
+        monkeypatch.setattr(spectral_cache_reader, "BOX_KEEP_BYTES", 0)  # every channel block read apart
+        assert not cached.sums_at_once(5, 45, 7, 37, ellipse)
         for x0, x1, y0, y1, mask in cases:
             box_mask = np.ones((y1 - y0, x1 - x0), dtype=bool) if mask is None else mask
             for s in range(2):
