@@ -226,3 +226,43 @@ async def test_pv_with_a_scheduler_that_does_not_answer(start_server: Callable[.
         response = await client.request(pb.PvRequest(file_id=0, region_id=cut.region_id, width=5), timeout=30)
         assert not response.success and "does not answer" in response.message and str(port) in response.message
         assert await client.ping()
+
+
+async def test_a_scheduler_lost_mid_job_fails_it_with_a_clear_message(
+    start_server: Callable[..., Awaitable[object]], data_dir: Path, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import warnings
+
+    import distributed
+
+    from carta_trio.actors import cluster
+
+    write_fits(data_dir / "slow.fits", make_cube((32, 64, 64), seed=2), wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+    monkeypatch.setattr(cluster, "LOST_SECONDS", 2.0)
+    Calls(monkeypatch, "moment_task", seconds=0.5)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                         dashboard_address=None, scheduler_port=0)
+    address = local.scheduler_address
+    try:
+        handle = await start_server(dask_scheduler=address)
+        async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
+            await client.register()
+            await open_file(client, "slow.fits")
+            request_id = await client.send(moment_request([0], z=(0, 31)))
+            await client.expect(pb.MomentProgress, timeout=30)
+            await trio.to_thread.run_sync(local.close)
+            started = time.monotonic()
+            messages = await until(client, pb.MomentResponse, timeout=30)
+            response = messages[-1].message
+            assert messages[-1].request_id == request_id
+            assert not response.success and "Lost the dask scheduler" in response.message, response.message
+            assert time.monotonic() - started < 15
+            assert await client.ping()
+    finally:
+        with cluster._clients_lock:
+            lost = cluster._clients.pop(address, None)
+        if lost is not None:
+            await trio.to_thread.run_sync(lambda: lost.close(timeout=2))
+        local.close()
