@@ -94,6 +94,8 @@ async def compute_spectra(session: Session, job: Job, frame: Frame, cut: Cut, z0
     if source is not None:
         from carta_trio.analysis.cluster_tasks import pv_spectra_task
 
+        sizes = [sum(0 if m is None else m.width * m.height * (z1 - z0) * 4 for m in cut.masks[a:b]) for a, b in groups]
+        groups = [(groups[a][0], groups[b - 1][1]) for a, b in cluster.task_ranges(sizes)]  # few large tasks
         calls = [(*source, stokes, cut.masks[a:b], z0, z1) for a, b in groups]
 
         async def collect(index: int, values: np.ndarray) -> None:
