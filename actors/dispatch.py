@@ -16,13 +16,17 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 from collections.abc import Awaitable, Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf.message import Message
 
 from carta_trio.messages import schema as pb
 
-HandlerFn = Callable[[Any, int, Any], Awaitable[None]]
+if TYPE_CHECKING:
+    from carta_trio.actors.session import Session
+
+#: ``handler(session, request_id, message)``; each handler takes its own message type.
+HandlerFn = Callable[["Session", int, Any], Awaitable[None]]
 
 #: Messages whose answer depends on the frame's channel/Stokes. The session holds
 #: one of these back while a SET_IMAGE_CHANNELS of its ``file_id`` received before it
