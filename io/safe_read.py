@@ -120,11 +120,13 @@ def read_box(fd: int, offset: int, shape: Sequence[int], dtype: np.dtype, starts
     window = memoryview(scratch).cast("B")[head * itemsize:(head + span) * itemsize]  # type: ignore[arg-type]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
     block = scratch.reshape([counts[k]] + list(shape[k + 1:]))
     inner = (slice(None),) + tuple(slice(int(starts[i]), int(stops[i])) for i in range(k + 1, n))
-    targets = out.reshape([-1] + counts[k:])
+    # the copy out of the read unit also converts to native byte order: one pass, not two
+    result = np.empty(counts, dtype=dtype.newbyteorder("=")) if not dtype.isnative else out
+    targets = result.reshape([-1] + counts[k:])
     for j, where in enumerate(byte_offsets):
         _pread_into(fd, window, where, name)
         targets[j] = block[inner]
-    return _native(out)
+    return result
 
 
 def _native(array: np.ndarray) -> np.ndarray:
