@@ -42,6 +42,15 @@ GIL_SWITCH_INTERVAL = 0.001
 #: served busy owner, so an occasional light request goes next (CFS's wake-up credit).
 WAKE_CREDIT = 0.05
 
+#: A new owner starts this many seconds ahead of the least served busy owner: a new
+#: session's first request runs soon, but after the light owners coming back.
+NEW_OWNER_CREDIT = WAKE_CREDIT / 2
+
+#: The owner of results computed once for every session that shows a file (its render
+#: histogram): several sessions may wait for them, so they must not queue behind the
+#: CPU share of whichever session happened to ask first.
+SHARED_OWNER = "shared per-file results"
+
 
 class _Waiter:
     """One queued acquisition: its borrower, owner and the event that grants it."""
@@ -73,6 +82,9 @@ class FairScheduler:
         self._used: dict[Hashable, float] = {}
         #: Owners with work queued or running.
         self._active: set[Hashable] = set()
+        #: The least CPU time served among active owners, as it was last seen: it only
+        #: moves forward while anyone is active (see :meth:`_floor`).
+        self._clock = 0.0
 
     # ------------------------------------------------------------ inspection
 
@@ -151,21 +163,32 @@ class FairScheduler:
     # ------------------------------------------------------- owner accounting
 
     def _floor(self) -> float | None:
-        """Least CPU time among the active owners (None when nobody is active)."""
-        return min(self._used[o] for o in self._active) if self._active else None
+        """The scheduler's clock: the least CPU time among the active owners, never
+        going back while anyone is active (CFS's min_vruntime); None when nobody is."""
+        if not self._active:
+            return None
+        self._clock = max(self._clock, min(self._used[o] for o in self._active))
+        return self._clock
 
     def _activate(self, owner: Hashable) -> None:
-        """``owner`` has work again: it resumes at what it used, but no further back
-        than :data:`WAKE_CREDIT` behind the least-served active owner (so a long idle
-        owner cannot claim the cores for its whole idle time, and a light one goes next)."""
+        """``owner`` has work again. Coming back from idle it resumes at what it used,
+        but no further back than :data:`WAKE_CREDIT` behind the clock (so a long idle
+        owner cannot claim the cores for its whole idle time, and a light one goes
+        next). A new owner starts :data:`NEW_OWNER_CREDIT` behind the clock: ahead of
+        the busy owners, behind the ones coming back. The clock never goes back, so
+        owners arriving one after another cannot push the line back by a credit each
+        (they used to: fifty new sessions put a light one seconds behind)."""
         if owner in self._active:
             return
         floor = self._floor()
         if floor is None:  # nobody busy: everyone starts equal
             self._used.clear()
+            self._clock = 0.0
             self._used[owner] = 0.0
+        elif owner in self._used:
+            self._used[owner] = max(self._used[owner], floor - WAKE_CREDIT)
         else:
-            self._used[owner] = max(self._used.get(owner, floor - WAKE_CREDIT), floor - WAKE_CREDIT)
+            self._used[owner] = floor - NEW_OWNER_CREDIT
         self._active.add(owner)
 
     def _deactivate_if_idle(self, owner: Hashable) -> None:

@@ -108,3 +108,45 @@ async def test_bursty_owners_do_not_earn_a_fresh_credit_at_every_burst() -> None
         took = trio.current_time() - start
         nursery.cancel_scope.cancel()
     assert took < 5 * 0.02 + 0.1, took
+
+
+async def test_owners_joining_one_after_another_do_not_push_a_light_owner_back() -> None:
+    """Fifty tile streams start while a light session (a cursor) is idle for a moment.
+
+    Each new owner used to start WAKE_CREDIT below the least-served active owner, which
+    was the previous newcomer: the line sank by the credit at every arrival, so the
+    light owner, coming back at what it had used, found every newcomer ahead of it and
+    waited for a chunk of each (seconds under the 50-session load). Now the line (the
+    least CPU time served among active owners) never goes back, new owners start half
+    a credit below it and an owner coming back from idle a whole one: the light owner
+    goes next."""
+    sched = workers.FairScheduler(2)
+    await sched.acquire("h0a", "heavy0")  # a busy owner holds both tokens
+    await sched.acquire("h0b", "heavy0")
+    # the light owner has been active before (one chunk while heavy0 was busy) ...
+    sched.release("h0b")
+    await sched.acquire("l0", "light")
+    sched.release("l0")
+    # ... and has been idle while heavy0 kept the cores busy
+    await sched.acquire("h0b", "heavy0")
+    await trio.sleep(0.1)
+    sched.release("h0b")
+    await sched.acquire("h0b", "heavy0")
+    order: list[str] = []
+
+    async def chunk(owner: str, index: int) -> None:
+        await sched.acquire((owner, index), owner)
+        order.append(owner)
+        sched.release((owner, index))
+
+    async with trio.open_nursery() as nursery:
+        for n in range(1, 11):  # ten new owners, one after the other, two chunks each
+            for index in range(2):
+                nursery.start_soon(chunk, f"heavy{n}", index)
+                await trio.testing.wait_all_tasks_blocked()
+        nursery.start_soon(chunk, "light", 1)
+        await trio.testing.wait_all_tasks_blocked()
+        sched.release("h0a")  # one token frees: the chunks run one at a time, in grant order
+        await trio.testing.wait_all_tasks_blocked()
+        sched.release("h0b")
+    assert order.index("light") == 0, order
