@@ -188,23 +188,31 @@ class FramePixels:
         frame.spawn("histogram", send)
         return done
 
-    async def _prepare_tiles(self, request: TileRequest) -> dict[int, bytes]:
-        """The RASTER_TILE_DATA frames of ``request`` by tile code, computed now (the
-        frame's first view, while the histogram that goes before them is computed)
-        and cached as usual; nothing is sent here. Impossible tiles have no frame."""
+    async def _prepare_tiles(self, request: TileRequest, histogram: trio.Event) -> list[bytes]:
+        """The RASTER_TILE_DATA frames of the first tiles of ``request``, encoded while
+        the first render histogram (which goes before them) is pending, and taken from
+        the request; nothing is sent here. Groups are encoded :data:`TILE_GROUPS_IN_FLIGHT`
+        at a time (the histogram's passes queue behind these few, not behind the whole
+        view: 256 tiles delayed it by seconds under load), and no new group starts once
+        the histogram is out. Impossible tiles have no frame."""
         codes = list(request.codes)
         size = group_size(len(codes))  # equal groups: 16 tiles on 2 cores are 8 + 8
         groups = [codes[i : i + size] for i in range(0, len(codes), size)]
-        prepared: dict[int, bytes] = {}
+        encoded: list[list[bytes | None] | None] = [None] * len(groups)
+        next_group = 0
 
-        async def encode(group: list[int]) -> None:
-            frames = await self._encode_tiles(group, request)
-            prepared.update((code, frame) for code, frame in zip(group, frames) if frame is not None)
+        async def encoder() -> None:
+            nonlocal next_group
+            while next_group < len(groups) and not histogram.is_set():
+                index, next_group = next_group, next_group + 1
+                encoded[index] = await self._encode_tiles(groups[index], request)
 
         async with trio.open_nursery() as nursery:
-            for group in groups:
-                nursery.start_soon(encode, group)
-        return prepared
+            for _ in range(min(TILE_GROUPS_IN_FLIGHT, len(groups))):
+                nursery.start_soon(encoder)
+        done = [frames for frames in encoded[:next_group] if frames is not None]
+        request.take(sum(len(group) for group in groups[:next_group]))
+        return [frame for frames in done for frame in frames if frame is not None]
 
     # ------------------------------------------------------------------ tiles
 
@@ -241,20 +249,20 @@ class FramePixels:
         queued.
         """
         first = self._first_histogram
-        prepared: dict[int, bytes] = {}
+        held: list[bytes] = []
         if first is not None and not first.is_set():
             if (request.channel, request.stokes) == (self.channel, self.stokes):
-                prepared = await self._prepare_tiles(request)
+                held = await self._prepare_tiles(request, first)
             await first.wait()
         if not request.started:
             request.started = True
             await self.session.send_stream(request.sync_message(self.file_id, end=False))
-        held: list[bytes] = []
         if (request.channel, request.stokes) != (self.channel, self.stokes):
             request.take(len(request.codes))  # stale: the plane it asked for is gone
-        elif prepared and all(code in prepared for code in request.codes):
-            held = [prepared[code] for code in request.take(len(request.codes))]  # sent with the end sync
-        else:
+            held = []
+        elif request.codes:
+            if held:  # encoded while the histogram was pending; the rest as usual
+                await self.session.send_frames(held)
             held = await self._stream_tiles(request, preemptible)
         if request.done:
             self._queue.discard(request)

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import trio
 
+from carta_trio.actors import workers
 from carta_trio.analysis import histograms, polarization
 from carta_trio.analysis.histograms import HistogramResult
 from carta_trio.io import reader_pool
@@ -30,7 +31,6 @@ from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
     from carta_trio.actors.frame import Frame
-    from carta_trio.actors.session import Session
 
 #: Pieces a plane is split into (one per core).
 HISTOGRAM_PARTS = 2
@@ -132,7 +132,7 @@ async def plane_histogram(
     try:
         if plane is None:
             plane = await frame.read_plane(channel, stokes)
-        result = await _computed(session, plane, bins)
+        result = await _computed(plane, bins)
         reader_pool.store(frame.reader, key, result)
         return result
     finally:
@@ -146,14 +146,17 @@ async def plane_histogram(
 _in_flight: dict[tuple[Any, ...], trio.Event] = {}
 
 
-async def _computed(session: Session, plane: np.ndarray, num_bins: int) -> HistogramResult:
-    """The automatic-bounds histogram of ``plane`` (as ``histograms.histogram``), in parallel."""
+async def _computed(plane: np.ndarray, num_bins: int) -> HistogramResult:
+    """The automatic-bounds histogram of ``plane`` (as ``histograms.histogram``), in
+    parallel. Every frame of the file may be waiting for it (:data:`_in_flight`), so it
+    runs as :data:`~carta_trio.actors.workers.SHARED_OWNER`'s work, not behind the
+    tile stream of the session that asked first (ten seconds under fifty sessions)."""
     parts = [part for part in np.array_split(plane, HISTOGRAM_PARTS) if part.size]
     stats_parts: list[histograms.BasicStats] = [histograms.BasicStats()] * len(parts)
     count_parts: list[np.ndarray] = [np.zeros(0)] * len(parts)
 
     async def stats_of(index: int) -> None:
-        stats_parts[index] = await session.run_sync(histograms.basic_stats, parts[index])
+        stats_parts[index] = await workers.run_sync(histograms.basic_stats, parts[index], owner=workers.SHARED_OWNER)
 
     async with trio.open_nursery() as nursery:
         for index in range(len(parts)):
@@ -169,8 +172,9 @@ async def _computed(session: Session, plane: np.ndarray, num_bins: int) -> Histo
         finite = stats.num_pixels == plane.size  # no NaN or Inf: the lean counting pass
 
         async def counts_of(index: int) -> None:
-            count_parts[index] = await session.run_sync(
-                functools.partial(histograms.bin_counts, parts[index], bins, within_bounds=True, all_finite=finite)
+            count_parts[index] = await workers.run_sync(
+                functools.partial(histograms.bin_counts, parts[index], bins, within_bounds=True, all_finite=finite),
+                owner=workers.SHARED_OWNER,
             )
 
         async with trio.open_nursery() as nursery:

@@ -118,3 +118,42 @@ async def test_closing_the_image_before_its_histogram_releases_the_session(carta
         ack = await client.request(pb.OpenFile(directory="", file="big.fits", file_id=0), timeout=30)
         assert ack.success
         await client.expect(pb.RegionHistogramData, timeout=30)
+
+
+async def test_a_large_first_view_does_not_hold_back_the_histogram(
+    carta_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """All 64 full-resolution tiles of a 2048² image asked with OPEN_FILE: the render
+    histogram (which every later message waits for) is computed after a few tile groups,
+    not after all of them. Its passes used to queue behind the whole view in the
+    session's share of the cores: under fifty sessions a new viewer's histogram, and with
+    it the first cursor, came ten seconds late."""
+    size = 2048
+    rng = np.random.default_rng(6)
+    write_fits(data_dir / "wide.fits", rng.normal(0, 1, (size, size)).astype(np.float32))
+    events: list[str] = []
+    computed, encode = image_histogram._computed, frame_pixels.encode_tile_frames
+
+    async def logged_histogram(*args: object) -> object:
+        result = await computed(*args)  # type: ignore[arg-type]
+        events.append("histogram computed")
+        return result
+
+    def logged_tiles(*args: object) -> object:
+        events.append("tiles encoded")
+        return encode(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(image_histogram, "_computed", logged_histogram)
+    monkeypatch.setattr(frame_pixels, "encode_tile_frames", logged_tiles)
+    top = tile_geometry.total_layers(size, size)  # full resolution
+    codes = [tile_geometry.encode_tile_code(x, y, top) for y in range(8) for x in range(8)]
+    async with open_client(carta_url) as client:
+        await client.register()
+        await client.send(pb.OpenFile(directory="", file="wide.fits", file_id=0))
+        await client.send(view_tiles(codes=codes))
+        got = await until_end_sync(client, extra=0)
+    kinds = [e.event_type for e in got]
+    assert kinds == [E.OPEN_FILE_ACK, E.REGION_HISTOGRAM_DATA, E.RASTER_TILE_SYNC] + [E.RASTER_TILE_DATA] * 64 + [
+        E.RASTER_TILE_SYNC], kinds
+    # tiles were still being encoded after the histogram (it used to wait for all of them)
+    assert events[-1] == "tiles encoded", events
