@@ -1,8 +1,9 @@
 """What PV images and PV previews share: request validation and the cut's boxes.
 
 Validation follows ``Session::OnPvRequest`` / ``RegionHandler::CalculatePvImage``
-(ANALYTICS.md §7.1) with the reference's messages, plus two refusals the reference
-does not make: a zero-length cut and a channel range outside the image.
+(ANALYTICS.md §7.1) with the reference's messages, plus refusals the reference does
+not make: a zero-length cut, a channel range outside the image, and a cut needing more
+than ``limits.MAX_LINE_BOXES`` boxes (checked before any box is made, issue 11).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from carta_trio.actors import region_data
-from carta_trio.actors.regions import Region, registry
+from carta_trio.actors.regions import Region, line_too_long, registry
 from carta_trio.analysis.line_boxes import LineBoxes, box_increment, box_masks, increment_with_unit, line_boxes
 from carta_trio.analysis.pv import box_spectra
 from carta_trio.analysis.region_geometry import RegionMask, RegionType
@@ -71,6 +72,9 @@ def validate_request(session: Session, frame: Frame, message: pb.PvRequest) -> t
     (x0, y0), (x1, y1) = region.points
     if x0 == x1 and y0 == y1:
         raise PvError("PV cut has zero length: its two control points coincide.")
+    too_long = line_too_long(region.points)
+    if too_long is not None:  # before the preview cube is loaded or any box is made
+        raise PvError(f"PV cut of region {region_id}: {too_long}.")
     depth = frame.depth
     z0, z1 = 0, depth - 1
     if message.HasField("spectral_range"):
@@ -89,6 +93,9 @@ def plan_cut(reader: ImageReader, points: tuple[tuple[float, float], ...] | list
     if sky is None:
         raise PvError("Cannot approximate line with no direction coordinate.")
     (x0, y0), (x1, y1) = points
+    too_long = line_too_long(points)
+    if too_long is not None:  # also a PV preview's cut being dragged (issue 11: the OOM kill)
+        raise PvError(f"PV cut: {too_long}.")
     boxes = line_boxes((x0, y0), (x1, y1), width)
     masks = box_masks(boxes, reader.width, reader.height)
     increment, linear = box_increment(boxes, sky.separations_arcsec, sky.pixel_scales_arcsec())

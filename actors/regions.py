@@ -30,6 +30,7 @@ import numpy as np
 
 from carta_trio import limits
 from carta_trio.actors.dispatch import handles
+from carta_trio.analysis.line_boxes import line_box_count
 from carta_trio.analysis.region_geometry import RegionError, RegionMask, RegionType, is_annotation, validate_control_points
 from carta_trio.analysis.matched_regions import matched_region_mask
 from carta_trio.analysis.region_masks import region_mask
@@ -290,6 +291,18 @@ def forget_file(session: Session, file_id: int) -> None:
     reg = registry(session)
     for region_id in [rid for rid, region in reg.regions.items() if region.file_id == file_id]:
         remove_region(session, region_id)
+
+
+def line_too_long(points: Sequence[Point], polyline: bool = False) -> str | None:
+    """Why a cut along ``points`` (a LINE, or a POLYLINE) is refused, or None: more boxes
+    than :data:`limits.MAX_LINE_BOXES` (one per pixel along the line, each a profile value
+    or a PV column). Checked before any box is made, by line spatial profiles and PV cuts;
+    the region itself (a line far off the image is finite and drawable) stays accepted."""
+    count = line_box_count(points, polyline)
+    if count <= limits.MAX_LINE_BOXES:
+        return None
+    shown = str(count) if count < 10**9 else f"{float(count):.3g}"
+    return f"{shown} boxes (one per pixel along the line) exceed the limit of {limits.MAX_LINE_BOXES}"
 
 
 def _points_of(info: pb.RegionInfo) -> list[Point]:

@@ -26,6 +26,7 @@ from carta_trio.actors.analytics_state import (
     send_file_stream,
 )
 from carta_trio.actors.histogram_streams import resolve_requirement_stokes
+from carta_trio.actors.regions import line_too_long
 from carta_trio.actors.stokes_coordinates import CoordinateError
 from carta_trio.analysis import line_profiles, spatial_profiles
 from carta_trio.analysis.region_geometry import RegionError, RegionType
@@ -225,6 +226,11 @@ async def send_line_spatial(frame: Frame, region: Region) -> None:
     """
     session = frame.session
     rid = region.region_id
+    too_long = line_too_long(region.points, region.region_type == RegionType.POLYLINE)
+    if too_long is not None:  # before any box is made (issue 11: 10**9 of them ended in an OOM kill)
+        log.info("line profile of region %d on file %d refused: %s", rid, frame.file_id, too_long)
+        await session.send_error(f"Line profile of region {rid}: {too_long}", pb.ErrorSeverity.ERROR, [TAG])
+        return
     direction = await session.run_sync(direction_of, frame)
     if direction is None:
         await session.send_error("Cannot approximate line with no direction coordinate.", pb.ErrorSeverity.ERROR, [TAG])

@@ -27,7 +27,8 @@ import numpy as np
 from .region_geometry import RegionMask, RegionType
 from .region_masks import region_mask
 
-__all__ = ["LineBoxes", "line_boxes", "box_masks", "box_increment", "increment_with_unit", "segment_points", "lround"]
+__all__ = ["LineBoxes", "line_boxes", "line_box_count", "box_masks", "box_increment", "increment_with_unit",
+           "segment_points", "lround"]
 
 _F32 = np.float32
 #: Separations may spread by this fraction of |CDELT2| before the cut counts as non-linear.
@@ -41,6 +42,21 @@ SeparationFn = Callable[[np.ndarray, np.ndarray], np.ndarray]
 def lround(v: float) -> int:
     """C ``lround``: nearest integer, halves away from zero."""
     return int(math.floor(abs(v) + 0.5)) * (1 if v >= 0 else -1)
+
+
+def line_box_count(points: Sequence[Point], polyline: bool = False) -> int:
+    """How many boxes a cut along ``points`` needs, without making any: ``2N + 1`` for a
+    LINE (see the module docstring), ``lround(length) + 1`` per segment of a POLYLINE
+    (the line profiles' rule; an upper bound, as a segment's first box may be dropped).
+
+    Cheap for any finite points, so callers can refuse a line far longer than an image
+    before its boxes (one Python object, one profile value or PV column each) exist.
+    """
+    if not polyline:
+        (x0, y0), (x1, y1) = segment_points(points)
+        return 2 * max(lround((math.hypot(x1 - x0, y1 - y0) - 1.0) / 2.0), 0) + 1
+    return sum(lround(math.hypot(float(b[0]) - float(a[0]), float(b[1]) - float(a[1]))) + 1
+               for a, b in zip(points[:-1], points[1:]))
 
 
 @dataclass(frozen=True)

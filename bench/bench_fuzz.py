@@ -1,7 +1,10 @@
 """Long fuzz run before a release: many seeded bad messages from several sessions at once.
 
-Run: ``python3 -m bench.bench_fuzz [--messages 20000] [--sessions 4] [--seed 0]``
-(needs the ``test`` extra: hypothesis). Default size: about a minute.
+Run: ``python3 -m bench.bench_fuzz [--messages 20000] [--sessions 4] [--seed 0]
+[--server-memory-limit MB] [--server-log FILE]`` (needs the ``test`` extra: hypothesis).
+Default size: about a minute. The server's address space is capped (default 6000 MB,
+``RLIMIT_AS``): an unbounded allocation then shows up as a MemoryError traceback in the
+server's output (``--server-log``) instead of an OOM kill of a shared machine.
 
 The server runs as its own process (bench/serving.py). Messages of every client type
 are drawn by hypothesis from the protocol descriptors (tests/message_strategies.py),
@@ -13,12 +16,15 @@ second), and the server's RSS is sampled from /proc every 0.1 s.
 Prints: messages sent, sessions lost (connection closed by the server; a fresh one
 replaces it), barriers not answered in time, ERROR_DATA received per message, whether
 the server process survived, the light cursor's p50/p99, and the RSS before, peak
-and 5 s after every fuzzing session has closed. Asserts nothing.
+and 5 s after every fuzzing session has closed, the messages after which the RSS grew
+most (with 4 sessions at once, a neighbour's message may be the culprit) and the count
+of MemoryError lines in the server's output. Asserts nothing.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import tempfile
 import time
@@ -54,8 +60,37 @@ def draw_messages(count: int, seed: int) -> list:
     return drawn
 
 
+def cached_messages(count: int, seed: int, cache: Path | None) -> list:
+    """:func:`draw_messages`, kept in ``cache`` (one file per count and seed: drawing 20,000
+    takes minutes) so that a run can be repeated, or a slice replayed, at once."""
+    from carta_trio.messages import registry
+
+    if cache is None:
+        return draw_messages(count, seed)
+    path = cache / f"fuzz-{count}-{seed}.frames"
+    if path.exists():
+        data, messages, at = path.read_bytes(), [], 0
+        while at < len(data):
+            size = int.from_bytes(data[at : at + 4], "little")
+            messages.append(registry.decode_frame(data[at + 4 : at + 4 + size]).message)
+            at += 4 + size
+        return messages
+    messages = draw_messages(count, seed)
+    cache.mkdir(parents=True, exist_ok=True)
+    with open(path.with_suffix(".tmp"), "wb") as out:
+        for message in messages:
+            frame = registry.encode_frame(message)
+            out.write(len(frame).to_bytes(4, "little") + frame)
+    path.with_suffix(".tmp").rename(path)
+    return messages
+
+
 def rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return 0
+    for line in text.splitlines():
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     return 0
@@ -69,6 +104,9 @@ class Tally:
         self.errors = 0
         self.max_errors = 0
         self.latencies: list[float] = []
+        #: (RSS growth in KiB across one message, the message's description)
+        self.growth: list[tuple[int, str]] = []
+        self.pid = 0
 
 
 async def _open_session(url: str, stack):  # type: ignore[no-untyped-def]
@@ -91,16 +129,18 @@ def _server_gone(url: str) -> bool:
     return False
 
 
-async def fuzz_session(url: str, messages: list, tally: Tally) -> None:
+async def fuzz_session(url: str, messages: list[tuple[int, object]], tally: Tally) -> None:
+    """Send ``(index, message)`` pairs (the index in the drawn list, for the report)."""
     import contextlib
 
     stack = contextlib.AsyncExitStack()
     client, session_id = await _open_session(url, stack)
     try:
-        for index, message in enumerate(messages):
+        for index, (drawn, message) in enumerate(messages):
             try:
                 if index and index % 50 == 0:
                     await client.request(pb.OpenFile(directory="", file="cube.fits", file_id=0), timeout=60)
+                rss_before = rss_kib(tally.pid) if tally.pid else 0
                 await client.send(message)
                 tally.sent += 1
                 barrier = await client.send(pb.RegisterViewer(session_id=session_id))
@@ -109,6 +149,11 @@ async def fuzz_session(url: str, messages: list, tally: Tally) -> None:
                 errors = sum(1 for e in taken if e.event_type == E.ERROR_DATA)
                 tally.errors += errors
                 tally.max_errors = max(tally.max_errors, errors)
+                if tally.pid:
+                    grown = rss_kib(tally.pid) - rss_before
+                    if grown > 20 * 1024:
+                        tally.growth.append((grown, f"message {drawn} {type(message).__name__}({message})"
+                                             .replace("\n", " ")[:400]))
             except trio.TooSlowError:
                 tally.stalled += 1
                 if tally.stalled <= 5:
@@ -124,6 +169,8 @@ async def fuzz_session(url: str, messages: list, tally: Tally) -> None:
                     print(f"SERVER PROCESS DIED after {tally.sent} messages; last sent here: "
                           f"{type(message).__name__}({message})".replace("\n", " ")[:800], flush=True)
                     print("server's last output:\n  " + "\n  ".join(list(LAST_OUTPUT)[-40:]), flush=True)
+                    for grown, text in sorted(tally.growth, reverse=True)[:5]:
+                        print(f"RSS +{grown / 1024:.0f} MiB across {text}", flush=True)
                     raise SystemExit(1)
                 client, session_id = await _open_session(url, stack)
     finally:
@@ -161,11 +208,12 @@ async def _light_cursor(url: str, tally: Tally, stop: trio.Event) -> None:
             await trio.sleep(0.05)
 
 
-async def run(count: int, sessions: int, seed: int) -> None:
+async def run(count: int, sessions: int, seed: int, memory_limit_mb: int, server_log: Path | None,
+              cache: Path | None = None, first: int = 0, last: int | None = None) -> None:
     from tests.fuzz_harness import write_fuzz_data
 
     began = time.perf_counter()
-    messages = draw_messages(count, seed)
+    messages = cached_messages(count, seed, cache)[first:last]
     print(f"drew {len(messages)} messages (seed {seed}) in {time.perf_counter() - began:.1f} s", flush=True)
     with tempfile.TemporaryDirectory() as folder:
         top = Path(folder)
@@ -173,8 +221,11 @@ async def run(count: int, sessions: int, seed: int) -> None:
         pids: list[int] = []
         tally, light = Tally(), Tally()
         samples: list[int] = []
-        async with server_process(top, pids=pids) as url:
+        limit = memory_limit_mb * 1_000_000 if memory_limit_mb > 0 else None
+        async with server_process(top, pids=pids, memory_limit=limit, output=server_log) as url:
             pid = pids[0]
+            tally.pid = pid
+            load_before = os.getloadavg()
             before = rss_kib(pid)
             stop = trio.Event()
 
@@ -189,12 +240,14 @@ async def run(count: int, sessions: int, seed: int) -> None:
                 nursery.start_soon(light_cursor, url, light, stop)
                 async with trio.open_nursery() as fuzzers:
                     for k in range(sessions):
-                        fuzzers.start_soon(fuzz_session, url, messages[k::sessions], tally)
+                        numbered = list(enumerate(messages, start=first))
+                        fuzzers.start_soon(fuzz_session, url, numbered[k::sessions], tally)
                 stop.set()
             elapsed = time.perf_counter() - began
             await trio.sleep(5)
             idle = rss_kib(pid)
             alive = Path(f"/proc/{pid}").exists()
+            load_after = os.getloadavg()
     lat = sorted(light.latencies) or [float("nan")]
     p99 = lat[min(len(lat) - 1, int(0.99 * len(lat)))]
     print(f"messages sent: {tally.sent} over {sessions} sessions in {elapsed:.1f} s "
@@ -206,7 +259,17 @@ async def run(count: int, sessions: int, seed: int) -> None:
     print(f"light cursor latency: p50 {statistics.median(lat) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
           f"max {lat[-1] * 1000:.0f} ms ({len(light.latencies)} samples, {light.stalled} unanswered in 30 s)")
     print(f"server RSS: before {before / 1024:.0f} MiB, peak {max(samples, default=0) / 1024:.0f} MiB, "
-          f"idle after {idle / 1024:.0f} MiB")
+          f"idle after {idle / 1024:.0f} MiB (address space capped at "
+          f"{f'{memory_limit_mb} MB' if memory_limit_mb > 0 else 'nothing'})")
+    from bench.serving import LAST_OUTPUT
+
+    memory_errors = sum(1 for line in LAST_OUTPUT if "MemoryError" in line)
+    print(f"MemoryError lines in the server's last {len(LAST_OUTPUT)} output lines: {memory_errors}"
+          + (f" (all output in {server_log})" if server_log else ""))
+    print(f"load average: {load_before[0]:.1f} {load_before[1]:.1f} at the start, "
+          f"{load_after[0]:.1f} {load_after[1]:.1f} at the end ({os.cpu_count()} cores)")
+    for grown, text in sorted(tally.growth, reverse=True)[:5]:
+        print(f"RSS +{grown / 1024:.0f} MiB across {text}")
 
 
 def main() -> None:
@@ -214,8 +277,17 @@ def main() -> None:
     parser.add_argument("--messages", type=int, default=3000)
     parser.add_argument("--sessions", type=int, default=4)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--server-memory-limit", type=int, default=6000, metavar="MB",
+                        help="cap of the server's address space in MB (0: none; never on a shared machine)")
+    parser.add_argument("--server-log", type=Path, default=None, metavar="FILE",
+                        help="append every line the server prints to FILE")
+    parser.add_argument("--cache", type=Path, default=None, metavar="FOLDER",
+                        help="keep the drawn messages in FOLDER and reuse them (drawing 20,000 takes minutes)")
+    parser.add_argument("--slice", type=int, nargs=2, default=(0, None), metavar=("FIRST", "STOP"),
+                        help="send only messages FIRST..STOP-1 of the drawn ones (to narrow a finding down)")
     args = parser.parse_args()
-    trio.run(run, args.messages, args.sessions, args.seed)
+    trio.run(run, args.messages, args.sessions, args.seed, args.server_memory_limit, args.server_log,
+             args.cache, *args.slice)
 
 
 if __name__ == "__main__":

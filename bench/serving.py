@@ -37,12 +37,21 @@ async def running_server(top: Path, **overrides: object) -> AsyncIterator[str]:
 
 @contextlib.asynccontextmanager
 async def server_process(
-    top: Path, *extra: str, pids: list[int] | None = None, trace: Path | None = None
+    top: Path,
+    *extra: str,
+    pids: list[int] | None = None,
+    trace: Path | None = None,
+    memory_limit: int | None = None,
+    output: Path | None = None,
 ) -> AsyncIterator[str]:
     """Run ``python3 -m carta_trio`` in its own process (so the benchmark client does
     not share the server's GIL); yield its WebSocket URL; stop it with SIGINT.
     ``pids`` (if given) receives the server's process id, for CPU accounting; with
-    ``trace`` the server runs under :mod:`bench.traced_server`, writing its timeline there."""
+    ``trace`` the server runs under :mod:`bench.traced_server`, writing its timeline there.
+    ``memory_limit`` (bytes) caps the server's address space (``RLIMIT_AS``, inherited by
+    its worker processes): an unbounded allocation then fails as a MemoryError in the
+    server's output instead of bringing in the kernel's OOM killer on a shared machine.
+    ``output`` (a file) receives every line the server prints."""
     import os
     import re
     import signal
@@ -60,6 +69,7 @@ async def server_process(
             [sys.executable, "-m", module, "--no_browser", "--no_frontend", "--host", "127.0.0.1",
              "--port", "0", "--top_level_folder", str(top), "--no_log", *extra],
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+            preexec_fn=None if memory_limit is None else functools.partial(_limit_memory, memory_limit),
         )
         if pids is not None:
             pids.append(proc.pid)
@@ -77,7 +87,7 @@ async def server_process(
             # writes, and with them its event loop (the long fuzz run wedged on it).
             import threading
 
-            threading.Thread(target=_discard_lines, args=(proc.stdout,), daemon=True).start()
+            threading.Thread(target=_discard_lines, args=(proc.stdout, output), daemon=True).start()
             url = f"ws://127.0.0.1:{port}/?token={TOKEN}"
             # The heavy imports run after the port is announced (seconds on a busy machine):
             # one registered session proves the server is ready before anything is timed.
@@ -100,13 +110,28 @@ async def server_process(
 LAST_OUTPUT: collections.deque[str] = collections.deque(maxlen=200)
 
 
-def _discard_lines(stream) -> None:  # type: ignore[no-untyped-def]
-    """Read a pipe to its end (in a thread), keeping the last lines in LAST_OUTPUT."""
+def _limit_memory(limit: int) -> None:
+    """In the server's child process before exec: cap its address space at ``limit`` bytes."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
+def _discard_lines(stream, output: Path | None = None) -> None:  # type: ignore[no-untyped-def]
+    """Read a pipe to its end (in a thread), keeping the last lines in LAST_OUTPUT
+    (and every line in ``output``, if given)."""
+    sink = open(output, "a", encoding="utf-8") if output is not None else None  # noqa: SIM115
     try:
         for line in stream:
             LAST_OUTPUT.append(line.rstrip("\n"))
+            if sink is not None:
+                sink.write(line)
+                sink.flush()
     except (OSError, ValueError):
         pass
+    finally:
+        if sink is not None:
+            sink.close()
 
 
 def process_cpu_seconds(pid: int | None = None) -> float:

@@ -62,6 +62,14 @@ REGISTER_TIMEOUT = 30.0
 #: region files rarely more than a few thousand.
 MAX_REGION_VERTICES = 10_000
 
+#: LINE and POLYLINE cuts (line spatial profiles, PV images and PV previews): boxes one
+#: pixel apart along the line, i.e. about its length in pixels. Each box is one profile
+#: value or one PV column, and the reference allocates them all up front: a line of
+#: 10**9 pixels (finite control points far outside the image, sent by SET_REGION or
+#: restored by RESUME_SESSION) grew the server by ~110 MB/s to an OOM kill at 23 GB in
+#: the long fuzz run. The diagonal of a 65536 x 65536 image is 92,682 pixels.
+MAX_LINE_BOXES = 100_000
+
 #: RESUME_SESSION: images restored per message, and regions over all of them. The rest
 #: are reported as failed in the ack (naming the limit); a 1,000-image resume took 52 s.
 MAX_RESUME_IMAGES = 100

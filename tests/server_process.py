@@ -5,6 +5,7 @@ survives and sees the exit instead."""
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import subprocess
@@ -35,14 +36,28 @@ class ServerProcess:
         return "\n".join(self.lines)
 
 
+def _limit_memory(limit: int) -> None:
+    """In the child before exec: cap its address space at ``limit`` bytes."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+
 @contextlib.contextmanager
-def server_process(top: Path, *args: str, home: Path | None = None) -> Iterator[ServerProcess]:
-    """Start ``python -m carta_trio`` serving ``top``; yields once it listens."""
+def server_process(
+    top: Path, *args: str, home: Path | None = None, memory_limit: int | None = None
+) -> Iterator[ServerProcess]:
+    """Start ``python -m carta_trio`` serving ``top``; yields once it listens.
+
+    ``memory_limit`` (bytes) caps the server's address space (``RLIMIT_AS``): a test of
+    an unbounded allocation then sees a MemoryError in the output, or a refusal, and
+    never the machine's OOM killer."""
     env = dict(os.environ, HOME=str(home or top.parent), CARTA_AUTH_TOKEN=TOKEN)
     proc = subprocess.Popen(
         [sys.executable, "-m", "carta_trio", "--no_browser", "--no_frontend", "--host", "127.0.0.1",
          "--port", "0", "--top_level_folder", str(top), "--no_log", *args],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        preexec_fn=None if memory_limit is None else functools.partial(_limit_memory, memory_limit),
     )
     lines: list[str] = []
     port = None
