@@ -235,14 +235,71 @@ def _inside(real: str, top: str) -> bool:
     return top == "/" or real == top or real.startswith(top + "/")
 
 
+#: Entries listed between two looks at the clock (progress, checkpoints): well under a
+#: millisecond of work.
+BLOCK = 16
+
+
+def _list_block(
+    response: pb.FileListResponse, entries: list[os.DirEntry[str]], folder: str, folder_fd: int, top: str,
+    filter_mode: int, region: bool,
+) -> None:
+    """Add the entries that the rules list to the response.
+
+    The common case, every entry of a huge folder of images, runs inline here: an entry
+    the directory itself calls a plain file (its type field: no system call) in a
+    content-mode image listing is opened first and stat'ed through the descriptor (one
+    path lookup, not two), and its head read once (only files that are not FITS/HDF5 by
+    their first bytes are read again, at user-block offsets: an HDF5 file with a user
+    block is listed as it opens). The open proves the file readable, as the reference
+    requires; it is non-blocking, so nothing that stopped being a plain file meanwhile
+    can stall the listing (such an entry goes through :func:`_list_entry`, as every
+    other entry does).
+    """
+    plain_by_content = not region and filter_mode == _CONTENT
+    open_, fstat, close, is_regular, add = os.open, os.fstat, os.close, stat.S_ISREG, response.files.add
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        try:
+            if plain_by_content and entry.is_file(follow_symlinks=False):
+                try:
+                    fd = open_(name, _OPEN_FLAGS, dir_fd=folder_fd)
+                except OSError:
+                    continue  # unreadable or gone: not listed
+                try:
+                    st = fstat(fd)
+                    kind = identify_fd(fd, name, st.st_size) if is_regular(st.st_mode) else None
+                finally:
+                    close(fd)
+                if kind is None:
+                    _list_entry(response, entry, folder, folder_fd, top, filter_mode, region)
+                elif kind != _UNKNOWN:
+                    info = add()  # field by field: the cheapest way to fill a message
+                    info.name = name
+                    info.type = kind
+                    info.size = st.st_size
+                    if kind == _HDF5:
+                        info.HDU_list.extend(hdf5_hdu_list(os.path.join(folder, name)))
+                    else:
+                        info.HDU_list.append("")
+                    info.date = int(st.st_mtime)
+            else:
+                _list_entry(response, entry, folder, folder_fd, top, filter_mode, region)
+        except OSError as exc:
+            log.debug("skipping %s in %s: %s", name, folder, exc)
+
+
 def _list_entry(
     response: pb.FileListResponse, entry: os.DirEntry[str], folder: str, folder_fd: int, top: str, filter_mode: int,
     region: bool,
 ) -> None:
-    """Add one directory entry to the response if the rules say so.
+    """Add one directory entry to the response if the rules say so (every entry but
+    the plain files of a content-mode image listing: :func:`_list_block`).
 
-    ``entry`` comes from ``os.scandir(folder_fd)``, so its stat and the open of the
-    content check go through the folder's descriptor (no path walk per entry).
+    ``entry`` comes from ``os.scandir(folder_fd)``, so its stat goes through the
+    folder's descriptor (no path walk per entry).
     """
     name = entry.name
     try:
@@ -250,31 +307,6 @@ def _list_entry(
     except OSError:
         return  # dangling symlink
     if entry.is_symlink() and not _inside(os.path.realpath(os.path.join(folder, name)), top):
-        return
-    if not region and filter_mode == _CONTENT and stat.S_ISREG(st.st_mode):
-        # The common case, per entry of a huge folder: one open (which also proves the
-        # file readable, as the reference requires) and one read of four bytes, opened
-        # non-blocking so nothing that stops being a plain file can stall the listing.
-        # (Only files that are not FITS/HDF5 by their first bytes are read once more, at
-        # user-block offsets: an HDF5 file with a user block is listed as it opens.)
-        try:
-            fd = os.open(name, _OPEN_FLAGS, dir_fd=folder_fd)
-        except OSError:
-            return
-        try:
-            kind = identify_fd(fd, name, st.st_size)  # the one rule (file_types.identify)
-        finally:
-            os.close(fd)
-        if kind != _UNKNOWN:
-            info = response.files.add()  # field by field: the cheapest way to fill a message
-            info.name = name
-            info.type = kind
-            info.size = st.st_size
-            if kind == _HDF5:
-                info.HDU_list.extend(hdf5_hdu_list(os.path.join(folder, name)))
-            else:
-                info.HDU_list.append("")
-            info.date = int(st.st_mtime)
         return
     path = os.path.join(folder, name)
     if not os.access(path, os.R_OK):
@@ -353,13 +385,10 @@ def iter_file_list(
             yield response
             return
         pace = ListingPace(len(entries), clock, checkpoint, started)
-        for checked, entry in enumerate(entries, start=1):
-            if not entry.name.startswith("."):
-                try:
-                    _list_entry(response, entry, folder, folder_fd, top_real, filter_mode, region)
-                except OSError as exc:
-                    log.debug("skipping %s in %s: %s", entry.name, folder, exc)
-            progress = pace.tick(checked)
+        for start in range(0, len(entries), BLOCK):
+            block = entries[start : start + BLOCK]
+            _list_block(response, block, folder, folder_fd, top_real, filter_mode, region)
+            progress = pace.tick(start + len(block))
             if progress is not None:
                 yield progress
     finally:

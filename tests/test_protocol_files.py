@@ -4,8 +4,10 @@ CATALOG_LIST/CATALOG_FILE_INFO, failures, and the session staying usable."""
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -117,13 +119,13 @@ def slow_listing(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for i in range(300):
         # one whole FITS block: what identify() calls FITS (casacore's test)
         (folder / f"f{i:03d}.fits").write_bytes(b"SIMPLE  =                    T".ljust(2880))
-    original = file_list_module._list_entry
+    original = file_list_module._list_block
 
-    def slow_entry(*args: object) -> None:
-        time.sleep(0.01)
-        original(*args)
+    def slow_block(response: pb.FileListResponse, entries: list[os.DirEntry[str]], *args: Any) -> None:
+        time.sleep(0.01 * len(entries))
+        original(response, entries, *args)
 
-    monkeypatch.setattr(file_list_module, "_list_entry", slow_entry)
+    monkeypatch.setattr(file_list_module, "_list_block", slow_block)
     monkeypatch.setattr(file_list_module, "FIRST_PROGRESS_AFTER_SECS", 0)
     monkeypatch.setattr(file_list_module, "PROGRESS_INTERVAL_SECS", 0)
     return folder
