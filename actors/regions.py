@@ -2,7 +2,8 @@
 
 Regions belong to the session and are drawn on a reference file. Ids follow the
 reference (``RegionHandler``): ``-1`` asks for a new region, which gets
-``max(existing positive ids) + 1`` (1 if none); a positive id that does not exist is
+``max(existing positive ids) + 1`` (1 if none; the lowest free positive id once that
+would pass the wire's int32); a positive id that does not exist is
 created with that id (RESUME_SESSION uses this); ``-100`` asks for a temporary region,
 which gets the next free id below -100. Every region type is stored, annotation
 types included; annotations never produce analytics.
@@ -19,6 +20,7 @@ Closing a file removes the regions drawn on it.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import warnings
@@ -44,6 +46,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 NEW_REGION_ID = -1
+#: Region ids are sfixed32 on the wire.
+MAX_REGION_ID = 2**31 - 1
 TEMP_REGION_ID = -100
 POINT_TYPES = frozenset({RegionType.POINT})
 LINE_TYPES = frozenset({RegionType.LINE, RegionType.POLYLINE})
@@ -231,7 +235,12 @@ class RegionRegistry:
         return self.regions.get(region_id)
 
     def next_id(self) -> int:
-        return max((rid for rid in self.regions if rid > 0), default=0) + 1
+        """``max(existing positive ids) + 1`` as the reference; once that would leave the
+        int32 the wire carries (a region 2**31 - 1 exists), the lowest free positive id."""
+        candidate = max((rid for rid in self.regions if rid > 0), default=0) + 1
+        if candidate <= MAX_REGION_ID:
+            return candidate
+        return next(rid for rid in itertools.count(1) if rid not in self.regions)
 
     def next_temp_id(self) -> int:
         return min([TEMP_REGION_ID, *self.regions]) - 1

@@ -49,6 +49,21 @@ async def test_region_ids_follow_the_reference(carta_url: str, cube: np.ndarray)
     assert all(a.success and a.message == "" for a in (first, second, update, chosen, after, temp))
 
 
+async def test_new_region_ids_stay_int32(carta_url: str, cube: np.ndarray, caplog: pytest.LogCaptureFixture) -> None:
+    """After a region with id 2**31 - 1 (a resumed session may hold one), a new region gets
+    the lowest free positive id instead of 2**31, which no ack can carry (it was a
+    traceback, and the region was kept under an id the viewer never learnt)."""
+    rect = [(10.0, 10.0), (4.0, 4.0)]
+    async with open_client(carta_url) as client:
+        await open_image(client, "cube.fits")
+        top = await set_region(client, RT.RECTANGLE, rect, region_id=2**31 - 1)
+        two = await set_region(client, RT.RECTANGLE, rect, region_id=2)
+        news = [await set_region(client, RT.RECTANGLE, rect) for _ in range(3)]
+    assert top.success and top.region_id == 2**31 - 1 and two.success
+    assert [(a.success, a.message, a.region_id) for a in news] == [(True, "", 1), (True, "", 3), (True, "", 4)]
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 @pytest.mark.parametrize("region_type, points, rotation", [
     (RT.POINT, [(3.0, 4.0)], 0.0),
     (RT.LINE, [(1.0, 1.0), (20.0, 9.0)], 0.0),
