@@ -32,6 +32,7 @@ import numpy as np
 
 from carta_trio import limits
 from carta_trio.actors.dispatch import handles
+from carta_trio.actors.mask_budget import MaskBudget
 from carta_trio.analysis.line_boxes import line_box_count
 from carta_trio.analysis.region_geometry import RegionError, RegionMask, RegionType, is_annotation, validate_control_points
 from carta_trio.analysis.matched_regions import matched_region_mask
@@ -98,6 +99,8 @@ class Region:
     rotation: float
     version: int = 0
     _masks: dict[tuple[int, int, int], RegionMask | None] = field(default_factory=dict, repr=False)
+    #: The session's budget for cached masks (None: unbounded, for regions made outside a registry).
+    _budget: MaskBudget | None = field(default=None, repr=False, compare=False)
 
     @property
     def is_annotation(self) -> bool:
@@ -127,6 +130,8 @@ class Region:
         """
         key = (frame.file_id, frame.width, frame.height)
         if key in self._masks:
+            if self._budget is not None:
+                self._budget.used_again(self.region_id, key)
             return self._masks[key]
         reference = frame if frame.file_id == self.file_id else frame.session.frames.get(self.file_id)
         if reference is None:
@@ -140,6 +145,8 @@ class Region:
                                        sky_converter(reference, frame), frame.width, frame.height,
                                        pixel_scale_of(reference), pixel_scale_of(frame))
         self._masks[key] = mask
+        if self._budget is not None:
+            self._budget.added(self.region_id, self._masks, key, 0 if mask is None else int(mask.mask.nbytes))
         return mask
 
     def check_applicable(self, frame: Frame) -> None:
@@ -156,6 +163,8 @@ class Region:
     def cached_mask(self, frame: Frame) -> tuple[bool, RegionMask | None]:
         key = (frame.file_id, frame.width, frame.height)
         if key in self._masks:
+            if self._budget is not None:
+                self._budget.used_again(self.region_id, key)
             return True, self._masks[key]
         return False, None
 
@@ -230,6 +239,8 @@ class RegionRegistry:
 
     def __init__(self) -> None:
         self.regions: dict[int, Region] = {}
+        #: Bytes of the regions' cached masks, bounded (limits.MAX_REGION_MASK_BYTES).
+        self.mask_budget = MaskBudget()
 
     def get(self, region_id: int) -> Region | None:
         return self.regions.get(region_id)
@@ -264,16 +275,18 @@ class RegionRegistry:
         state = (int(file_id), int(region_type), tuple((float(x), float(y)) for x, y in points), float(rotation))
         region = self.regions.get(region_id)
         if region is None:
-            region = Region(region_id, *state)
+            region = Region(region_id, *state, _budget=self.mask_budget)
             self.regions[region_id] = region
             return region
         if (region.file_id, region.region_type, region.points, region.rotation) != state:
             region.file_id, region.region_type, region.points, region.rotation = state
             region.version += 1
             region._masks.clear()
+            self.mask_budget.forget(region_id)
         return region
 
     def remove(self, region_id: int) -> Region | None:
+        self.mask_budget.forget(region_id)
         return self.regions.pop(region_id, None)
 
 

@@ -70,6 +70,12 @@ MAX_REGION_VERTICES = 10_000
 #: the long fuzz run. The diagonal of a 65536 x 65536 image is 92,682 pixels.
 MAX_LINE_BOXES = 100_000
 
+#: Bytes of region pixel masks one session keeps cached for reuse (a mask is a bool per
+#: pixel of the region's bounding box: 16 MB for a region covering a 4096 x 4096 image).
+#: Beyond it the least recently used masks are dropped and computed again when needed,
+#: so many large regions (or regions on many files) cannot grow a session without end.
+MAX_REGION_MASK_BYTES = 512 * 1024 * 1024
+
 #: RESUME_SESSION: images restored per message, and regions over all of them. The rest
 #: are reported as failed in the ack (naming the limit); a 1,000-image resume took 52 s.
 MAX_RESUME_IMAGES = 100

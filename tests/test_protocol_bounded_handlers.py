@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from carta_trio import limits
 from carta_trio.actors.server import ServerHandle
@@ -78,3 +79,35 @@ async def test_resume_restores_a_bounded_number_of_regions(carta_server: ServerH
     assert ack.message.endswith(f"(at most {limits.MAX_RESUME_REGIONS} regions are restored) ")
     refused = ack.message.removeprefix("Problem loading regions: ").split("(")[0].split()
     assert len(refused) == 2 * per_image - limits.MAX_RESUME_REGIONS
+
+
+async def test_region_masks_cached_within_a_byte_budget(
+    carta_server: ServerHandle, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each region keeps its pixel mask for reuse; over many regions the masks a session
+    keeps are bounded by ``limits.MAX_REGION_MASK_BYTES`` (least recently used dropped and
+    recomputed when needed), not one image-sized mask per region without end."""
+    monkeypatch.setattr(limits, "MAX_REGION_MASK_BYTES", 600_000)
+    write_fits(data_dir / "img.fits", np.arange(512 * 512, dtype=np.float32).reshape(512, 512))
+    box = pb.RegionInfo(region_type=RT.RECTANGLE, rotation=1.0,
+                        control_points=[pb.Point(x=255.5, y=255.5), pb.Point(x=500, y=500)])
+    async with open_client(server_url(carta_server)) as client:
+        await client.register()
+        assert (await client.request(pb.OpenFile(file="img.fits", file_id=0, hdu=""))).success
+        sums = []
+        for _ in range(12):
+            ack = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=box))
+            assert ack.success, ack.message
+            await client.send(pb.SetStatsRequirements(file_id=0, region_id=ack.region_id, stats_configs=[
+                pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[pb.StatsType.Sum])]))
+            stats = (await client.expect(pb.RegionStatsData, timeout=30)).message
+            sums.append(stats.statistics[0].value)
+        (session,) = carta_server.manager.sessions.values()
+        kept = [mask.mask.nbytes for region in session.state.regions.regions.values()
+                for mask in region._masks.values() if mask is not None]
+        assert sum(kept) <= 600_000 and len(kept) >= 1
+        # a mask dropped from the cache is computed again, with the same result
+        await client.send(pb.SetStatsRequirements(file_id=0, region_id=1, stats_configs=[
+            pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[pb.StatsType.Sum])]))
+        again = (await client.expect(pb.RegionStatsData, timeout=30)).message
+        assert again.region_id == 1 and again.statistics[0].value == sums[0] == sums[-1]
