@@ -9,15 +9,27 @@ with that stream's own wsproto connection and writes them in one stream send; th
 bytes on the wire are exactly what one send per message would have produced.
 Anything else (another server, a changed hypercorn) gets None and the caller keeps
 sending one message at a time.
+
+Binary messages are framed here, not by wsproto: wsproto copies each payload four
+times on its way into a frame (bytearray, header + payload, bytearray again, the
+connection's ``data +=``), ~12 ms of the event loop's time per 256 tiles of 60 kB;
+a server frame is a 2-10 byte header in front of the unmasked payload (RFC 6455
+§5.2), so the batch is one join of headers and payloads. That is only done while
+wsproto's own state says a frame is just that: the connection is OPEN, no extension
+is negotiated (the server turns permessage-deflate off) and no fragmented message is
+in progress; otherwise the batch goes through wsproto as before. Text messages
+(``PONG``) always do. The bytes are those wsproto would have written.
 """
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import trio
 from starlette.websockets import WebSocket
+from wsproto.connection import ConnectionState
 from wsproto.events import BytesMessage, TextMessage
 
 BatchWriter = Callable[[Sequence[bytes | str]], Awaitable[None]]
@@ -75,6 +87,50 @@ def _hypercorn_stream(websocket: WebSocket) -> Any | None:
     return stream
 
 
+_FIN_BINARY = 0x82
+_LENGTH_16 = struct.Struct("!BBH")
+_LENGTH_64 = struct.Struct("!BBQ")
+
+
+def binary_frame_header(size: int) -> bytes:
+    """The header of an unmasked, final binary frame of ``size`` payload bytes."""
+    if size <= 125:
+        return bytes((_FIN_BINARY, size))
+    if size <= 0xFFFF:
+        return _LENGTH_16.pack(_FIN_BINARY, 126, size)
+    return _LENGTH_64.pack(_FIN_BINARY, 127, size)
+
+
+def frames_plainly(connection: Any) -> bool:
+    """True when wsproto would frame a binary message as a bare header + payload:
+    connection open, no extension, no fragmented message under way."""
+    proto = getattr(connection, "_proto", None)
+    return (
+        getattr(connection, "state", None) == ConnectionState.OPEN
+        and proto is not None
+        and not getattr(proto, "extensions", True)
+        and getattr(proto, "_outbound_opcode", True) is None
+        and not getattr(proto, "client", True)
+    )
+
+
+def frame_messages(connection: Any, messages: Sequence[bytes | str]) -> bytes:
+    """The bytes of ``messages`` as WebSocket frames, as ``connection`` (wsproto) would
+    write them one by one."""
+    if not frames_plainly(connection):
+        return b"".join(
+            connection.send(TextMessage(data=m) if isinstance(m, str) else BytesMessage(data=m)) for m in messages
+        )
+    parts: list[bytes] = []
+    for m in messages:
+        if isinstance(m, str):
+            parts.append(connection.send(TextMessage(data=m)))
+        else:
+            parts.append(binary_frame_header(len(m)))
+            parts.append(m)
+    return b"".join(parts)
+
+
 def batch_writer(websocket: WebSocket) -> BatchWriter | None:
     """A coroutine function writing several messages at once, or None if the
     connection is not served by hypercorn's WebSocket stream. Call after accept."""
@@ -89,10 +145,7 @@ def batch_writer(websocket: WebSocket) -> BatchWriter | None:
             return  # the peer is gone; hypercorn drops sends then too
         if stream.state != ASGIWebsocketState.CONNECTED:
             raise RuntimeError("WebSocket is not connected")
-        connection = stream.connection
-        data = b"".join(
-            connection.send(TextMessage(data=m) if isinstance(m, str) else BytesMessage(data=m)) for m in messages
-        )
+        data = frame_messages(stream.connection, messages)
         await stream.send(Data(stream_id=stream.stream_id, data=data))
 
     return write
