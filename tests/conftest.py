@@ -12,11 +12,13 @@ import functools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
+import numpy as np
 import pytest
 import trio
 
 from carta_trio.actors.server import ServerHandle, serve
 from carta_trio.settings import Settings
+from tests.image_factory import wcs_header, write_fits
 
 TEST_TOKEN = "test-token-0123456789"
 
@@ -27,6 +29,16 @@ def data_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "data"
     folder.mkdir()
     return folder.resolve()
+
+
+@pytest.fixture
+def quad(data_dir: Path) -> np.ndarray:
+    """v = (x² + 100·y²)·(c + 1), 1″ pixels: the reference's PV experiment (§7.2)."""
+    yy, xx = np.mgrid[0:64, 0:64]
+    data = np.stack([(xx**2 + 100.0 * yy**2) * (c + 1) for c in range(3)]).astype(np.float32)
+    cards = [c for c in wcs_header(("RA---SIN", "DEC--SIN", "FREQ")) if c[0] not in ("CDELT1", "CDELT2")]
+    write_fits(data_dir / "quad.fits", data, cards + [("CDELT1", -1 / 3600, ""), ("CDELT2", 1 / 3600, "")])
+    return data
 
 
 def make_settings(data_dir: Path, user_folder: Path, **overrides: object) -> Settings:

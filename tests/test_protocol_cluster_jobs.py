@@ -23,7 +23,7 @@ from tests import analytics_expect as ex
 from tests.conftest import server_url
 from tests.image_factory import make_cube, wcs_header, write_fits
 from tests.region_client import final_spectral, new_region, spectral
-from tests.test_protocol_cluster_moments import scheduler_address  # noqa: F401  (fixture)
+from tests.test_protocol_cluster_moments import scheduler_address, unused_port  # noqa: F401  (fixture)
 from tests.test_protocol_moments_pv import cut_spectra, line, moment_request, open_file, tile_of, until
 
 pytest.importorskip("distributed")
@@ -69,15 +69,6 @@ async def _settled(calls: Calls, seconds: float = 1.0) -> int:
         count = calls.count
         await trio.sleep(seconds)
     return count
-
-
-@pytest.fixture
-def quad(data_dir: Path) -> np.ndarray:
-    yy, xx = np.mgrid[0:64, 0:64]
-    data = np.stack([(xx**2 + 100.0 * yy**2) * (c + 1) for c in range(3)]).astype(np.float32)
-    cards = [c for c in wcs_header(("RA---SIN", "DEC--SIN", "FREQ")) if c[0] not in ("CDELT1", "CDELT2")]
-    write_fits(data_dir / "quad.fits", data, cards + [("CDELT1", -1 / 3600, ""), ("CDELT2", 1 / 3600, "")])
-    return data
 
 
 async def test_pv_on_the_cluster_matches_and_stops(start_server: Callable[..., Awaitable[object]], quad: np.ndarray,
@@ -215,9 +206,7 @@ async def test_pv_with_a_scheduler_that_does_not_answer(start_server: Callable[.
     from carta_trio.actors import cluster
 
     monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1.0)
-    with trio.socket.socket() as probe:  # a port with nothing listening
-        await probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = await unused_port()
     handle = await start_server(dask_scheduler=f"tcp://127.0.0.1:{port}")
     async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
         await client.register()

@@ -49,6 +49,13 @@ def cube(data_dir: Path) -> np.ndarray:
     return data
 
 
+
+async def unused_port() -> int:
+    """A loopback port with nothing listening (a scheduler that does not answer)."""
+    with trio.socket.socket() as probe:
+        await probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
 async def test_cluster_moments_match_numpy(start_server: Callable[..., Awaitable[object]], cube: np.ndarray,
                                            scheduler_address: str) -> None:
     cluster_tasks._readers.clear()
@@ -75,9 +82,7 @@ async def test_unreachable_scheduler_fails_the_job_not_the_session(
     start_server: Callable[..., Awaitable[object]], cube: np.ndarray, monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1.0)
-    with trio.socket.socket() as probe:  # a port with nothing listening
-        await probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = await unused_port()
     handle = await start_server(dask_scheduler=f"tcp://127.0.0.1:{port}")
     async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
         await client.register()
@@ -176,9 +181,7 @@ async def test_cluster_cube_histogram_failure_is_reported(
     from tests.test_protocol_cube_histogram import CUBE_CONFIG, requirement
 
     monkeypatch.setattr(cluster, "CONNECT_SECONDS", 1.0)
-    with trio.socket.socket() as probe:
-        await probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
+    port = await unused_port()
     handle = await start_server(dask_scheduler=f"tcp://127.0.0.1:{port}")
     async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
         await client.register()

@@ -60,16 +60,6 @@ def cube(data_dir: Path) -> np.ndarray:
     return data
 
 
-@pytest.fixture
-def quad(data_dir: Path) -> np.ndarray:
-    """v = (x² + 100·y²)·(c + 1), 1″ pixels: the reference's PV experiment (§7.2)."""
-    yy, xx = np.mgrid[0:64, 0:64]
-    data = np.stack([(xx**2 + 100.0 * yy**2) * (c + 1) for c in range(3)]).astype(np.float32)
-    cards = [c for c in wcs_header(("RA---SIN", "DEC--SIN", "FREQ")) if c[0] not in ("CDELT1", "CDELT2")]
-    write_fits(data_dir / "quad.fits", data, cards + [("CDELT1", -1 / 3600, ""), ("CDELT2", 1 / 3600, "")])
-    return data
-
-
 def slow_down(monkeypatch: pytest.MonkeyPatch, module: object, name: str, seconds: float = 0.05) -> None:
     """Make one chunk of a job take at least ``seconds``, so a STOP always lands mid-job."""
     original = getattr(module, name)
