@@ -2,7 +2,9 @@
 
 1. FILE_LIST of a folder of 10,000 FITS images, in process and through the real server
    socket, against the limit measured in the same run: ``os.scandir`` + one ``stat``
-   per entry of the same folder (issue 17: ours / limit <= 3).
+   per entry of the same folder (issue 17: ours / limit <= 3); the first listing (every
+   file opened and read) and a listing of the folder again with its files unchanged
+   (each file's type remembered from the last look: io/file_kinds.py).
 2. FILE_LIST of a mixed folder of 10,000 entries (FITS, HDF5-looking, text files and
    folders): the listing generator alone (time to its first slice, total) against a bare
    ``os.scandir`` + ``stat`` + 4-byte read of every entry.
@@ -36,6 +38,7 @@ import carta_trio.actors.file_handlers  # noqa: F401  registers the handlers
 from bench.serving import load_average
 from bench.table import row
 from carta_trio.actors.server import serve
+from carta_trio.io import file_kinds
 from carta_trio.io.file_info import file_info
 from carta_trio.io.file_list import ListProgress, iter_file_list
 from carta_trio.messages import schema as pb
@@ -209,24 +212,37 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="carta-bench-") as tmp:
         top = Path(tmp)
         images = make_images(top, args.entries)
-        pairs = []  # (limit, ours) measured back to back: a busy machine hits both alike
-        for _ in range(max(5, args.repeats)):
-            limit_once = best(lambda: scandir_stat(images), 1)
-            _, ours_once, listed = generator_times(top, "images")
-            pairs.append((limit_once, ours_once))
-        ratios = sorted(ours / lim for lim, ours in pairs)
-        limit = min(lim for lim, _ in pairs)
-        in_process = min(ours for _, ours in pairs)
+        # A real folder's files were written more than a moment ago: only files settled
+        # for file_kinds.SETTLED_NS are remembered between listings.
+        time.sleep(file_kinds.SETTLED_NS / 1e9 + 0.1)
+        generator_times(top, "images")  # the first read of new files updates their atime (a one-off)
+        figures: dict[str, tuple[float, float, float]] = {}
+        for label, forget in (("first listing", True), ("listed again", False)):
+            pairs = []  # (limit, ours) measured back to back: a busy machine hits both alike
+            for _ in range(max(5, args.repeats)):
+                if forget:
+                    file_kinds.forget_all()  # as in a server that never listed these files
+                limit_once = best(lambda: scandir_stat(images), 1)
+                _, ours_once, listed = generator_times(top, "images")
+                pairs.append((limit_once, ours_once))
+            ratios = sorted(ours / lim for lim, ours in pairs)
+            figures[label] = (min(lim for lim, _ in pairs), min(ours for _, ours in pairs), ratios[len(ratios) // 2])
         socket = trio.run(folder_over_socket, top, "images", args.repeats)
         print(f"file list, folder of {args.entries} FITS images ({listed} listed); {load_average()}")
-        print(f"  os.scandir + stat        {limit * 1e3:9.1f} ms  (limit)")
-        print(f"  listing in process       {in_process * 1e3:9.1f} ms  ours/limit {ratios[len(ratios) // 2]:.2f} "
-              f"(median of {len(ratios)} back-to-back pairs; goal <= 3)")
-        print(f"  through the socket       {socket['response'] * 1e3:9.1f} ms  ours/limit {socket['response'] / limit:.2f}")
-        row(f"file list, folder of {args.entries:,} FITS images (in process)",
-            f"{in_process * 1e3:.0f} ms (through the socket {socket['response'] * 1e3:.0f} ms)",
-            f"os.scandir + stat {limit * 1e3:.0f} ms", ratios[len(ratios) // 2], "<= 3",
+        for label, (limit, in_process, ratio) in figures.items():
+            print(f"  os.scandir + stat        {limit * 1e3:9.1f} ms  (limit)")
+            print(f"  {label + ', in process':24s} {in_process * 1e3:9.1f} ms  ours/limit {ratio:.2f} "
+                  f"(median of {max(5, args.repeats)} back-to-back pairs; goal <= 3)")
+        print(f"  through the socket       {socket['response'] * 1e3:9.1f} ms  ours/limit {socket['response'] / limit:.2f}"
+              " (best of the session's listings)")
+        limit, in_process, ratio = figures["first listing"]
+        row(f"file list, folder of {args.entries:,} FITS images, first listing (in process)",
+            f"{in_process * 1e3:.0f} ms", f"os.scandir + stat {limit * 1e3:.0f} ms", ratio, "<= 3",
             "59 ms for 2,000 (issue's table)")
+        limit, in_process, ratio = figures["listed again"]
+        row("file list, the same folder listed again, files unchanged (in process)",
+            f"{in_process * 1e3:.0f} ms (through the socket {socket['response'] * 1e3:.0f} ms)",
+            f"os.scandir + stat {limit * 1e3:.0f} ms", ratio, "<= 3", "")
         huge = make_huge(top, args.huge)
         huge_limit = best(lambda: scandir_stat(huge), 3)
         huge_times = trio.run(folder_over_socket, top, "huge", 3, "images")

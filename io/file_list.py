@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Generator, Iterable, TypeVar
 
+from carta_trio.io import file_kinds
 from carta_trio.io.file_types import folder_image_type, guess_image_type, guess_region_type, identify_fd
 from carta_trio.io.paths import FORBIDDEN, PathError, parent_of, resolve_directory
 from carta_trio.messages import schema as pb
@@ -242,9 +243,10 @@ BLOCK = 16
 
 def _list_block(
     response: pb.FileListResponse, entries: list[os.DirEntry[str]], folder: str, folder_fd: int, top: str,
-    filter_mode: int, region: bool,
-) -> None:
-    """Add the entries that the rules list to the response.
+    filter_mode: int, region: bool, stat_first: bool = False,
+) -> bool:
+    """Add the entries that the rules list to the response; returns whether the next
+    block should also be looked up by ``stat`` first (most of this one was known).
 
     The common case, every entry of a huge folder of images, runs inline here: an entry
     the directory itself calls a plain file (its type field: no system call) in a
@@ -254,28 +256,49 @@ def _list_block(
     block is listed as it opens). The open proves the file readable, as the reference
     requires; it is non-blocking, so nothing that stopped being a plain file meanwhile
     can stall the listing (such an entry goes through :func:`_list_entry`, as every
-    other entry does).
+    other entry does). With ``stat_first`` (a folder listed before) the entry is
+    stat'ed first, and a file unchanged since its last listing is not opened at all
+    (:mod:`~carta_trio.io.file_kinds`).
     """
     plain_by_content = not region and filter_mode == _CONTENT
     open_, fstat, close, is_regular, add = os.open, os.fstat, os.close, stat.S_ISREG, response.files.add
+    recall = file_kinds.recall
+    known = unknown = 0  # in stat-first mode: of every plain file; else: of the first one
+    found: list[tuple[os.stat_result, int]] = []  # read now: to remember
     for entry in entries:
         name = entry.name
         if name.startswith("."):
             continue
         try:
             if plain_by_content and entry.is_file(follow_symlinks=False):
-                try:
-                    fd = open_(name, _OPEN_FLAGS, dir_fd=folder_fd)
-                except OSError:
-                    continue  # unreadable or gone: not listed
-                try:
-                    st = fstat(fd)
-                    kind = identify_fd(fd, name, st.st_size) if is_regular(st.st_mode) else None
-                finally:
-                    close(fd)
+                kind: int | None = None
+                if stat_first:
+                    st = entry.stat(follow_symlinks=False)
+                    kind = recall(st)
+                    if kind is None:
+                        unknown += 1
+                    else:
+                        known += 1
                 if kind is None:
-                    _list_entry(response, entry, folder, folder_fd, top, filter_mode, region)
-                elif kind != _UNKNOWN:
+                    try:
+                        fd = open_(name, _OPEN_FLAGS, dir_fd=folder_fd)
+                    except OSError:
+                        continue  # unreadable or gone: not listed
+                    try:
+                        st = fstat(fd)
+                        kind = identify_fd(fd, name, st.st_size) if is_regular(st.st_mode) else None
+                    finally:
+                        close(fd)
+                    if kind is None:
+                        _list_entry(response, entry, folder, folder_fd, top, filter_mode, region)
+                        continue
+                    if not stat_first and not (known or unknown):  # would a stat have been enough?
+                        if recall(st) == kind:
+                            known += 1
+                        else:
+                            unknown += 1
+                    found.append((st, kind))
+                if kind != _UNKNOWN:
                     info = add()  # field by field: the cheapest way to fill a message
                     info.name = name
                     info.type = kind
@@ -289,6 +312,9 @@ def _list_block(
                 _list_entry(response, entry, folder, folder_fd, top, filter_mode, region)
         except OSError as exc:
             log.debug("skipping %s in %s: %s", name, folder, exc)
+    if found:
+        file_kinds.remember(found)
+    return known > 0 and known >= unknown
 
 
 def _list_entry(
@@ -385,9 +411,10 @@ def iter_file_list(
             yield response
             return
         pace = ListingPace(len(entries), clock, checkpoint, started)
+        stat_first = True  # until a block shows that the folder's files are new here
         for start in range(0, len(entries), BLOCK):
             block = entries[start : start + BLOCK]
-            _list_block(response, block, folder, folder_fd, top_real, filter_mode, region)
+            stat_first = _list_block(response, block, folder, folder_fd, top_real, filter_mode, region, stat_first)
             progress = pace.tick(start + len(block))
             if progress is not None:
                 yield progress

@@ -121,9 +121,9 @@ def slow_listing(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         (folder / f"f{i:03d}.fits").write_bytes(b"SIMPLE  =                    T".ljust(2880))
     original = file_list_module._list_block
 
-    def slow_block(response: pb.FileListResponse, entries: list[os.DirEntry[str]], *args: Any) -> None:
+    def slow_block(response: pb.FileListResponse, entries: list[os.DirEntry[str]], *args: Any) -> bool:
         time.sleep(0.01 * len(entries))
-        original(response, entries, *args)
+        return original(response, entries, *args)
 
     monkeypatch.setattr(file_list_module, "_list_block", slow_block)
     monkeypatch.setattr(file_list_module, "FIRST_PROGRESS_AFTER_SECS", 0)
