@@ -68,7 +68,10 @@ async def server_process(
         proc = subprocess.Popen(
             [sys.executable, "-m", module, "--no_browser", "--no_frontend", "--host", "127.0.0.1",
              "--port", "0", "--top_level_folder", str(top), "--no_log", *extra],
-            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True,
+            # errors="replace": cfitsio wraps long file names mid UTF-8 sequence; a strict
+            # decode ended the thread draining this pipe, and the server's native workers
+            # then blocked writing to it (the fuzz run with seed 11 wedged on it).
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env, text=True, errors="replace",
             preexec_fn=None if memory_limit is None else functools.partial(_limit_memory, memory_limit),
         )
         if pids is not None:

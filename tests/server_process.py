@@ -56,7 +56,9 @@ def server_process(
     proc = subprocess.Popen(
         [sys.executable, "-m", "carta_trio", "--no_browser", "--no_frontend", "--host", "127.0.0.1",
          "--port", "0", "--top_level_folder", str(top), "--no_log", *args],
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+        # errors="replace": native libraries may print broken UTF-8 (cfitsio wraps long
+        # names mid-character); a strict decode would end the drain and block the server.
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, errors="replace", env=env,
         preexec_fn=None if memory_limit is None else functools.partial(_limit_memory, memory_limit),
     )
     lines: list[str] = []
