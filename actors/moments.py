@@ -55,6 +55,7 @@ from carta_trio.io.generated_headers import (
 )
 from carta_trio.io.generated_image import GeneratedImage
 from carta_trio.io.image_reader import HeaderCard
+from carta_trio.io.reader_guard import ReaderClosed
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -383,7 +384,11 @@ async def on_moment_request(session: Session, request_id: int, message: pb.Momen
     name_index = 0
     if message.keep:
         name_index = frame.facts.moment_name_index = frame.facts.moment_name_index + 1
-    images = await session.run_sync(make_images, plan, results, name_index, message.keep)
+    try:
+        images = await session.run_sync(make_images, plan, results, name_index, message.keep)
+    except ReaderClosed:  # closed meanwhile (CLOSE_FILE, RESUME_SESSION): as a frame already gone
+        await session.reply(request_id, pb.MomentResponse(success=True, cancel=True))
+        return
     response = pb.MomentResponse(success=True)
     for image_id, image in images:
         response.open_file_acks.append(await open_generated_frame(session, image_id, image))

@@ -267,6 +267,34 @@ async def test_stop_moment_calc_and_close_file_cancel_quickly(url: str, data_dir
         assert await client.ping()
 
 
+async def test_file_closed_while_moment_images_are_made_is_a_cancel(
+    url: str, cube: np.ndarray, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The file closes (CLOSE_FILE, or a RESUME_SESSION parking it: found by the long fuzz
+    run) after the moments are computed, while their images are made from its reader:
+    the response is a cancel, not a traceback."""
+    made = trio.Event()
+    token = trio.lowlevel.current_trio_token()
+    original = moments_actor.make_images
+
+    def late(*args: object) -> object:
+        token.run_sync_soon(made.set)
+        time.sleep(0.5)  # the CLOSE_FILE below is handled meanwhile
+        return original(*args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(moments_actor, "make_images", late)
+    async with open_client(url) as client:
+        await client.register()
+        await open_file(client, "cube.fits")
+        await client.send(moment_request([0]))
+        await made.wait()
+        await client.send(pb.CloseFile(file_id=0))
+        response = (await until(client, pb.MomentResponse, timeout=30))[-1].message
+        assert response.success and response.cancel and not response.open_file_acks
+        assert await client.ping()
+    assert not [r for r in caplog.records if r.exc_info]
+
+
 async def test_cursor_and_tiles_are_served_while_moments_run(url: str, data_dir: Path,
                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     write_big_cube(data_dir, (96, 300, 300))
