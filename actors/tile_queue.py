@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from carta_trio.codecs import raster_tiles, tile_geometry
-from carta_trio.messages import framing
+from carta_trio.messages import tile_frames
 from carta_trio.messages import schema as pb
 
 if TYPE_CHECKING:
@@ -156,18 +156,31 @@ def encode_tile_frames(
     height: int,
 ) -> tuple[list[raster_tiles.EncodedTile | None], list[bytes | None]]:
     """Encode the tiles that have a block (the others are cached or impossible) and build
-    each tile's RASTER_TILE_DATA frame (blocking; one worker-thread call per group)."""
+    each tile's RASTER_TILE_DATA frame (blocking; one worker-thread call per group).
+
+    The frames are :func:`tile_message` packed by ``framing.pack_frame``, assembled
+    around the tile's bytes (:mod:`~carta_trio.messages.tile_frames`: no copies through
+    protobuf while holding the GIL)."""
     done: list[raster_tiles.EncodedTile | None] = []
     frames: list[bytes | None] = []
+    heads: dict[int, bytes] = {}  # the message's small fields, by quality used
     for code, tile, block in zip(codes, tiles, blocks):
         if tile is None and block is not None:
             tile = raster_tiles.encode_tile(block, request.compression_type, request.precision)
         done.append(tile)
         if tile is None:
             frames.append(None)
-        else:
-            message = tile_message(file_id, request, code, tile, width, height)
-            frames.append(framing.pack_frame(pb.EventType.RASTER_TILE_DATA, 0, message))
+            continue
+        head = heads.get(tile.quality_used)
+        if head is None:
+            head = heads[tile.quality_used] = tile_frames.message_head(
+                file_id, request.channel, request.stokes, request.compression_type, float(tile.quality_used),
+                request.sync_id, request.animation_id,
+            )
+        coord = tile_geometry.decode_tile_code(code)
+        bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, width, height)
+        fields = tile_frames.tile_fields(coord.layer, coord.x, coord.y, bounds.width, bounds.height)
+        frames.append(tile_frames.raster_tile_frame(head, fields, tile.image_data, tile.nan_encodings))
     return done, frames
 
 
