@@ -13,6 +13,7 @@ from carta_trio.actors import session_keep, spectral_cache
 from carta_trio.actors.animation import cancel_animation
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame import Frame
+from carta_trio.actors.session import describe_error
 from carta_trio.actors.tile_queue import SUPPORTED_COMPRESSION, check_compression, drop_invalid_tiles, tile_in_pyramid
 from carta_trio.io import file_info, images, paths, reader_pool
 from carta_trio.io.image_reader import ImageOpenError, ImageReader
@@ -98,7 +99,7 @@ async def open_frame(
         await session.nursery.start(frame.run)
     except Exception as exc:
         await frame.aclose()
-        raise RuntimeError(f"Cannot load image data: {exc}") from exc
+        raise RuntimeError(f"Cannot load image data: {describe_error(exc)}") from exc
     session.frames[message.file_id] = frame
     spectral_cache.attach(frame)
     ack.success = True

@@ -385,7 +385,7 @@ class Session:
                 await fn(*args)
         except Exception as exc:  # noqa: BLE001 - the supervisor boundary
             log.exception("Session %d: %s failed", self.id, name)
-            text = f"{name} failed: {_describe(exc)}"
+            text = f"{name} failed: {describe_error(exc)}"
             response = handler.response if handler else None
             if response is not None and "success" in response.DESCRIPTOR.fields_by_name:
                 ack = response(success=False)
@@ -396,7 +396,7 @@ class Session:
                 await self.send_error(text, pb.ErrorSeverity.ERROR, [name.lower()])
 
 
-def _describe(exc: BaseException) -> str:
+def describe_error(exc: BaseException) -> str:
     """A one-line reason, unwrapping single-exception groups."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]

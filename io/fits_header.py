@@ -49,6 +49,32 @@ def cards_from_records(records: Iterable[Mapping[str, Any]]) -> list[HeaderCard]
     return cards
 
 
+def records_from_card_images(images: Iterable[str]) -> list[dict[str, Any]]:
+    """Header records as fitsio's ``read_header_list`` gives them, parsed by astropy from
+    the raw 80-character cards: for headers cfitsio refuses as a whole because of one card
+    it cannot convert (DSS plates' ``SKEW = a, b``). Such a card keeps its value's text."""
+    from astropy.io import fits
+
+    records: list[dict[str, Any]] = []
+    for image in images:
+        card = fits.Card.fromstring(image)
+        try:
+            name, value, comment = card.keyword, card.value, card.comment
+        except fits.VerifyError:
+            name, value, comment = image[:8].strip().upper(), _value_text(image), ""
+        if name in COMMENTARY_KEYS:
+            value, comment = None, str(value or "")
+        elif isinstance(value, fits.card.Undefined):
+            value = None
+        records.append({"name": name, "value": value, "comment": comment, "card_string": image.rstrip()})
+    return records
+
+
+def _value_text(image: str) -> str:
+    """The text of a card's value that no FITS type describes, before its comment."""
+    return image[10:].split("/", 1)[0].strip() if image[8:10] == "= " else ""
+
+
 def format_card(key: str, value: Any, comment: str = "") -> str:
     """An 80-character card image in FITS fixed format."""
     if key in COMMENTARY_KEYS and value is None:

@@ -32,7 +32,8 @@ import numpy as np
 
 from carta_trio.io.axis_roles import roles_from_header
 from carta_trio.io.fits_bands import band_budget, tile_bands, tile_shape
-from carta_trio.io.fits_header import (cards_from_records, header_beam, table_beams,
+from carta_trio.io.fits_hdus import read_hdus
+from carta_trio.io.fits_header import (cards_from_records, header_beam, records_from_card_images, table_beams,
                                        uncompressed_records)
 from carta_trio.io.gunzip_memory import can_gunzip_to_memory, gunzip_to_memory, memory_path
 from carta_trio.io.image_reader import Beam, HeaderCard, ImageOpenError, ImageReader
@@ -142,11 +143,19 @@ class FitsReader(ImageReader):
         dims = [int(d) for d in (info.get("dims") or [])]
         if not 2 <= len(dims) <= 4:
             raise ImageOpenError("Image must be 2D, 3D or 4D.")
+        if min(dims) <= 0:
+            raise ImageOpenError("The image has no pixels (an axis of length 0).")
         self._np_shape = tuple(dims)
         self.shape = tuple(reversed(dims))
         self.is_compressed = bool(info.get("is_compressed_image"))
 
-        records = self._hdu.read_header_list()
+        try:
+            records = self._hdu.read_header_list()
+        except OSError as err:
+            if self.is_compressed:
+                raise
+            log.info("cfitsio cannot parse the header of %s (%s); astropy reads its cards", self.path.name, err)
+            records = records_from_card_images(read_hdus(self._open_path, stop_at=number)[number].cards)
         #: cfitsio's unit of decompression (numpy order): fitsio read calls are cut on it.
         self.tile = tile_shape(records, self._np_shape) if self.is_compressed else (1,) * len(dims)
         #: Tile pixels decompressed per fitsio call at most (one tile if a tile is larger):

@@ -308,3 +308,38 @@ def test_gzip_without_memfd_read_through_fitsio_in_bands(tmp_path, monkeypatch):
     reader.band_pixels = 25  # a few rows per call
     assert same(reader.read_plane(4, 0), expected[4])
     assert same(reader.read_cube(1, 9, 2, 5, 0, 3, 0), expected[0:3, 2:5, 1:9])
+
+
+def _replace_card(path, key: str, card: str) -> None:
+    """Overwrite the header card of ``key`` with the raw 80-character ``card``."""
+    raw = bytearray(path.read_bytes())
+    at = raw.index(f"{key:<8}= ".encode())
+    raw[at : at + 80] = card.ljust(80).encode("ascii")
+    path.write_bytes(bytes(raw))
+
+
+def test_a_card_cfitsio_cannot_parse_does_not_stop_the_image(tmp_path):
+    """DSS plates carry ``SKEW = a, b`` (two numbers in one value): cfitsio refuses the
+    whole header, astropy and the reference's viewer do not; the card's text is kept."""
+    data = np.arange(12, dtype=np.float32).reshape(3, 4)
+    path = tmp_path / "dss.fits"
+    # cfitsio fails on such a card only when another card follows it
+    write_fits(path, data, [("OBJECT", "M 31", "name"), ("SKEW", 0.0, "placeholder"), ("CDELT1", -0.001, "step")])
+    _replace_card(path, "SKEW", "SKEW    = -1.3869888376036E+00, -1.6912592180432E+00 /Measure of skew")
+    reader = FitsReader(path)
+    try:
+        np.testing.assert_array_equal(reader.read_plane(0, 0), data)
+        cards = {card.key: card for card in reader.header_cards()}
+        assert cards["SKEW"].value == "-1.3869888376036E+00, -1.6912592180432E+00"
+        assert cards["OBJECT"].value == "M 31" and cards["OBJECT"].comment == "name"
+        assert cards["NAXIS1"].value == 4 and cards["CDELT1"].value == -0.001
+    finally:
+        reader.close()
+
+
+def test_an_image_with_a_zero_length_axis_is_refused_clearly(tmp_path):
+    path = tmp_path / "empty.fits"
+    write_fits(path, np.zeros((1, 4), dtype=np.float32))
+    _replace_card(path, "NAXIS2", f"NAXIS2  = {0:>20}")
+    with pytest.raises(ImageOpenError, match="no pixels"):
+        FitsReader(path)
