@@ -183,7 +183,15 @@ def read_votable(path: str | Path) -> CatalogTable:
                         description=description, coosys=coosys)
 
 
+#: Exceptions that mean a bug inside the parsing library, not a fault of the file's text:
+#: their messages describe the library's code and are no help to the user.
+_LIBRARY_BUGS = (NameError, AttributeError, TypeError, KeyError, IndexError, AssertionError)
+
+
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, _LIBRARY_BUGS):
+        log.info("astropy could not read a VOTable: %s: %s", type(exc).__name__, exc)
+        return "the table's content is not supported"
     text = str(exc).strip().splitlines()
     return text[0][:200] if text else type(exc).__name__
 

@@ -152,3 +152,23 @@ def test_columns_are_looked_up_by_id_before_name() -> None:
     rows, notes = view.select([config], "c1", pb.SortingType.Descending)
     assert rows.tolist() == [1] and not notes  # filtered and sorted on column 0 (ID "c1"), not column 1
     assert view.table.find("x") is first and view.table.find("nope") is None
+
+
+def test_a_library_bug_on_odd_content_is_not_shown_as_its_internals(tmp_path, monkeypatch) -> None:
+    """astropy meeting a PARQUET-serialised VOTable raised an UnboundLocalError whose text
+    ("cannot access local variable 'fd' ...") reached the user; a programming error inside
+    a library is reported as unsupported content."""
+    import astropy.io.votable
+
+    from carta_trio.io.catalog_table import CatalogError
+    from carta_trio.io.catalog_votable import read_votable
+
+    def broken(*args: object, **kwargs: object) -> object:
+        raise UnboundLocalError("cannot access local variable 'fd' where it is not associated with a value")
+
+    monkeypatch.setattr(astropy.io.votable, "parse", broken)
+    path = _votable(tmp_path / "p.xml", b"<TR><TD>1</TD><TD>2</TD><TD><![CDATA[x]]></TD><TD>T</TD><TD>1 2</TD></TR>")
+    with pytest.raises(CatalogError) as error:
+        read_votable(path)
+    assert "local variable" not in str(error.value)
+    assert str(error.value) == "Cannot parse table data! (the table's content is not supported)"
