@@ -136,6 +136,29 @@ def _shared_reply(shm_fd: int | None, value: Any) -> tuple[str, Any] | None:
     return ("shm", (array.shape, array.dtype.str))
 
 
+def _drop_output_when_blocked() -> None:
+    """Give fds 1 and 2 of this child their own non-blocking open file description when
+    they are a pipe (Linux: reopened through ``/proc/self/fd``).
+
+    casacore's log sink and cfitsio's error reports write straight to them. When the
+    server's output is a pipe nobody reads (a launcher that stopped reading), a blocking
+    write would stop this worker inside a call, and with it the job and every session
+    waiting for it (the fuzz run with seed 11 wedged so). Non-blocking, such lines are
+    lost instead, as the server's own log writer drops its lines then. The server's own
+    descriptors are a different description and stay blocking; files, terminals and
+    sockets (journald) are left as they are.
+    """
+    for fd in (1, 2):
+        try:
+            if not os.readlink(f"/proc/self/fd/{fd}").startswith("pipe:"):
+                continue
+            reopened = os.open(f"/proc/self/fd/{fd}", os.O_WRONLY | os.O_NONBLOCK)
+        except OSError:
+            continue
+        os.dup2(reopened, fd)
+        os.close(reopened)
+
+
 def _serve(conn: multiprocessing.connection.Connection, shared: bool = False) -> None:
     """The child's loop: answer ``(op, args)`` requests until ``exit`` or EOF.
 
@@ -144,6 +167,7 @@ def _serve(conn: multiprocessing.connection.Connection, shared: bool = False) ->
     through a socket pair cost ~140 ms on a loaded 2-core machine; this costs two copies).
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _drop_output_when_blocked()
     shm_fd = multiprocessing.reduction.recv_handle(conn) if shared else None
     obj: Any = None
     while True:
