@@ -241,6 +241,8 @@ class RegionRegistry:
         self.regions: dict[int, Region] = {}
         #: Bytes of the regions' cached masks, bounded (limits.MAX_REGION_MASK_BYTES).
         self.mask_budget = MaskBudget()
+        #: Control points over all regions, bounded (limits.MAX_SESSION_REGION_POINTS).
+        self.points_total = 0
 
     def get(self, region_id: int) -> Region | None:
         return self.regions.get(region_id)
@@ -272,8 +274,15 @@ class RegionRegistry:
         if not math.isfinite(rotation):
             raise RegionError("rotation must be finite")
         validate_control_points(region_type, points)
-        state = (int(file_id), int(region_type), tuple((float(x), float(y)) for x, y in points), float(rotation))
         region = self.regions.get(region_id)
+        if region is None and len(self.regions) >= limits.MAX_REGIONS:
+            raise RegionError(f"a session holds at most {limits.MAX_REGIONS} regions")
+        points_after = self.points_total + len(points) - (len(region.points) if region is not None else 0)
+        if points_after > limits.MAX_SESSION_REGION_POINTS:
+            raise RegionError(f"the session's regions would hold {points_after} control points "
+                              f"(at most {limits.MAX_SESSION_REGION_POINTS})")
+        state = (int(file_id), int(region_type), tuple((float(x), float(y)) for x, y in points), float(rotation))
+        self.points_total = points_after
         if region is None:
             region = Region(region_id, *state, _budget=self.mask_budget)
             self.regions[region_id] = region
@@ -287,7 +296,10 @@ class RegionRegistry:
 
     def remove(self, region_id: int) -> Region | None:
         self.mask_budget.forget(region_id)
-        return self.regions.pop(region_id, None)
+        region = self.regions.pop(region_id, None)
+        if region is not None:
+            self.points_total -= len(region.points)
+        return region
 
 
 def registry(session: Session) -> RegionRegistry:

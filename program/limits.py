@@ -70,6 +70,12 @@ MAX_REGION_VERTICES = 10_000
 #: the long fuzz run. The diagonal of a 65536 x 65536 image is 92,682 pixels.
 MAX_LINE_BOXES = 100_000
 
+#: Regions one session holds, and control points over all of them. Each point is kept as
+#: a Python pair (~110 bytes): without a bound, 10,000 polygons of MAX_REGION_VERTICES
+#: points were ~11 GB. Region files rarely hold more than a few thousand regions.
+MAX_REGIONS = 10_000
+MAX_SESSION_REGION_POINTS = 1_000_000
+
 #: Bytes of region pixel masks one session keeps cached for reuse (a mask is a bool per
 #: pixel of the region's bounding box: 16 MB for a region covering a 4096 x 4096 image).
 #: Beyond it the least recently used masks are dropped and computed again when needed,

@@ -111,3 +111,31 @@ async def test_region_masks_cached_within_a_byte_budget(
             pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=[pb.StatsType.Sum])]))
         again = (await client.expect(pb.RegionStatsData, timeout=30)).message
         assert again.region_id == 1 and again.statistics[0].value == sums[0] == sums[-1]
+
+
+async def test_regions_per_session_are_bounded(
+    carta_server: ServerHandle, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A session holds at most ``limits.MAX_REGIONS`` regions and
+    ``limits.MAX_SESSION_REGION_POINTS`` control points over all of them (10,000 polygons
+    of 10,000 vertices each were ~11 GB); beyond, SET_REGION fails naming the limit,
+    updates within the bound still work, and RESUME_SESSION reports the rest as failed."""
+    monkeypatch.setattr(limits, "MAX_REGIONS", 4)
+    monkeypatch.setattr(limits, "MAX_SESSION_REGION_POINTS", 40)
+    write_fits(data_dir / "img.fits", np.ones((40, 40), dtype=np.float32))
+    rect = pb.RegionInfo(region_type=RT.RECTANGLE, control_points=[pb.Point(x=10, y=10), pb.Point(x=4, y=4)])
+    async with open_client(server_url(carta_server)) as client:
+        await client.register()
+        assert (await client.request(pb.OpenFile(file="img.fits", file_id=0, hdu=""))).success
+        acks = [await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=rect)) for _ in range(5)]
+        assert [a.success for a in acks] == [True] * 4 + [False]
+        assert "at most 4 regions" in acks[4].message
+        assert (await client.request(pb.SetRegion(file_id=0, region_id=2, region_info=polygon(30)))).success
+        too_many = await client.request(pb.SetRegion(file_id=0, region_id=3, region_info=polygon(34)))
+        assert not too_many.success and "control points (at most 40)" in too_many.message
+        await client.send(pb.RemoveRegion(region_id=2))
+        assert (await client.request(pb.SetRegion(file_id=0, region_id=3, region_info=polygon(34)))).success
+        image = pb.ImageProperties(directory="", file="img.fits", hdu="", file_id=0,
+                                   regions={i: rect for i in range(1, 7)})
+        ack = await client.request(pb.ResumeSession(images=[image]), timeout=60)
+        assert not ack.success and ack.message.startswith("Problem loading regions: 5 6 ")
