@@ -255,3 +255,57 @@ async def test_a_scheduler_lost_mid_job_fails_it_with_a_clear_message(
         if lost is not None:
             await trio.to_thread.run_sync(lambda: lost.close(timeout=2))
         local.close()
+
+
+async def test_moments_survive_a_lost_worker(start_server: Callable[..., Awaitable[object]], data_dir: Path,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """A worker that disappears in the middle of a job (a node lost) does not fail it:
+    dask runs its tasks again on the workers left, and the moment equals numpy's."""
+    import warnings
+
+    import distributed
+    from distributed.utils import sync
+
+    from carta_trio.actors import cluster
+    from tests.test_protocol_moments_pv import expected_moments
+
+    data = make_cube((32, 64, 64), seed=3)
+    write_fits(data_dir / "lost.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                                         dashboard_address=None, scheduler_port=0)
+    from carta_trio.actors import moments_cluster
+
+    planned: list[int] = []
+    original = moments_cluster.cluster_calls
+
+    def recorded(plan: object) -> object:
+        calls = original(plan)  # type: ignore[arg-type]
+        planned.append(sum(len(call[4]) for call in calls or []))  # boxes
+        return calls
+
+    monkeypatch.setattr(moments_cluster, "cluster_calls", recorded)
+    try:
+        slow = Calls(monkeypatch, "moment_task", seconds=0.2)
+        handle = await start_server(dask_scheduler=local.scheduler_address)
+        async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
+            await client.register()
+            await open_file(client, "lost.fits")
+            await client.send(moment_request([0], z=(0, 31), mask=1, pixels=(1e6, 0.5)))
+            with trio.fail_after(30):
+                while slow.count < 1:
+                    await trio.sleep(0.02)
+            worker = next(iter(local.workers.values()))
+            await trio.to_thread.run_sync(lambda: sync(local.loop, worker.close, executor_wait=False))
+            response = (await until(client, pb.MomentResponse, timeout=60))[-1].message
+            assert response.success and not response.cancel, response.message
+            got = await tile_of(client, response.open_file_acks[0].file_id)
+        want = expected_moments(data, 0, 0.5, 1e6)[0]
+        assert np.array_equal(np.isnan(got), np.isnan(want))
+        np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)], rtol=2e-6, atol=1e-5)
+        assert len(local.scheduler.workers) == 1  # the job finished on the worker left
+        assert slow.count > planned[0]  # what the lost worker was computing ran again
+    finally:
+        cluster.close_clients()
+        local.close()

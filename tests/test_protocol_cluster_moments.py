@@ -49,12 +49,12 @@ def cube(data_dir: Path) -> np.ndarray:
     return data
 
 
-
 async def unused_port() -> int:
     """A loopback port with nothing listening (a scheduler that does not answer)."""
     with trio.socket.socket() as probe:
         await probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
 
 async def test_cluster_moments_match_numpy(start_server: Callable[..., Awaitable[object]], cube: np.ndarray,
                                            scheduler_address: str) -> None:
