@@ -165,3 +165,46 @@ async def test_small_cubes_and_no_cache_build_nothing(
             np.testing.assert_array_equal(np.frombuffer(message.profiles[0].raw_values_fp32, dtype="<f4"),
                                           cube[:, 4, 3])
     assert _entries(tmp_path / "cache") == []
+
+
+@pytest.mark.parametrize("fault", ["full disk", "read-only folder"])
+async def test_a_cache_folder_that_cannot_take_the_copy_changes_nothing_for_the_viewer(
+    start_server: Callable[..., Awaitable[object]], tmp_path: Path, cube: np.ndarray,
+    monkeypatch: pytest.MonkeyPatch, fault: str,
+) -> None:
+    """The cache is optional: a full disk (the space is reserved first, so it fails at
+    once) or a folder it may not write leaves no file behind and sends the viewer no
+    error; profiles are read from the image as without a cache."""
+    import errno
+    import os
+
+    folder = tmp_path / "cache"
+    if fault == "full disk":
+        def full(fd: int, offset: int, length: int) -> None:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+        monkeypatch.setattr(spectral_cache.os, "posix_fallocate", full)
+    else:
+        folder.mkdir()
+        real_access = os.access
+        monkeypatch.setattr(spectral_cache.os, "access",
+                            lambda path, mode, **kw: False if Path(path) == folder else real_access(path, mode, **kw))
+        if os.geteuid() != 0:
+            folder.chmod(0o500)
+    handle = await start_server(cache_folder=folder, spectral_cache_threshold=0)
+    async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
+        await open_image(client, "big.fits")
+        await trio.sleep(0.5)  # the build starts, and fails, meanwhile
+        await client.send(spectral(0, ("z", [ST.Sum])))
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=7.0, y=5.0)))
+        messages = []
+        with trio.fail_after(20):
+            while True:
+                envelope = await client.receive(timeout=20)
+                messages.append(envelope)
+                if isinstance(envelope.message, pb.SpectralProfileData) and envelope.message.progress >= 1:
+                    break
+        got = np.frombuffer(messages[-1].message.profiles[0].raw_values_fp32, dtype="<f4")
+        np.testing.assert_array_equal(got, cube[:, 5, 7])
+        assert not [m for m in messages if isinstance(m.message, pb.ErrorData)]
+    assert _entries(folder) == [] and (not folder.exists() or list(folder.iterdir()) == [])
