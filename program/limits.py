@@ -72,7 +72,8 @@ MAX_LINE_BOXES = 100_000
 
 #: Regions one session holds, and control points over all of them. Each point is kept as
 #: a Python pair (~110 bytes): without a bound, 10,000 polygons of MAX_REGION_VERTICES
-#: points were ~11 GB. Region files rarely hold more than a few thousand regions.
+#: points would be ~11 GB (estimated: 10**8 pairs). Region files rarely hold more than a
+#: few thousand regions.
 MAX_REGIONS = 10_000
 MAX_SESSION_REGION_POINTS = 1_000_000
 

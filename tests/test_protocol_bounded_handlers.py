@@ -118,7 +118,7 @@ async def test_regions_per_session_are_bounded(
 ) -> None:
     """A session holds at most ``limits.MAX_REGIONS`` regions and
     ``limits.MAX_SESSION_REGION_POINTS`` control points over all of them (10,000 polygons
-    of 10,000 vertices each were ~11 GB); beyond, SET_REGION fails naming the limit,
+    of 10,000 vertices each would be ~11 GB); beyond, SET_REGION fails naming the limit,
     updates within the bound still work, and RESUME_SESSION reports the rest as failed."""
     monkeypatch.setattr(limits, "MAX_REGIONS", 4)
     monkeypatch.setattr(limits, "MAX_SESSION_REGION_POINTS", 40)
