@@ -89,6 +89,22 @@ def _disable_permessage_deflate() -> None:
     ws_stream.Handshake.accept = accept  # type: ignore[method-assign]  # patching hypercorn on purpose
 
 
+_frozen = False
+
+
+def _freeze_start_up_objects() -> None:
+    """Everything allocated before the first server listens (modules, classes, the app)
+    lives as long as the process: moved out of the collector's reach, a full collection
+    (the automatic ones, and memory.release_memory's after each session) no longer walks
+    it while holding the GIL (~40 ms for the 115,000 objects, which stalled the event
+    loop and the tile encoders mid-stream). Once per process: a process that serves
+    again (tests) must not freeze the garbage of the runs before."""
+    global _frozen
+    if not _frozen:
+        _frozen = True
+        gc.freeze()
+
+
 async def serve(
     settings: Settings,
     *,
@@ -124,12 +140,7 @@ async def serve(
         if on_listening is not None:
             on_listening(port)
         handle = ServerHandle(port, manager, shutdown)
-        # Everything allocated so far (modules, classes, the app) lives as long as the
-        # process: moved out of the collector's reach, a full collection (the automatic
-        # ones, and memory.release_memory's after each session) no longer walks it while
-        # holding the GIL (~40 ms of the 115,000 objects, which stalled the event loop
-        # and the tile encoders mid-stream).
-        gc.freeze()
+        _freeze_start_up_objects()
         task_status.started(handle)
         nursery.start_soon(manager.watch_initial_timeout)
         await shutdown.wait()
