@@ -86,6 +86,9 @@ class FrameAnalytics:
     histograms: dict[int, list[HistogramRequirement]] = field(default_factory=dict)
     #: The cube histogram (region -2) configs (results are cached with the file's reader).
     cube_histograms: list[HistogramRequirement] = field(default_factory=list)
+    #: Cube-histogram requests not yet answered by a final histogram (a request made while
+    #: one runs restarts the job; a cancel fails each of them, as the reference's tasks do).
+    cube_histogram_pending: int = 0
     #: Region spectral results: (region_id, region version, stokes) -> {stats type: array}.
     spectral_cache: dict[tuple[int, int, int], dict[int, np.ndarray]] = field(default_factory=dict)
 

@@ -14,8 +14,12 @@ An IDIA HDF5 file's precomputed cube histogram answers at once when the config a
 (automatic or equal bins, bounds not fixed). Results (and each plane's stats) are cached per
 (Stokes, bins, bounds) in the file's shared, byte-bounded cache (``io/reader_pool``):
 asking again, from any file id or session showing the file, answers at once. An empty
-requirement list cancels the job (INFO ``Histogram cancelled``, no final message);
-closing the file cancels it too. The planes are read in chunks of several planes
+requirement list cancels the job (no final message): as in the reference, where each
+request is its own task and a cancel makes each one still running fail, one WARNING
+``Histogram calculation for region -2 failed`` per request not yet answered (a request
+made while another runs restarts our one job, so both count); the reference never sends
+its INFO ``Histogram cancelled`` (SessionManager catches the empty list before
+OnSetHistogramRequirements). Closing the file cancels it too. The planes are read in chunks of several planes
 (one read per chunk), two chunks in flight at a time, and cancellation is checked
 between chunks.
 """
@@ -59,19 +63,28 @@ CHUNK_BYTES = 32 << 20
 #: Chunks read and reduced concurrently (one per core; bench_profiles measures it).
 CONCURRENT_CHUNKS = 2
 SLOT = "cube_histogram"
+#: At most this many cancel warnings at once (a client may have sent thousands of requests).
+MAX_CANCEL_WARNINGS = 8
 
 
 def start_cube_histograms(frame: Frame, requirements: list[HistogramRequirement]) -> None:
     """Start (or restart) the frame's cube-histogram job for ``requirements``."""
     state = analytics(frame)
     state.cube_histograms = list(requirements)
+    state.cube_histogram_pending += 1
     frame.jobs.start(SLOT, CUBE_REGION_ID, "cube histogram", _run, frame, list(requirements))
 
 
 async def cancel_cube_histogram(frame: Frame) -> None:
-    """Stop a running cube histogram; INFO ``Histogram cancelled`` if one was running."""
+    """Stop a running cube histogram; a WARNING for each request it leaves unanswered."""
+    state = analytics(frame)
+    pending, state.cube_histogram_pending = state.cube_histogram_pending, 0
     if frame.jobs.cancel(SLOT, CUBE_REGION_ID):
-        await frame.session.send_error("Histogram cancelled", pb.ErrorSeverity.INFO, [TAG])
+        # one per request, so not through send_error's one-error-per-message budget
+        warning = pb.ErrorData(message=f"Histogram calculation for region {CUBE_REGION_ID} failed",
+                               severity=pb.ErrorSeverity.WARNING, tags=[TAG])
+        for _ in range(min(max(1, pending), MAX_CANCEL_WARNINGS)):
+            await frame.session.send_stream(warning)
 
 
 async def _run(frame: Frame, requirements: list[HistogramRequirement]) -> None:
@@ -93,6 +106,7 @@ async def _run(frame: Frame, requirements: list[HistogramRequirement]) -> None:
             result = await _compute(frame, requirement, stokes, num_bins, bounds)
         reader_pool.store(frame.reader, key, result)
         await _send(frame, requirement, stokes, 1.0, result)
+    analytics(frame).cube_histogram_pending = 0
 
 
 async def _send(

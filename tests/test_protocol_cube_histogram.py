@@ -122,7 +122,8 @@ async def test_empty_requirement_cancels(carta_url: str, cube: np.ndarray, monke
         monkeypatch.setattr(cube_histogram, "_chunk_stats", original)
         await client.send(requirement(CUBE_CONFIG))
         final = (await collect(client))[-1]
-    assert (info.message, info.severity, list(info.tags)) == ("Histogram cancelled", pb.ErrorSeverity.INFO, ["histogram"])
+    assert (info.message, info.severity, list(info.tags)) == (
+        "Histogram calculation for region -2 failed", pb.ErrorSeverity.WARNING, ["histogram"])
     ex.assert_histogram(final.histograms, ex.histogram(cube, AUTO))
 
 
