@@ -130,8 +130,11 @@ def _discard_lines(stream, output: Path | None = None) -> None:  # type: ignore[
             if sink is not None:
                 sink.write(line)
                 sink.flush()
-    except (OSError, ValueError):
-        pass
+    except (OSError, ValueError) as exc:
+        # Said aloud: a silent end here once left the server blocked on a full pipe.
+        import sys
+
+        print(f"bench: stopped draining the server's output: {exc!r}"[:300], file=sys.stderr, flush=True)
     finally:
         if sink is not None:
             sink.close()
