@@ -134,3 +134,208 @@ async def test_per_cube_histogram_cancellation(url: str, sdc335: None, monkeypat
         assert (final.region_id, final.channel) == (-2, -2)
         assert final.histograms.num_bins == int(np.sqrt(48 * 40))
         assert len(final.histograms.bins) == final.histograms.num_bins
+
+
+# ------------------------------------------------------------------ VECTOR_OVERLAY_*
+
+@pytest.fixture
+def m17(data_dir: Path) -> None:
+    """M17_SWex.fits: 640x800, 25 channels, no Stokes axis."""
+    data = np.random.default_rng(17).normal(1.0, 0.5, (25, 800, 640)).astype(np.float32)
+    write_fits(data_dir / "M17_SWex.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+
+
+@pytest.fixture
+def hh211(data_dir: Path) -> None:
+    """HH211_IQU.fits: 1049x1049, 5 channels, Stokes I, Q, U."""
+    rng = np.random.default_rng(211)
+    data = rng.normal(0, 1, (3, 5, 1049, 1049)).astype(np.float32)
+    data[0] += 5
+    write_fits(data_dir / "HH211_IQU.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
+
+
+def _assert_last_tile(last: pb.VectorOverlayTileData, width: int, height: int, mip: int) -> None:
+    assert last.progress == 1 and last.compression_quality == 8
+    for tiles in (last.angle_tiles, last.intensity_tiles):
+        tile = tiles[0]
+        assert (tile.x, tile.y, tile.layer, tile.mip, tile.width, tile.height) == (1, 1, 1, mip, width, height)
+        assert len(tile.image_data) == width * height * 4
+
+
+async def _vector_stream(client: CartaClient) -> list:
+    got = await client.collect_until(
+        lambda e: e.event_type == E.VECTOR_OVERLAY_TILE_DATA and e.message.progress == 1, timeout=30)
+    return got
+
+
+async def test_vector_overlay_no_polarization(url: str, m17: None) -> None:
+    """Stokes 0 (the current image) for angle and intensity of an image without Stokes:
+    the last message is tile (1, 1) of mip 2 (64x144, uncompressed); the clear message
+    (sources -1, smoothing 0) is answered by nothing within 500 ms."""
+    async with open_client(url) as client:
+        await client.register()
+        await client.send(pb.CloseFile(file_id=0))
+        await open_image(client, "M17_SWex.fits")
+        batch = await tile_stream(client, 0, [0])
+        assert batch[2].tile_count == 1
+        await client.send(pb.SetVectorOverlayParameters(
+            compression_quality=8, compression_type=pb.CompressionType.NONE, debiasing=False, file_id=0,
+            fractional=False, image_bounds=pb.ImageBounds(x_min=0, x_max=650, y_min=0, y_max=800),
+            smoothing_factor=2, stokes_angle=0, stokes_intensity=0, threshold=float("nan")))
+        got = await _vector_stream(client)
+        assert not [e for e in got if e.event_type == E.ERROR_DATA]
+        _assert_last_tile(got[-1].message, 64, 144, 2)
+        await client.send(pb.SetVectorOverlayParameters(file_id=0, stokes_angle=-1, stokes_intensity=-1))
+        assert await messages_for(client, 0.5) == []
+
+
+async def test_vector_overlay_channel_stream(url: str, hh211: None) -> None:
+    """Computed PI/PA (Stokes 1), then SET_IMAGE_CHANNELS to channel 1 with 25 tiles: the
+    channel's vector overlay is complete before its REGION_HISTOGRAM_DATA (the suite
+    subscribes to the histogram only once the overlay has progress 1), then 25 tiles
+    and two syncs of channel 1."""
+    layer2 = [50339842, 50339841, 50335746, 50335745, 50343938, 50339843, 50343937, 50335747, 50339840, 50331650,
+              50335744, 50331649, 50343939, 50343936, 50331651, 50331648, 50348034, 50339844, 50348033, 50335748,
+              50348035, 50343940, 50348032, 50331652, 50348036]
+    async with open_client(url) as client:
+        await client.register()
+        await client.send(pb.CloseFile(file_id=0))
+        await open_image(client, "HH211_IQU.fits")
+        batch = await tile_stream(client, 0, [0])
+        assert batch[2].tile_count == 1
+        await client.send(pb.SetVectorOverlayParameters(
+            compression_quality=8, compression_type=pb.CompressionType.NONE, debiasing=False, file_id=0,
+            fractional=True, image_bounds=pb.ImageBounds(x_min=0, x_max=1049, y_min=0, y_max=1049),
+            smoothing_factor=4, stokes_angle=1, stokes_intensity=1, threshold=0.01))
+        got = await _vector_stream(client)
+        last = got[-1].message
+        assert (last.stokes_angle, last.stokes_intensity) == (1, 1)
+        _assert_last_tile(last, 7, 7, 4)
+
+        await client.send(pb.SetImageChannels(file_id=0, channel=1, stokes=0, required_tiles=pb.AddRequiredTiles(
+            file_id=0, tiles=layer2, compression_type=ZFP, compression_quality=11)))
+        log = await client.collect_until(
+            lambda e: e.event_type == E.RASTER_TILE_SYNC and e.message.end_sync, timeout=60)
+        kinds = [e.event_type for e in log]
+        vector_done = next(i for i, e in enumerate(log)
+                           if e.event_type == E.VECTOR_OVERLAY_TILE_DATA and e.message.progress == 1)
+        histograms = [i for i, k in enumerate(kinds) if k == E.REGION_HISTOGRAM_DATA]
+        assert histograms and histograms[0] > vector_done, kinds
+        last = log[vector_done].message
+        assert (last.channel, last.stokes_angle, last.stokes_intensity) == (1, 1, 1)
+        _assert_last_tile(last, 7, 7, 4)
+        assert log[histograms[0]].message.channel == 1
+        tiles = [e.message for e in log if e.event_type == E.RASTER_TILE_DATA]
+        syncs = [e.message for e in log if e.event_type == E.RASTER_TILE_SYNC]
+        assert len(tiles) == 25 and {t.channel for t in tiles} == {1}
+        assert [s.end_sync for s in syncs] == [False, True] and {s.channel for s in syncs} == {1}
+
+
+# ------------------------------------------------------------------ MOMENTS_GENERATOR_*
+
+HD163296 = "HD163296_CO_2_1.fits"
+
+
+@pytest.fixture
+def hd163296(data_dir: Path) -> None:
+    """HD163296_CO_2_1.fits: 432x432, 115 channels (the suite uses 73..114), one Stokes."""
+    data = np.random.default_rng(163).normal(0.3, 0.3, (1, 115, 432, 432)).astype(np.float32)
+    write_fits(data_dir / HD163296, data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
+
+
+def moments(file_id: int, region_id: int, which: list[int], keep: bool = False) -> pb.MomentRequest:
+    return pb.MomentRequest(file_id=file_id, region_id=region_id, axis=pb.MomentAxis.SPECTRAL, keep=keep,
+                            mask=pb.MomentMask.Include, moments=which,
+                            pixel_range=pb.FloatBounds(min=0.1, max=1.0), spectral_range=pb.IntBounds(min=73, max=114))
+
+
+async def moment_reply(client: CartaClient, message: pb.MomentRequest) -> tuple[pb.MomentResponse, list]:
+    """MOMENT_REQUEST; its response and everything that arrived before it."""
+    request_id = await client.send(message)
+    log = await client.collect_until(
+        lambda e: e.event_type == E.MOMENT_RESPONSE and e.request_id == request_id, timeout=120)
+    return log[-1].message, log[:-1]
+
+
+def of(log: list, kind: int) -> list:
+    return [e.message for e in log if e.event_type == kind]
+
+
+async def test_moments_generator_exception(url: str, hd163296: None) -> None:
+    """Region -1, moments [1, 0, 2] then [0, 1] (keep false): each answered after one
+    REGION_HISTOGRAM_DATA per moment image and (the second) at least one MOMENT_PROGRESS;
+    the new images serve tiles and the cursor."""
+    async with open_client(url) as client:
+        await client.register()
+        await open_image(client, HD163296)
+        response, before = await moment_reply(client, moments(0, -1, [1, 0, 2]))
+        assert response.success and len(response.open_file_acks) == 3
+        assert len(of(before, E.REGION_HISTOGRAM_DATA)) == 3
+
+        response, before = await moment_reply(client, moments(0, -1, [0, 1]))
+        histograms = of(before, E.REGION_HISTOGRAM_DATA)
+        assert len(histograms) == 2 and len(of(before, E.MOMENT_PROGRESS)) > 0
+        assert response.success and len(response.open_file_acks) == 2
+        assert all(ack.success for ack in response.open_file_acks)
+        file_ids = [h.file_id for h in histograms]
+        assert file_ids == [ack.file_id for ack in response.open_file_acks]
+
+        await tile_stream(client, file_ids[1], [0])
+        await client.send(pb.SetCursor(file_id=file_ids[1], point=pb.Point(x=218, y=218)))
+        profile = (await client.expect(pb.SpatialProfileData)).message
+        assert profile.file_id == file_ids[1]
+        assert await client.ping() == "PONG"
+
+
+async def test_moments_generator_cancel(url: str, hd163296: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """File id 200, all 13 moments, STOP_MOMENT_CALC after the fifth MOMENT_PROGRESS: no
+    more messages within 500 ms after the response (success, cancel, no acks); then
+    moment 12 alone gives '<name>.moment.minimum_coord', 432x432, 4 dimensions."""
+    from carta_trio.actors import moments as moments_actor
+
+    slow_down(monkeypatch, moments_actor, "compute_chunk", 0.1)
+    async with open_client(url) as client:
+        await client.register()
+        await open_image(client, HD163296, file_id=200)
+        request_id = await client.send(moments(200, 0, list(range(13))))
+        progress = []
+        while len(progress) < 5:
+            envelope = await client.receive(timeout=60)
+            assert envelope.event_type != E.MOMENT_RESPONSE, "answered before 5 MOMENT_PROGRESS"
+            if envelope.event_type == E.MOMENT_PROGRESS:
+                progress.append(envelope.message)
+        await client.send(pb.StopMomentCalc(file_id=200))
+        assert all(p.progress < 1.0 for p in progress)
+        reply = (await client.collect_until(
+            lambda e: e.event_type == E.MOMENT_RESPONSE and e.request_id == request_id, timeout=30))[-1].message
+        assert await messages_for(client, 0.5) == []
+        assert (reply.success, reply.cancel, len(reply.open_file_acks)) == (True, True, 0)
+
+        monkeypatch.undo()
+        response, _ = await moment_reply(client, moments(200, 0, [12]))
+        assert response.success
+        ack = response.open_file_acks[0]
+        assert ack.file_info.name == "HD163296_CO_2_1.fits.moment.minimum_coord"
+        extended = ack.file_info_extended
+        assert (extended.height, extended.width, extended.dimensions, extended.depth, extended.stokes) == (
+            432, 432, 4, 1, 1)
+
+
+async def test_moments_generator_save(url: str, hd163296: None, data_dir: Path) -> None:
+    """Moments [0, 1] of region 0, then each saved as FITS and as CASA under the suite's
+    names: every SAVE_FILE_ACK succeeds and names the moment image's file id."""
+    (data_dir / "tmp").mkdir()
+    async with open_client(url) as client:
+        await client.register()
+        await open_image(client, HD163296)
+        response, before = await moment_reply(client, moments(0, 0, [0, 1]))
+        file_ids = [h.file_id for h in of(before, E.REGION_HISTOGRAM_DATA)]
+        assert len(file_ids) == 2 and response.success and len(response.open_file_acks) == 2
+        assert all(ack.success for ack in response.open_file_acks)
+        for suffix, kind in ((".fits", pb.FileType.FITS), (".image", pb.FileType.CASA)):
+            for file_id, name in zip(file_ids, ("average", "integrated")):
+                ack = await client.request(pb.SaveFile(
+                    file_id=file_id, output_file_directory="tmp",
+                    output_file_name=f"HD163296_CO_2_1.fits.moment.{name}{suffix}", output_file_type=kind),
+                    timeout=60)
+                assert ack.file_id == file_id and ack.success, ack.message
