@@ -28,6 +28,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from carta_trio import limits
 from carta_trio.actors.contour_workers import smooth, trace_levels
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.frame_handlers import require_frame
@@ -77,7 +78,9 @@ def settings_from_message(message: pb.SetContourParameters) -> ContourSettings:
         smoothing_factor=message.smoothing_factor,
         decimation_factor=message.decimation_factor,
         compression_level=message.compression_level,
-        chunk_size=message.contour_chunk_size,
+        # at least MIN_CONTOUR_CHUNK_SIZE vertices a message (0: one message per level)
+        chunk_size=(message.contour_chunk_size if message.contour_chunk_size <= 0
+                    else max(message.contour_chunk_size, limits.MIN_CONTOUR_CHUNK_SIZE)),
         reference_file_id=message.reference_file_id,
     )
 

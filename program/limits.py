@@ -70,6 +70,12 @@ MAX_REGION_VERTICES = 10_000
 #: the long fuzz run. The diagonal of a 65536 x 65536 image is 92,682 pixels.
 MAX_LINE_BOXES = 100_000
 
+#: Least contour vertices per CONTOUR_IMAGE_DATA message (``contour_chunk_size``; 0 still
+#: means one message per level). A chunk size of 1 sent one message per vertex: 620,014
+#: messages and a 638 MB peak for two levels of a 2048^2 noise plane. The frontend's
+#: preference offers 25K to 1M (default 100K).
+MIN_CONTOUR_CHUNK_SIZE = 1_000
+
 #: Regions one session holds, and control points over all of them. Each point is kept as
 #: a Python pair (~110 bytes): without a bound, 10,000 polygons of MAX_REGION_VERTICES
 #: points would be ~11 GB (estimated: 10**8 pairs). Region files rarely hold more than a

@@ -167,7 +167,11 @@ async def test_contours_match_contourpy(
     images, carta_url, monkeypatch, mode, factor, decimation, compression, chunk, processes
 ) -> None:
     """``processes``: the grid-size threshold is lowered so that this small plane
-    takes the large-plane path (row-parallel smoothing, worker processes)."""
+    takes the large-plane path (row-parallel smoothing, worker processes). Chunks of
+    a few dozen vertices (below the server's floor) show the chunking on a small plane."""
+    from carta_trio import limits
+
+    monkeypatch.setattr(limits, "MIN_CONTOUR_CHUNK_SIZE", 1)
     if processes:
         monkeypatch.setattr(contour_workers, "PROCESS_MIN_CELLS", 1000)
     plane = images["plane.fits"]
@@ -509,3 +513,26 @@ async def test_computed_vectors_without_q_u_get_error(images, carta_url, name) -
         ))
         messages = await collect_vectors(client)
         assert messages[-1].progress == 1.0 and messages[0].intensity_tiles[0].image_data
+
+
+async def test_a_tiny_chunk_size_is_raised_to_the_limit(data_dir: Path, carta_url) -> None:
+    """contour_chunk_size 1 made one message per vertex: 620,014 messages and a 638 MB
+    peak for two levels of a 2048² noise plane. It is raised to
+    limits.MIN_CONTOUR_CHUNK_SIZE (the frontend offers 25K and up); the lines are the same."""
+    from carta_trio import limits
+
+    rng = np.random.default_rng(9)
+    plane = rng.normal(0, 1, (200, 200)).astype(np.float32)
+    write_fits(data_dir / "noise.fits", plane, wcs_header(("RA---SIN", "DEC--SIN")))
+    async with open_client(carta_url) as client:
+        await client.register()
+        await open_image(client, "noise.fits")
+        await client.send(contour_request(0, [0.0], mode=0, factor=1, decimation=1, chunk=1))
+        tiny = await collect_contours(client, [0.0])
+        await client.send(contour_request(0, [0.5], mode=0, factor=1, decimation=1, chunk=limits.MIN_CONTOUR_CHUNK_SIZE))
+        await collect_contours(client, [0.5])
+        await client.send(contour_request(0, [0.0], mode=0, factor=1, decimation=1, chunk=limits.MIN_CONTOUR_CHUNK_SIZE))
+        floor = await collect_contours(client, [0.0])
+    vertices = sum(len(polyline) for m in tiny for polyline in polylines_of(m.contour_sets[0]))
+    assert vertices > 3 * limits.MIN_CONTOUR_CHUNK_SIZE  # the level has several chunks' worth
+    assert len(tiny) == len(floor) <= vertices // limits.MIN_CONTOUR_CHUNK_SIZE + 2
