@@ -339,3 +339,169 @@ async def test_moments_generator_save(url: str, hd163296: None, data_dir: Path) 
                     output_file_name=f"HD163296_CO_2_1.fits.moment.{name}{suffix}", output_file_type=kind),
                     timeout=60)
                 assert ack.file_id == file_id and ack.success, ack.message
+
+
+# ------------------------------------------------------------------ PV_GENERATOR_*, PV_PREVIEW_CANCEL
+#
+# The suite's dev branch expects the PV image as file id 1 (then 2): backend PR #1322
+# (February 2024, after v4.1.0) gave generated images the next unused file id. v4.1.0,
+# and we, use (file_id + 1) * -1000 - N; these replays take the id from the ack.
+
+def line_region(points: list[tuple[float, float]], rotation: float) -> pb.SetRegion:
+    return pb.SetRegion(file_id=0, region_id=-1, region_info=pb.RegionInfo(
+        region_type=pb.RegionType.LINE, control_points=[pb.Point(x=x, y=y) for x, y in points], rotation=rotation))
+
+
+async def pv_setup(client: CartaClient, name: str, points: list[tuple[float, float]], rotation: float) -> None:
+    """Steps 1-4 of the PV tests: open, cursor, tile 0, spatial requirements, the line (id 1)."""
+    await client.register()
+    await open_image(client, name)
+    await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=1, y=1)))
+    await client.expect(pb.SpatialProfileData)
+    await tile_stream(client, 0, [0])
+    await client.send(pb.SetSpatialRequirements(file_id=0, region_id=0, spatial_profiles=[
+        pb.SetSpatialRequirements.SpatialConfig(coordinate="x", mip=1),
+        pb.SetSpatialRequirements.SpatialConfig(coordinate="y", mip=1)]))
+    await client.expect(pb.SpatialProfileData)
+    ack = await client.request(line_region(points, rotation))
+    assert (ack.region_id, ack.success) == (1, True)
+
+
+async def pv_reply(client: CartaClient, message: pb.PvRequest, timeout: float = 60) -> tuple[pb.PvResponse, list]:
+    request_id = await client.send(message)
+    log = await client.collect_until(
+        lambda e: e.event_type == E.PV_RESPONSE and e.request_id == request_id, timeout=timeout)
+    return log[-1].message, log[:-1]
+
+
+def tile_layout(batch: list) -> list[tuple[int, int, int, int]]:
+    """(layer, x, width, height) of the tiles of a ``Stream(RasterTileData, n + 2)``, by x."""
+    return sorted((t.tiles[0].layer, t.tiles[0].x, t.tiles[0].width, t.tiles[0].height)
+                  for t in batch if isinstance(t, pb.RasterTileData))
+
+
+async def test_pv_generator_cancel(url: str, hd163296: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """STOP_PV_CALC after the third PV_PROGRESS: the response is a failure containing 'PV
+    image generator cancelled' (or a success); the same request again succeeds after
+    exactly one REGION_HISTOGRAM_DATA; the PV image (401 x channels) serves the cursor
+    and tiles 16777216/16777217 of widths 256 and 145."""
+    from carta_trio.actors import pv as pv_actor
+
+    async with open_client(url) as client:
+        await pv_setup(client, HD163296, [(79, 77), (362, 360)], 135)
+        slow_down(monkeypatch, pv_actor, "read_box_spectra", 0.2)
+        monkeypatch.setattr(pv_actor, "box_groups", lambda cut, nchan: [(i, i + 1) for i in range(len(cut))])
+        request = pb.PvRequest(file_id=0, region_id=1, width=3)
+        request_id = await client.send(request)
+        progress = []
+        while len(progress) < 3:
+            envelope = await client.receive(timeout=60)
+            assert envelope.event_type != E.PV_RESPONSE, "answered before 3 PV_PROGRESS"
+            if envelope.event_type == E.PV_PROGRESS:
+                progress.append(envelope.message)
+        await client.send(pb.StopPvCalc(file_id=0))
+        log = await client.collect_until(
+            lambda e: e.event_type == E.PV_RESPONSE and e.request_id == request_id, timeout=30)
+        response = log[-1].message
+        assert response.success or "PV image generator cancelled" in response.message
+        assert response.cancel and not response.success
+
+        monkeypatch.undo()
+        quiet = await messages_for(client, 0.5)
+        response, before = await pv_reply(client, request)
+        assert response.success
+        assert len(of(quiet + before, E.REGION_HISTOGRAM_DATA)) == 1
+        pv_id = response.open_file_ack.file_id
+        assert of(before, E.REGION_HISTOGRAM_DATA)[0].file_id == pv_id
+        assert response.open_file_ack.file_info_extended.width == 401
+
+        # the suite's (175, 125): its image has 250 channels, ours 115
+        await client.send(pb.SetCursor(file_id=pv_id, point=pb.Point(x=175, y=100)))
+        assert (await client.expect(pb.SpatialProfileData)).message.file_id == pv_id
+        batch = await tile_stream(client, pv_id, [16777216, 16777217])
+        assert tile_layout(batch) == [(1, 0, 256, 115), (1, 1, 145, 115)]
+
+
+async def test_pv_generator_nan(url: str, m17: None) -> None:
+    """A cut from x = -54 to 206 (partly off the image): the PV image keeps its whole
+    length (261 pixels; tiles of widths 256 and 5, height = channels), one histogram
+    before the response; the cursor on the PV image answers with its file id: at x = 260
+    NaN (the offset axis runs from the second point back, as the reference's: 260 is
+    x = -54, off the image), at x = 64 a value."""
+    async with open_client(url) as client:
+        await pv_setup(client, "M17_SWex.fits", [(-54, 325), (206, 325)], 90)
+        response, before = await pv_reply(client, pb.PvRequest(file_id=0, region_id=1, width=3))
+        assert response.success and len(of(before, E.REGION_HISTOGRAM_DATA)) == 1
+        pv_id = response.open_file_ack.file_id
+        assert response.open_file_ack.file_info_extended.width == 261
+        batch = await tile_stream(client, pv_id, [16777216, 16777217])
+        assert tile_layout(batch) == [(1, 0, 256, 25), (1, 1, 5, 25)]
+        await client.send(pb.SetCursor(file_id=pv_id, point=pb.Point(x=260, y=11)))
+        off = (await client.expect(pb.SpatialProfileData)).message
+        assert off.file_id == pv_id and np.isnan(off.value)
+        await client.send(pb.SetCursor(file_id=pv_id, point=pb.Point(x=64, y=8)))
+        on = (await client.expect(pb.SpatialProfileData)).message
+        assert on.file_id == pv_id and np.isfinite(on.value)
+
+
+@pytest.fixture
+def gaussian_cutted(data_dir: Path) -> None:
+    """Gaussian-cutted.fits: 16 channels (the PV height the suite expects)."""
+    data = np.random.default_rng(5).normal(0, 1, (16, 300, 900)).astype(np.float32)
+    write_fits(data_dir / "Gaussian-cutted.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+
+
+async def test_pv_generator_wide(url: str, gaussian_cutted: None) -> None:
+    """Two cuts, two PV requests (keep false): each answered after one histogram of the
+    PV image (progress 1, region -1), named 'Gaussian-cutted_pv.fits', 16 high. (The
+    widths 182 and 94 come from the real image's all-sky WCS and are not checked.)"""
+    async with open_client(url) as client:
+        await pv_setup(client, "Gaussian-cutted.fits", [(74, 190), (164, 190)], 90)
+        for region_id, points in ((1, None), (2, [(769, 190), (859, 190)])):
+            if points is not None:
+                ack = await client.request(line_region(points, 90))
+                assert (ack.region_id, ack.success) == (region_id, True)
+            response, before = await pv_reply(client, pb.PvRequest(file_id=0, region_id=region_id, width=3))
+            histogram = of(before, E.REGION_HISTOGRAM_DATA)[0]
+            ack = response.open_file_ack
+            assert (histogram.file_id, histogram.progress, histogram.region_id) == (ack.file_id, 1, -1)
+            assert response.success and ack.file_info.name == "Gaussian-cutted_pv.fits"
+            assert ack.file_info_extended.height == 16
+
+
+@pytest.fixture
+def s255(data_dir: Path) -> None:
+    """S255_IR_sci.spw25.cube.I.pbcor.fits, smaller than the real one (401 channels)."""
+    data = np.random.default_rng(255).normal(0, 1, (401, 96, 96)).astype(np.float32)
+    write_fits(data_dir / "S255_IR_sci.spw25.cube.I.pbcor.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+
+
+async def test_pv_preview_cancel(url: str, s255: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PV preview, cancelled (STOP_PV_CALC and STOP_PV_PREVIEW) at its first
+    PV_PROGRESS (progress < 1): the response is a failure containing 'PV image preview
+    cancelled' (or a success)."""
+    from carta_trio.actors import pv_preview
+
+    slow_down(monkeypatch, pv_preview, "_load_groups", 0.2)
+    monkeypatch.setattr(pv_preview, "CHUNK_BYTES", 96 * 96 * 4 * 4 * 8)
+    async with open_client(url) as client:
+        await client.register()
+        await open_image(client, "S255_IR_sci.spw25.cube.I.pbcor.fits")
+        await tile_stream(client, 0, [0])
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=1, y=1)))
+        await client.expect(pb.SpatialProfileData)
+        ack = await client.request(line_region([(260, 287), (1613, 1640)], 135))
+        assert (ack.region_id, ack.success) == (1, True)
+        request_id = await client.send(pb.PvRequest(
+            file_id=0, region_id=1, width=5, keep=False, reverse=False,
+            spectral_range=pb.IntBounds(min=0, max=400), preview_settings=pb.PvPreviewSettings(
+                animation_compression_quality=9, compression_type=ZFP, image_compression_quality=11,
+                preview_id=0, rebin_xy=4, rebin_z=4, region_id=-1)))
+        first = (await client.expect(pb.PvProgress, timeout=30)).message
+        await client.send(pb.StopPvCalc(file_id=0))
+        await client.send(pb.StopPvPreview(preview_id=0))
+        assert first.progress < 1
+        log = await client.collect_until(
+            lambda e: e.event_type == E.PV_RESPONSE and e.request_id == request_id, timeout=30)
+        response = log[-1].message
+        assert response.success or "PV image preview cancelled" in response.message
