@@ -31,6 +31,7 @@ from carta_trio import limits
 from carta_trio.actors import dispatch, session_keep, workers
 from carta_trio.actors.jobs import Jobs
 from carta_trio.actors.session_state import SessionState
+from carta_trio.io.reader_guard import ReaderClosed
 from carta_trio.messages import framing, registry
 from carta_trio.messages import schema as pb
 from carta_trio.settings import Settings
@@ -384,8 +385,14 @@ class Session:
             else:
                 await fn(*args)
         except Exception as exc:  # noqa: BLE001 - the supervisor boundary
-            log.exception("Session %d: %s failed", self.id, name)
-            text = f"{name} failed: {describe_error(exc)}"
+            if isinstance(_leaf(exc), ReaderClosed):
+                # an expected race: CLOSE_FILE (or a RESUME_SESSION parking the image)
+                # arrived while this request was reading it
+                log.info("Session %d: %s: the image was closed while it was in use", self.id, name)
+                text = f"{name} failed: the image was closed while it was in use"
+            else:
+                log.exception("Session %d: %s failed", self.id, name)
+                text = f"{name} failed: {describe_error(exc)}"
             response = handler.response if handler else None
             if response is not None and "success" in response.DESCRIPTOR.fields_by_name:
                 ack = response(success=False)
@@ -396,8 +403,14 @@ class Session:
                 await self.send_error(text, pb.ErrorSeverity.ERROR, [name.lower()])
 
 
-def describe_error(exc: BaseException) -> str:
-    """A one-line reason, unwrapping single-exception groups."""
+def _leaf(exc: BaseException) -> BaseException:
+    """``exc`` with single-exception groups unwrapped."""
     while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
         exc = exc.exceptions[0]
-    return str(exc) or type(exc).__name__
+    return exc
+
+
+def describe_error(exc: BaseException) -> str:
+    """A one-line reason, unwrapping single-exception groups."""
+    leaf = _leaf(exc)
+    return str(leaf) or type(leaf).__name__

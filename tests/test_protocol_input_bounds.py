@@ -207,3 +207,30 @@ async def test_d14_bad_channel_change_with_bad_tiles_is_one_error(carta_url: str
         assert await client.ping() == "PONG"
         await trio.sleep(0.3)
         assert not [e for e in client.buffered if e.event_type in (E.ERROR_DATA, E.RASTER_TILE_SYNC)]
+
+
+async def test_a_request_meeting_an_image_closed_meanwhile_is_one_line_not_a_traceback(
+    carta_url: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A handler whose image is closed while it reads (CLOSE_FILE, or a RESUME_SESSION
+    parking it, racing the request) used to log a traceback; it is an expected race:
+    one log line and one answer saying so."""
+    import dataclasses
+    import logging
+
+    from carta_trio.actors import dispatch
+    from carta_trio.io.reader_guard import ReaderClosed
+
+    async def closed_meanwhile(*args: object) -> None:
+        raise ReaderClosed()
+
+    event = pb.EventType.FILE_INFO_REQUEST
+    handler = dispatch._HANDLERS[event]
+    monkeypatch.setitem(dispatch._HANDLERS, event, dataclasses.replace(handler, fn=closed_meanwhile))
+    caplog.set_level(logging.INFO)
+    async with open_client(carta_url) as client:
+        await client.register()
+        response = await client.request(pb.FileInfoRequest(directory="", file="x.fits", hdu=""))
+        assert not response.success and "the image was closed" in response.message, response.message
+        assert await client.ping()
+    assert not [r for r in caplog.records if r.exc_info]
