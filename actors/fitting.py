@@ -232,8 +232,9 @@ async def _fit(session: Session, job: Job, request_id: int, frame: Frame, plane:
     except (ValueError, ArithmeticError, np.linalg.LinAlgError) as exc:
         # Extreme initial values drive the solver to inf/NaN (issue 11 D13): the fit
         # failed, which is an answer, not a server error.
+        # The reference's text exactly (the protocol suite compares it whole); the cause is logged.
         log.info("Fitting file %d failed: %s", file_id, exc)
-        return FitResult(False, f"fit did not converge: {exc}"), (0, 0)
+        return FitResult(False, "fit did not converge"), (0, 0)
     return result, fitter.origin
 
 

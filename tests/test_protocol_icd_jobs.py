@@ -505,3 +505,100 @@ async def test_pv_preview_cancel(url: str, s255: None, monkeypatch: pytest.Monke
             lambda e: e.event_type == E.PV_RESPONSE and e.request_id == request_id, timeout=30)
         response = log[-1].message
         assert response.success or "PV image preview cancelled" in response.message
+
+
+# ------------------------------------------------------------------ IMAGE_FITTING_BAD, IMAGE_FITTING_CANCEL
+
+def component(amp: float, x: float, y: float, fx: float, fy: float, pa: float) -> pb.GaussianComponent:
+    return pb.GaussianComponent(amp=amp, center=pb.DoublePoint(x=x, y=y), fwhm=pb.DoublePoint(x=fx, y=fy), pa=pa)
+
+
+def fitting(region_id: int, guesses: list[pb.GaussianComponent], fixed: list[bool]) -> pb.FittingRequest:
+    return pb.FittingRequest(file_id=0, region_id=region_id, initial_values=guesses, fixed_params=fixed,
+                             create_model_image=False, create_residual_image=False, solver=1, offset=0)
+
+
+@pytest.fixture
+def three_component(data_dir: Path) -> None:
+    """ThreeComponent-inclined-2d-gaussian.fits: three inclined Gaussians on 650x650."""
+    from tests.test_protocol_fitting import gaussian
+
+    shape = (650, 650)
+    data = (gaussian(shape, 324.35, 324.35, 10.0, 29.4, 117.5, 0.53) + gaussian(shape, 480, 150, 4.0, 20, 60, 30)
+            + gaussian(shape, 150, 480, 6.0, 40, 25, 120))
+    data += np.random.default_rng(3).normal(0, 0.01, shape)
+    write_fits(data_dir / "ThreeComponent-inclined-2d-gaussian.fits", data.astype(np.float32),
+               wcs_header(("RA---SIN", "DEC--SIN")))
+
+
+async def test_image_fitting_bad(url: str, three_component: None) -> None:
+    """Two components from poor guesses (offset fixed): a success whose log begins
+    'Gaussian fitting with 2 component'; one component far outside the image: success,
+    or a failure whose message is exactly 'fit did not converge' (the suite compares
+    the whole text)."""
+    async with open_client(url) as client:
+        await client.register()
+        await client.send(pb.CloseFile(file_id=0))
+        await open_image(client, "ThreeComponent-inclined-2d-gaussian.fits")
+        await tile_stream(client, 0, [0])
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=1, y=1)))
+        await client.expect(pb.SpatialProfileData)
+        first = await client.request(fitting(-1, [component(1, 164, 280, 100, 5, 270), component(1, 220, 270, 30, 100, 45)],
+                                             [False] * 12 + [True]), timeout=120)
+        assert first.success, first.message
+        assert "Gaussian fitting with 2 component" in first.log
+        assert len(first.result_values) == 2 and len(first.result_errors) == 2
+        second = await client.request(fitting(-1, [component(10, 1000, 280, 100, 5, 270)], [False] * 6 + [True]),
+                                      timeout=120)
+        assert second.success or second.message == "fit did not converge", second.message
+
+
+@pytest.fixture
+def m17_gaussian(data_dir: Path) -> None:
+    """M17_SWex-channel0-addOneGaussian.fits: 640x800, one Gaussian near (320, 400) on noise."""
+    from tests.test_protocol_fitting import gaussian
+
+    shape = (800, 640)
+    data = gaussian(shape, 319.5, 399.5, 10.0, 170.6, 41.5, 142.2) + np.random.default_rng(7).normal(0, 0.5, shape)
+    write_fits(data_dir / "M17_SWex-channel0-addOneGaussian.fits", data.astype(np.float32),
+               wcs_header(("RA---SIN", "DEC--SIN")))
+
+
+async def test_image_fitting_cancel(url: str, m17_gaussian: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fit in a rectangle, STOP_FITTING at a FITTING_PROGRESS: the response is a success
+    or a failure containing 'task cancelled'; the same request again completes (log
+    'Gaussian fitting with 1 component'). One FITTING_PROGRESS per solver iteration, as
+    the reference; the suite cancels at the tenth, which needs a fit of at least ten
+    iterations: the real image's is, this synthetic one converges in 7 (8 progress
+    messages), so here the cancel is sent at the fifth."""
+    async with open_client(url) as client:
+        await client.register()
+        await client.send(pb.CloseFile(file_id=0))
+        await open_image(client, "M17_SWex-channel0-addOneGaussian.fits")
+        await tile_stream(client, 0, [0])
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=1, y=1)))
+        await client.expect(pb.SpatialProfileData)
+        ack = await client.request(pb.SetRegion(file_id=0, region_id=1, region_info=pb.RegionInfo(
+            region_type=pb.RegionType.RECTANGLE, control_points=[pb.Point(x=324, y=398), pb.Point(x=270, y=270)])))
+        assert (ack.region_id, ack.success) == (1, True)
+        request = fitting(1, [component(10, 320, 400, 100, 50, 135)], [False] * 6 + [True])
+
+        request_id = await client.send(request)
+        count = 0
+        while count < 5:
+            envelope = await client.receive(timeout=60)
+            assert envelope.event_type != E.FITTING_RESPONSE, f"answered after {count} FITTING_PROGRESS"
+            count += envelope.event_type == E.FITTING_PROGRESS
+        await client.send(pb.StopFitting(file_id=0))
+        log = await client.collect_until(
+            lambda e: e.event_type == E.FITTING_RESPONSE and e.request_id == request_id, timeout=30)
+        response = log[-1].message
+        assert response.success or "task cancelled" in response.message
+
+        request_id = await client.send(request)
+        log = await client.collect_until(
+            lambda e: e.event_type == E.FITTING_RESPONSE and e.request_id == request_id, timeout=120)
+        assert len(of(log, E.FITTING_PROGRESS)) >= 5
+        response = log[-1].message
+        assert response.success, response.message
+        assert "Gaussian fitting with 1 component" in response.log
