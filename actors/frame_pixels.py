@@ -160,7 +160,9 @@ class FramePixels:
                 channel=self.channel,
                 stokes=self.stokes,
                 progress=1.0,
-                config=pb.HistogramConfig(num_bins=-1),
+                # The reference always writes the bounds (zero here): the suite's
+                # SET_HISTOGRAMCONFIG expects ``config.bounds`` present and empty.
+                config=pb.HistogramConfig(num_bins=-1, bounds=pb.DoubleBounds()),
                 histograms=histogram_message(result),
             )
         )

@@ -141,12 +141,16 @@ def _region_histogram(
 
 
 @one_error_per_call
-async def send_region_histograms(frame: Frame, region: Region) -> None:
-    """One REGION_HISTOGRAM_DATA per histogram config of a closed region (current channel).
+async def send_region_histograms(
+    frame: Frame, region: Region, requirements: list[HistogramRequirement] | None = None
+) -> None:
+    """One REGION_HISTOGRAM_DATA per histogram config of a closed region (current channel):
+    ``requirements``, or (None) the region's when the job runs.
 
     Nothing is sent for a region outside the image (ANALYTICS.md §1.6).
     """
-    requirements = list(analytics(frame).histograms.get(region.region_id, []))
+    if requirements is None:
+        requirements = list(analytics(frame).histograms.get(region.region_id, []))
     session = frame.session
     channel = frame.channel
     version = region.version

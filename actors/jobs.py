@@ -7,7 +7,10 @@ Every job belongs to one frame and sits in a *slot* ``(kind, key)`` of that fram
 
 - its STOP message (:meth:`Jobs.cancel` by kind, and key where the ICD names one);
 - a newer job for the same slot (starting one cancels the one in the slot first:
-  the newest request always wins);
+  the newest request always wins), unless the newer one is *queued*
+  (``start(..., queue=True)``): then it waits for the one in the slot to finish and
+  runs after it, as the reference answers every SET_HISTOGRAM_REQUIREMENTS; cancelling
+  a queued job cancels the ones it waits for too;
 - its frame closing (:meth:`Frame.aclose <carta_trio.actors.frame.Frame.aclose>`
   closes the table: every job is cancelled and no new one starts).
 
@@ -43,6 +46,9 @@ T = TypeVar("T")
 
 #: Seconds between progress messages while a job runs (DESIGN.md: about 0.5-1 s).
 PROGRESS_INTERVAL = 0.5
+#: At most this many jobs wait behind each other in one slot; one more and the newest
+#: wins again (a flood of queued requests cannot pile up tasks).
+MAX_QUEUED = 32
 
 Slot = tuple[str, Hashable]
 #: "Any key" for :meth:`Jobs.cancel` (None is a key like any other).
@@ -60,6 +66,11 @@ class Job:
         self.interval = interval
         self.scope = trio.CancelScope()
         self._last_report = -1.0
+        #: Set once the job's body has ended (normally, failed or cancelled).
+        self.finished = trio.Event()
+        #: The job this queued job waits for (None once it has finished, or not queued).
+        self.after: Job | None = None
+        self.depth = 0
 
     @property
     def cancelled(self) -> bool:
@@ -67,8 +78,10 @@ class Job:
         return self.scope.cancel_called
 
     def cancel(self) -> None:
-        """Cancel the job (not a checkpoint)."""
+        """Cancel the job and those it is queued behind (not a checkpoint)."""
         self.scope.cancel()
+        if self.after is not None:
+            self.after.cancel()
 
     def due(self, fraction: float) -> bool:
         """True when a progress report should go out now (steady cadence, and at 1.0)."""
@@ -107,13 +120,16 @@ class Jobs:
         self._slots: dict[Slot, Job] = {}
         self._closed = False
 
-    def _claim(self, kind: str, key: Hashable, interval: float) -> Job:
-        """A new job in slot ``(kind, key)``, cancelling the one there; born cancelled
-        once the table is closed."""
+    def _claim(self, kind: str, key: Hashable, interval: float, queue: bool = False) -> Job:
+        """A new job in slot ``(kind, key)``, cancelling the one there (or, ``queue``,
+        waiting for it); born cancelled once the table is closed."""
         previous = self._slots.get((kind, key))
-        if previous is not None:
-            previous.cancel()
         job = Job(self._session, kind, key, interval)
+        if previous is not None:
+            if queue and not previous.cancelled and previous.depth < MAX_QUEUED:
+                job.after, job.depth = previous, previous.depth + 1
+            else:
+                previous.cancel()
         if self._closed:
             job.cancel()
         else:
@@ -136,27 +152,33 @@ class Jobs:
             with job.scope:
                 yield job
         finally:
+            job.finished.set()
             self._release(job)
 
     def start(
         self, kind: str, key: Hashable, name: str, fn: Callable[..., Awaitable[object]], *args: object,
-        interval: float = PROGRESS_INTERVAL,
+        interval: float = PROGRESS_INTERVAL, queue: bool = False,
     ) -> Job:
         """Start ``fn(*args)`` as the job in slot ``(kind, key)`` in the frame's nursery.
 
         The job's scope is registered before its task runs, so of two jobs started back
-        to back the later always wins, whatever order trio runs them in. A failure is
-        reported as ERROR_DATA naming ``name``. Returns the job (cancel it to stop it).
+        to back the later always wins, whatever order trio runs them in; with ``queue``
+        the later runs once the earlier has finished instead. A failure is reported as
+        ERROR_DATA naming ``name``. Returns the job (cancel it to stop it).
         """
-        job = self._claim(kind, key, interval)
+        job = self._claim(kind, key, interval, queue)
         if job.cancelled:
             return job
 
         async def run() -> None:
             try:
                 with job.scope:
+                    if job.after is not None:
+                        await job.after.finished.wait()
+                        job.after = None
                     await fn(*args)
             finally:
+                job.finished.set()
                 self._release(job)
 
         self._spawn(name, run)

@@ -28,6 +28,7 @@ from carta_trio.actors.analytics_state import (
     CUBE_REGION_ID,
     CURSOR_REGION_ID,
     IMAGE_REGION_ID,
+    HistogramRequirement,
     SpatialRequirement,
     SpectralRequirement,
     StatsRequirement,
@@ -265,15 +266,21 @@ async def on_set_histogram_requirements(session: Session, request_id: int, messa
         cube_histogram.start_cube_histograms(frame, requirements)
         return
     state.histograms[region_id] = requirements
-    _start_histograms(frame, region_id, region)
+    # Every request is answered, in order (the reference computes each in its own task;
+    # the suite's SET_HISTOGRAMCONFIG_QUEUE drags the bin count and counts the replies).
+    _start_histograms(frame, region_id, region, list(requirements), queue=True)
 
 
-def _start_histograms(frame: Frame, region_id: int, region: Region | None) -> None:
+def _start_histograms(frame: Frame, region_id: int, region: Region | None,
+                      requirements: list[HistogramRequirement] | None = None, queue: bool = False) -> None:
+    """The histograms of one region (or the image plane) as its job; ``requirements``
+    None: the ones set when the job runs."""
     if region is None:
-        frame.jobs.start(HISTOGRAM_JOB, region_id, "image histogram", send_image_histograms, frame)
+        frame.jobs.start(HISTOGRAM_JOB, region_id, "image histogram", send_image_histograms, frame, requirements,
+                         queue=queue)
     else:
         frame.jobs.start(HISTOGRAM_JOB, region_id, f"histogram of region {region_id}", send_region_histograms,
-                         frame, region)
+                         frame, region, requirements, queue=queue)
 
 
 # ------------------------------------------------------------ region change

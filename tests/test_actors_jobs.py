@@ -51,6 +51,41 @@ async def test_newer_job_in_a_slot_wins_and_other_slots_run_on(autojump_clock: A
     assert jobs.running() == []
 
 
+async def test_queued_jobs_run_in_order_and_cancel_together(autojump_clock: Any) -> None:
+    """``queue=True``: each waits for the one before it (every request is answered);
+    cancelling the newest cancels the ones it waits for; past MAX_QUEUED the newest wins."""
+    from carta_trio.actors.jobs import MAX_QUEUED
+
+    finished: list[tuple[str, float]] = []
+
+    async def work(tag: str, seconds: float) -> None:
+        await trio.sleep(seconds)
+        finished.append((tag, trio.current_time()))
+
+    async with trio.open_nursery() as nursery:
+        jobs = table(nursery)
+        start = trio.current_time()
+        for tag in "abc":
+            jobs.start("histogram", 1, tag, work, tag, 10, queue=True)
+    assert [(tag, round(t - start)) for tag, t in finished] == [("a", 10), ("b", 20), ("c", 30)]
+    assert jobs.running() == []
+
+    finished.clear()
+    async with trio.open_nursery() as nursery:
+        jobs = table(nursery)
+        jobs.start("histogram", 1, "a", work, "a", 10, queue=True)
+        last = jobs.start("histogram", 1, "b", work, "b", 10, queue=True)
+        await trio.sleep(5)
+        last.cancel()
+    assert finished == []
+
+    async with trio.open_nursery() as nursery:
+        jobs = table(nursery)
+        queued = [jobs.start("histogram", 1, str(i), work, str(i), 10, queue=True) for i in range(MAX_QUEUED + 2)]
+        assert all(job.cancelled for job in queued[:-1]) and not queued[-1].cancelled
+    assert [tag for tag, _ in finished] == [str(MAX_QUEUED + 1)]
+
+
 async def test_stop_by_kind_and_key(autojump_clock: Any) -> None:
     finished: list[str] = []
 

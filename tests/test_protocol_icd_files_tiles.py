@@ -238,3 +238,196 @@ async def test_get_filelist_rootpath_concurrent(carta_url: str, qa: Path, data_d
     for r in responses[1:]:
         assert list(r.files) == list(responses[0].files)
         assert list(r.subdirectories) == list(responses[0].subdirectories)
+
+
+@pytest.fixture
+def cluster(qa: Path) -> np.ndarray:
+    """cluster_04096.fits: 4096 x 4096, one plane."""
+    rng = np.random.default_rng(4096)
+    data = rng.normal(0, 1, (4096, 4096)).astype(np.float32)
+    write_fits(qa / "cluster_04096.fits", data, wcs_header(("RA---SIN", "DEC--SIN")))
+    return data
+
+
+async def test_tile_data_request(carta_url: str, cluster: np.ndarray) -> None:
+    """TILE_DATA_REQUEST: four layer-1 tiles uncompressed: sync, four one-tile messages
+    (x, y, layer as asked), sync; then the cursor's and the spatial profiles."""
+    async with open_client(carta_url) as client:
+        hot = Hot(client)
+        await client.register()
+        directory = await qa_path(client)
+        await client.send(pb.CloseFile(file_id=-1))
+        await open_image(hot, directory, "cluster_04096.fits")
+        codes = [16777216, 16781312, 16777217, 16781313]
+        await client.send(pb.AddRequiredTiles(file_id=0, tiles=codes, compression_type=NONE, compression_quality=11))
+        batch = await hot.stream(TILES, len(codes) + 2)
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=1, y=1)))
+        await hot.stream({E.SPATIAL_PROFILE_DATA}, 1)
+        await client.send(pb.SetSpatialRequirements(file_id=0, region_id=0, spatial_profiles=[
+            pb.SetSpatialRequirements.SpatialConfig(coordinate="x"),
+            pb.SetSpatialRequirements.SpatialConfig(coordinate="y")]))
+        await hot.stream({E.SPATIAL_PROFILE_DATA}, 1)
+    assert not batch[0].end_sync and batch[-1].end_sync
+    wanted = {(0, 0, 1), (1, 0, 1), (0, 1, 1), (1, 1, 1)}
+    for data in batch[1:-1]:
+        assert len(data.tiles) == 1
+        tile = data.tiles[0]
+        assert (tile.x, tile.y, tile.layer) in wanted
+        assert data.compression_type == NONE and len(tile.image_data) == tile.width * tile.height * 4
+    assert {(d.tiles[0].x, d.tiles[0].y) for d in batch[1:-1]} == {(0, 0), (1, 0), (0, 1), (1, 1)}
+
+
+async def test_check_raster_tile_data(carta_url: str, cluster: np.ndarray) -> None:
+    """CHECK_RASTER_TILE_DATA: the layer-0 tile uncompressed after SET_IMAGE_CHANNELS of the
+    current channel; ZFP tiles asked without a quality at layers 1-4, each 256 x 256.
+    Quality 0 is zfp's full precision: the full-resolution tile's stream is checked."""
+    from carta_trio.codecs.raster_tiles import zfp_compress
+
+    async with open_client(carta_url) as client:
+        hot = Hot(client)
+        await client.register()
+        directory = await qa_path(client)
+        await client.send(pb.CloseFile(file_id=-1))
+        await open_image(hot, directory, "cluster_04096.fits")
+        await client.send(pb.AddRequiredTiles(file_id=0, tiles=[0], compression_type=NONE, compression_quality=11))
+        await hot.stream(TILES, 3)
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=1, y=1)))
+        await hot.stream({E.SPATIAL_PROFILE_DATA}, 1)
+        await client.send(pb.SetSpatialRequirements(file_id=0, region_id=0, spatial_profiles=[
+            pb.SetSpatialRequirements.SpatialConfig(coordinate="x"),
+            pb.SetSpatialRequirements.SpatialConfig(coordinate="y")]))
+        await hot.stream({E.SPATIAL_PROFILE_DATA}, 1)
+        await client.send(pb.SetImageChannels(file_id=0, channel=0, required_tiles=pb.AddRequiredTiles(
+            file_id=0, tiles=[0], compression_type=NONE)))
+        batch = await hot.stream(TILES, 3)
+        data = batch[1]
+        assert (data.file_id, data.channel, data.stokes, data.compression_type) == (0, 0, 0, NONE)
+        assert len(data.tiles) == 1
+        tile = data.tiles[0]
+        assert (tile.x, tile.y, tile.layer, tile.height, tile.width) == (0, 0, 0, 256, 256)
+        assert len(tile.image_data) == 256 * 256 * 4
+        for code, (x, y, layer) in ((16781313, (1, 1, 1)), (33566723, (3, 3, 2)), (50360327, (7, 7, 3)),
+                                    (67170319, (15, 15, 4))):
+            await client.send(pb.AddRequiredTiles(file_id=0, tiles=[code], compression_type=ZFP))
+            batch = await hot.stream(TILES, 3)
+            data = batch[1]
+            assert (data.file_id, data.channel, data.stokes, data.compression_type) == (0, 0, 0, ZFP)
+            tile = data.tiles[0]
+            assert (tile.x, tile.y, tile.layer, tile.height, tile.width) == (x, y, layer, 256, 256)
+    assert tile.image_data == zfp_compress(np.ascontiguousarray(cluster[3840:, 3840:]), 32)
+
+
+@pytest.fixture
+def hh211(qa: Path) -> None:
+    rng = np.random.default_rng(211)
+    data = rng.normal(0, 0.01, (3, 5, 1049, 1049)).astype(np.float32)
+    data[0] += 0.05
+    write_fits(qa / "HH211_IQU.fits", data, wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES")))
+
+
+def histogram_config(coordinate: str, num_bins: int = -1, bounds: tuple[float, float] = (0, 0),
+                     fixed: bool = False) -> pb.SetHistogramRequirements:
+    return pb.SetHistogramRequirements(file_id=0, region_id=-1, histograms=[pb.HistogramConfig(
+        channel=-1, num_bins=num_bins, bounds=pb.DoubleBounds(min=bounds[0], max=bounds[1]), coordinate=coordinate,
+        fixed_bounds=fixed, fixed_num_bins=fixed)])
+
+
+def assert_automatic(h: pb.RegionHistogramData) -> None:
+    """The suite's ``config.bounds toEqual {}`` (present, zero) and ``numBins -1``; 1049 bins."""
+    assert h.progress == 1 and h.region_id == -1
+    assert h.config.HasField("bounds") and (h.config.bounds.min, h.config.bounds.max) == (0, 0)
+    assert h.config.num_bins == -1 and h.histograms.num_bins == 1049 and len(h.histograms.bins) == 1049
+
+
+async def test_set_histogramconfig(carta_url: str, hh211: None) -> None:
+    """SET_HISTOGRAMCONFIG: automatic, then Q with two fixed bins, a channel and Stokes
+    change (both histograms, 20 tiles), then Q automatic again."""
+    fixed = (-1, 0.1376738934777677)
+    width = (fixed[1] - fixed[0]) / 2
+    async with open_client(carta_url) as client:
+        hot = Hot(client)
+        await client.register()
+        directory = await qa_path(client)
+        await client.send(pb.CloseFile(file_id=-1))
+        await open_image(hot, directory, "HH211_IQU.fits")
+        await client.send(tiles([0], quality=11))
+        await hot.stream(TILES, 3)
+        await client.send(histogram_config("z"))
+        (h,) = await hot.stream({E.REGION_HISTOGRAM_DATA}, 1)
+        assert_automatic(h)
+
+        await client.send(histogram_config("Qz", 2, fixed, True))
+        (h,) = await hot.stream({E.REGION_HISTOGRAM_DATA}, 1)
+        assert (h.progress, h.region_id, h.stokes) == (1, -1, 1)
+        assert (h.config.bounds.min, h.config.bounds.max) == fixed
+        assert (h.config.fixed_bounds, h.config.fixed_num_bins, h.config.num_bins) == (True, True, 2)
+        assert h.histograms.num_bins == 2 and len(h.histograms.bins) == 2
+        assert h.histograms.bin_width == pytest.approx(width, abs=1e-6)
+        assert h.histograms.first_bin_center == pytest.approx(fixed[0] + width / 2, abs=1e-6)
+        assert sum(h.histograms.bins) == 1049 * 1049
+
+        layer3 = [50339842, 50339841, 50335746, 50335745, 50343938, 50339843, 50343937, 50335747, 50339840, 50331650,
+                  50335744, 50331649, 50343939, 50343936, 50331651, 50331648, 50348034, 50348033, 50348035, 50348032]
+        await client.send(pb.SetImageChannels(file_id=0, channel=3, stokes=1, required_tiles=tiles(layer3, quality=11)))
+        histograms = hot.subscribe({E.REGION_HISTOGRAM_DATA}, 2)
+        batch = await hot.stream(TILES, 22)
+        assert all((t.channel, t.stokes) == (3, 1) for t in batch)
+        pair = await hot.resolve(histograms)
+        (two,) = [h for h in pair if h.histograms.num_bins == 2]
+        (auto,) = [h for h in pair if h.histograms.num_bins == 1049]
+        assert (two.channel, two.progress, two.region_id, two.stokes) == (3, 1, -1, 1)
+        assert (two.config.bounds.min, two.config.bounds.max, two.config.num_bins) == (*fixed, 2)
+        assert two.config.fixed_bounds and two.config.fixed_num_bins and sum(two.histograms.bins) == 1049 * 1049
+        assert (auto.channel, auto.stokes) == (3, 1)
+        assert_automatic(auto)
+
+        await client.send(histogram_config("Qz"))
+        (h,) = await hot.stream({E.REGION_HISTOGRAM_DATA}, 1)
+        assert (h.channel, h.stokes) == (3, 1)
+        assert_automatic(h)
+
+
+M51_POLYGON = [(2846, 9898), (2362, 8506), (1756, 8597), (1938, 8112), (818, 7567), (1938, 6932), (939, 6266),
+               (1696, 5781), (969, 4570), (2422, 5085), (2210, 3541), (2604, 3934), (2876, 2300), (3542, 3632),
+               (4057, 2542), (4057, 3632), (5631, 2996), (4904, 3723), (6569, 4056), (5298, 4267), (6297, 5085),
+               (5147, 5145), (7054, 6387), (6025, 6356), (6933, 8112), (5934, 7416), (6691, 9020), (5601, 8203),
+               (5752, 9474), (3936, 7961), (5056, 9989), (3966, 8506), (3966, 10413), (3270, 8657), (3361, 10292)]
+NUM_BINS = [4779, 4853, 5003, 5078, 5227, 5376, 5526, 5675, 5750, 5899, 5974, 6048]
+
+
+@pytest.mark.parametrize("gap", [0.2, 0.0])
+async def test_set_histogramconfig_queue(carta_url: str, qa: Path, gap: float) -> None:
+    """SET_HISTOGRAMCONFIG_QUEUE: twelve histogram requirements of a many-point polygon,
+    200 ms apart (the suite's drag), and back to back: twelve REGION_HISTOGRAM_DATA, each
+    complete, as the reference computes every request. The QA image is about 7100 x
+    10500; here half of that with the polygon halved (region about 6.3 M pixels)."""
+    rng = np.random.default_rng(51)
+    data = rng.gamma(1.0, 2.0, (5300, 3600)).astype(np.float32)
+    write_fits(qa / "h_m51_b_s05_drz_sci.fits", data, wcs_header(("RA---TAN", "DEC--TAN")))
+    bounds = (0.01625968888401985, 78.3388689942658)
+    async with open_client(carta_url) as client:
+        hot = Hot(client)
+        await client.register()
+        directory = await qa_path(client)
+        await client.send(pb.CloseFile(file_id=-1))
+        await open_image(hot, directory, "h_m51_b_s05_drz_sci.fits")
+        before = len(hot.log) + len(client.buffered)
+        await client.send(tiles([0], quality=11))
+        await hot.stream(TILES, 3)
+        assert len(hot.log) - before == 3
+        region = pb.RegionInfo(region_type=pb.RegionType.POLYGON, rotation=0.0,
+                               control_points=[pb.Point(x=x / 2, y=y / 2) for x, y in M51_POLYGON])
+        ack = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=region))
+        assert ack.success and ack.region_id == 1
+        for num_bins in NUM_BINS:
+            await client.send(pb.SetHistogramRequirements(file_id=0, region_id=1, histograms=[pb.HistogramConfig(
+                channel=-1, num_bins=num_bins, bounds=pb.DoubleBounds(min=bounds[0], max=bounds[1]),
+                coordinate="z", fixed_bounds=True, fixed_num_bins=True)]))
+            await trio.sleep(gap)
+        received = await hot.stream({E.REGION_HISTOGRAM_DATA}, len(NUM_BINS))
+    for h in received:
+        assert (h.progress, h.region_id) == (1, 1)
+        assert (h.config.bounds.min, h.config.bounds.max) == bounds
+        assert h.config.fixed_bounds and h.config.fixed_num_bins
+        assert h.config.num_bins in NUM_BINS and h.histograms.num_bins == h.config.num_bins
+    assert [h.config.num_bins for h in received] == NUM_BINS
