@@ -184,7 +184,10 @@ async def test_vector_overlay_no_polarization(url: str, m17: None) -> None:
             smoothing_factor=2, stokes_angle=0, stokes_intensity=0, threshold=float("nan")))
         got = await _vector_stream(client)
         assert not [e for e in got if e.event_type == E.ERROR_DATA]
-        _assert_last_tile(got[-1].message, 64, 144, 2)
+        last = got[-1].message
+        _assert_last_tile(last, 64, 144, 2)
+        # both from the same image: the suite expects the same bytes at its sample indices
+        assert last.angle_tiles[0].image_data == last.intensity_tiles[0].image_data
         await client.send(pb.SetVectorOverlayParameters(file_id=0, stokes_angle=-1, stokes_intensity=-1))
         assert await messages_for(client, 0.5) == []
 
@@ -602,3 +605,63 @@ async def test_image_fitting_cancel(url: str, m17_gaussian: None, monkeypatch: p
         response = log[-1].message
         assert response.success, response.message
         assert "Gaussian fitting with 1 component" in response.log
+
+
+# ------------------------------------------------------------------ MATCH_STATS
+
+STATS_TYPES = [pb.StatsType.NumPixels, pb.StatsType.Sum, pb.StatsType.FluxDensity, pb.StatsType.Mean, pb.StatsType.RMS,
+               pb.StatsType.Sigma, pb.StatsType.SumSq, pb.StatsType.Min, pb.StatsType.Max]
+
+
+@pytest.fixture
+def hd163296_pair(data_dir: Path) -> None:
+    """HD163296_CO_2_1.fits and the same data as the CASA image HD163296_CO_2_1.image."""
+    from tests.image_factory import write_casa
+
+    data = make_cube((1, 4, 432, 432), seed=163)
+    header = wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES"))
+    write_fits(data_dir / HD163296, data, header)
+    write_casa(data_dir / "HD163296_CO_2_1.image", data, header)
+
+
+async def test_match_stats(url: str, hd163296_pair: None) -> None:
+    """Regions 1-4 (rectangle, rotated rectangle, ellipse, polygon; ids given by the
+    client) set on file 100 and asked for on 100 and 101 (the other file's requirement
+    cleared first): each request's next REGION_STATS_DATA is for that file and region,
+    and the two images' statistics agree."""
+    regions = [(pb.RegionType.RECTANGLE, 0, [(250, 200), (300, 300)]),
+               (pb.RegionType.RECTANGLE, 25, [(350, 350), (100, 150)]),
+               (pb.RegionType.ELLIPSE, 25, [(150, 150), (60, 100)]),
+               (pb.RegionType.POLYGON, 0, [(100, 150), (400, 400), (300, 30)])]
+    async with open_client(url) as client:
+        await client.register()
+        await client.send(pb.CloseFile(file_id=-1))
+        for file_id, name in ((100, HD163296), (101, "HD163296_CO_2_1.image")):
+            ack = await client.request(pb.OpenFile(directory="", file=name, hdu="", file_id=file_id), timeout=30)
+            assert ack.success, ack.message
+            await client.expect(pb.RegionHistogramData, timeout=30)
+        for file_id in (100, 101):
+            await client.send(pb.SetCursor(file_id=file_id, point=pb.Point(x=200, y=200)))
+            await client.expect(pb.SpatialProfileData)
+        for region_id, (kind, rotation, points) in enumerate(regions, start=1):
+            ack = await client.request(pb.SetRegion(file_id=100, region_id=region_id, region_info=pb.RegionInfo(
+                region_type=kind, rotation=rotation, control_points=[pb.Point(x=x, y=y) for x, y in points])))
+            assert (ack.region_id, ack.success) == (region_id, True)
+
+        stats: dict[tuple[int, int], dict[int, float]] = {}
+        for file_id, other in ((100, 101), (101, 100)):
+            for region_id in range(1, 5):
+                await client.send(pb.SetStatsRequirements(file_id=other, region_id=region_id, stats_configs=[]))
+                await client.send(pb.SetStatsRequirements(file_id=file_id, region_id=region_id, stats_configs=[
+                    pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=STATS_TYPES)]))
+                data = (await client.expect(pb.RegionStatsData, timeout=30)).message
+                assert (data.file_id, data.region_id) == (file_id, region_id)
+                assert len(data.statistics) > 0
+                stats[file_id, region_id] = {s.stats_type: s.value for s in data.statistics}
+        for region_id in range(1, 5):
+            left, right = stats[100, region_id], stats[101, region_id]
+            for kind in STATS_TYPES:
+                if np.isnan(left[kind]) or np.isnan(right[kind]):
+                    assert np.isnan(left[kind]) and np.isnan(right[kind]), (region_id, kind)
+                else:
+                    assert left[kind] == pytest.approx(right[kind], rel=1e-6, abs=1e-4), (region_id, kind)
