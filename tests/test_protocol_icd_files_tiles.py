@@ -97,9 +97,11 @@ def m17(qa: Path) -> None:
     write_fits(qa / "M17_SWex.fits", smooth_cube(25, 800, 640, seed=17), header)
 
 
-async def test_access_websocket(carta_url: str) -> None:
-    """ACCESS_WEBSOCKET: the socket opens and closes cleanly."""
-    async with open_client(carta_url) as client:
+async def test_access_websocket(start_server) -> None:  # type: ignore[no-untyped-def]
+    """ACCESS_WEBSOCKET: the suite's bare ``ws://127.0.0.1:PORT`` (no path, no token, as
+    against ``--debug_no_auth``) opens, and closes cleanly."""
+    handle = await start_server(auth_token="")
+    async with open_client(f"ws://127.0.0.1:{handle.port}") as client:
         assert not client.closed
         await client.aclose()
         assert client.closed
@@ -431,3 +433,83 @@ async def test_set_histogramconfig_queue(carta_url: str, qa: Path, gap: float) -
         assert h.config.fixed_bounds and h.config.fixed_num_bins
         assert h.config.num_bins in NUM_BINS and h.histograms.num_bins == h.config.num_bins
     assert [h.config.num_bins for h in received] == NUM_BINS
+
+
+@pytest.fixture
+def s255(qa: Path) -> None:
+    """The two S255 cubes: same sky, 480 x 1100, 40 channels (the QA ones are larger)."""
+    header = wcs_header(("RA---SIN", "DEC--SIN", "FREQ"))
+    for spw, seed in (("spw29", 29), ("spw25", 25)):
+        cube = np.random.default_rng(seed).normal(0, 1, (40, 1100, 480)).astype(np.float32)
+        write_fits(qa / f"S255_IR_sci.{spw}.cube.I.pbcor.fits", cube, header)
+
+
+S255 = ("S255_IR_sci.spw29.cube.I.pbcor.fits", "S255_IR_sci.spw25.cube.I.pbcor.fits")
+S255_BOX = pb.RegionInfo(region_type=pb.RegionType.RECTANGLE, rotation=0.0,
+                         control_points=[pb.Point(x=630.0, y=1060.0), pb.Point(x=600.0, y=890.0)])
+
+
+def spectral(file_id: int, region_id: int = 1, mean: bool = True) -> pb.SetSpectralRequirements:
+    profiles = [pb.SetSpectralRequirements.SpectralConfig(coordinate="z", stats_types=[pb.StatsType.Mean])]
+    return pb.SetSpectralRequirements(file_id=file_id, region_id=region_id, spectral_profiles=profiles if mean else [])
+
+
+async def past_a_third(hot: Hot, file_id: int | None = None) -> list:
+    """The suite's subscription: spectral profiles until one has progress > 0.3."""
+    seen = []
+    while True:
+        (profile,) = await hot.stream({E.SPECTRAL_PROFILE_DATA}, 1)
+        seen.append(profile)
+        if profile.progress > 0.3 and (file_id is None or profile.file_id == file_id):
+            return seen
+
+
+async def test_close_file_spectral_profile_single(carta_url: str, s255: None) -> None:
+    """CLOSE_FILE_SPECTRAL_PROFILE case 1: CLOSE_FILE once the box's mean profile is a
+    third done; the server answers, nothing more comes for the file."""
+    async with open_client(carta_url) as client:
+        hot = Hot(client)
+        await client.register()
+        directory = await qa_path(client)
+        await client.send(pb.CloseFile(file_id=-1))
+        await open_image(hot, directory, S255[0], 0)
+        await first_view(hot, 0, [0])
+        ack = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=S255_BOX))
+        assert ack.success and ack.region_id == 1
+        await client.send(spectral(0))
+        profiles = await past_a_third(hot)
+        assert all(p.file_id == 0 and p.region_id == 1 for p in profiles)
+        await client.send(pb.CloseFile(file_id=0))
+        await alive(client, directory)
+        await settle(hot)
+        assert await quiet_for(hot, 0.5) == []
+
+
+async def test_close_file_spectral_profile_two_images(carta_url: str, s255: None) -> None:
+    """CLOSE_FILE_SPECTRAL_PROFILE case 2: region 1 (set on file 0) profiled on both
+    images; both closed while streaming; then a second CLOSE_FILE 0 and 1 s of silence."""
+    async with open_client(carta_url) as client:
+        hot = Hot(client)
+        await client.register()
+        directory = await qa_path(client)
+        await client.send(pb.CloseFile(file_id=-1))
+        await open_image(hot, directory, S255[0], 0)
+        await first_view(hot, 0, [0])
+        await client.send(pb.CloseFile(file_id=1))  # not open: nothing happens
+        await open_image(hot, directory, S255[1], 1)
+        await first_view(hot, 1, [0])
+        ack = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=S255_BOX))
+        assert ack.success and ack.region_id == 1
+        await client.send(spectral(0))
+        await past_a_third(hot)
+        await client.send(spectral(0, mean=False))
+        await client.send(spectral(1))
+        profiles = await past_a_third(hot, file_id=1)
+        assert profiles[-1].region_id == 1
+        await client.send(pb.CloseFile(file_id=0))
+        await client.send(pb.CloseFile(file_id=1))
+        await settle(hot)
+        await client.send(pb.CloseFile(file_id=0))
+        assert await quiet_for(hot, 1.0) == []
+        await alive(client, directory)
+    assert not any(e.event_type == E.ERROR_DATA for e in hot.log)
