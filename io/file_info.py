@@ -54,6 +54,12 @@ def extended_info(path: str | Path, name: str, file_type: int, hdu: str = "", su
 
             return hdf5_extended_info(path, name, hdu)
         if file_type in (pb.FileType.CASA, pb.FileType.MIRIAD):
+            if file_type == pb.FileType.MIRIAD:
+                from carta_trio.io.miriad_header import miriad_open_error
+
+                error = miriad_open_error(path)
+                if error is not None:
+                    return ExtendedInfo(message=error)
             # casacore in a worker process: a damaged image crashes the worker, not the server
             from carta_trio.io.native_worker import WorkerCrashed, run_once
 

@@ -356,3 +356,21 @@ def test_gzip_without_fits_name_is_not_fits(tmp_path: Path, golden: Path) -> Non
         shutil.copyfileobj(fi, fo)
     response = file_info(tmp_path, "", "cube.gz").response
     assert (response.file_info.type, response.message) == (pb.FileType.UNKNOWN, "Unsupported format.")
+
+
+def test_miriad_precheck_texts(tmp_path: Path) -> None:
+    """The reference's MIRIAD pre-check: its texts, and ``naxis`` read from the header."""
+    from carta_trio.io.miriad_header import header_integer, miriad_open_error
+    from tests.image_factory import write_miriad
+
+    good = tmp_path / "good.miriad"
+    write_miriad(good, np.zeros((3, 4, 5), np.float32))
+    assert header_integer((good / "header").read_bytes(), "naxis") == 3
+    assert header_integer((good / "header").read_bytes(), "naxis2") == 4
+    assert header_integer((good / "header").read_bytes(), "nothing", 7) == 7
+    assert miriad_open_error(good) is None
+    flat = tmp_path / "flat.miriad"
+    write_miriad(flat, np.zeros(5, np.float32))
+    assert miriad_open_error(flat) == "Image must be 2D, 3D or 4D."
+    (good / "image").unlink()
+    assert miriad_open_error(good) == "Could not open MIRIAD file"

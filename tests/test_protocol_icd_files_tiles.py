@@ -204,10 +204,30 @@ async def test_close_file_animation(carta_url: str, m17: None) -> None:
         assert await quiet_for(hot, 0.5) == []
 
 
-async def test_fileinfo_exceptions(carta_url: str, qa: Path) -> None:
-    """FILEINFO_EXCEPTIONS: the two failures' messages, word for word."""
-    data = np.arange(16, dtype=np.float32)
-    write_miriad(qa / "broken_header.miriad", data)
+def break_miriad_naxis(path: Path, how: str) -> None:
+    """A MIRIAD header whose ``naxis`` item is renamed away or zero (the MIRIAD library
+    aborts the process opening either: the reference checks first)."""
+    header = (path / "header").read_bytes()
+    at = header.index(b"naxis\0")
+    if how == "missing":
+        header = header[:at] + b"nbxis" + header[at + 5:]
+    else:
+        header = header[:at + 20] + (0).to_bytes(4, "big") + header[at + 24:]
+    (path / "header").write_bytes(header)
+
+
+@pytest.mark.parametrize("broken", ["1-D", "naxis missing", "naxis 0", "5-D"])
+async def test_fileinfo_exceptions(carta_url: str, qa: Path, broken: str) -> None:
+    """FILEINFO_EXCEPTIONS: the two failures' messages, word for word; the MIRIAD
+    header broken in several ways (the QA file's own damage is not known)."""
+    path = qa / "broken_header.miriad"
+    if broken == "1-D":
+        write_miriad(path, np.arange(16, dtype=np.float32))
+    elif broken == "5-D":
+        write_miriad(path, np.zeros((2, 2, 2, 4, 4), np.float32))
+    else:
+        write_miriad(path, np.zeros((4, 4), np.float32))
+        break_miriad_naxis(path, broken.split()[1])
     async with open_client(carta_url) as client:
         await client.register()
         directory = await qa_path(client)
