@@ -227,7 +227,8 @@ async def test_vector_overlay_channel_stream(url: str, hh211: None) -> None:
         last = log[vector_done].message
         assert (last.channel, last.stokes_angle, last.stokes_intensity) == (1, 1, 1)
         _assert_last_tile(last, 7, 7, 4)
-        assert log[histograms[0]].message.channel == 1
+        histogram = log[histograms[0]].message
+        assert (histogram.channel, histogram.histograms.num_bins) == (1, 1049)
         tiles = [e.message for e in log if e.event_type == E.RASTER_TILE_DATA]
         syncs = [e.message for e in log if e.event_type == E.RASTER_TILE_SYNC]
         assert len(tiles) == 25 and {t.channel for t in tiles} == {1}
