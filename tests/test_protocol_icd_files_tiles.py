@@ -236,6 +236,9 @@ async def test_fileinfo_exceptions(carta_url: str, qa: Path, broken: str) -> Non
             response = await client.request(pb.FileInfoRequest(directory=directory, file=name, hdu="0"))
             assert not response.success
             assert response.message == text
+        # OPEN_FILE reports the same text (the reference fills the same extended info first)
+        ack = await client.request(pb.OpenFile(directory=directory, file="broken_header.miriad", hdu="0", file_id=0))
+        assert not ack.success and ack.message == "Image must be 2D, 3D or 4D."
 
 
 async def test_get_filelist_rootpath_concurrent(carta_url: str, qa: Path, data_dir: Path) -> None:
