@@ -487,34 +487,51 @@ async def past_a_third(hot: Hot, file_id: int | None = None) -> list:
             return seen
 
 
+async def spectral_case_1(client: CartaClient) -> tuple[int, str]:
+    """CLOSE_FILE_SPECTRAL_PROFILE case 1; returns the session id and the QA folder."""
+    hot = Hot(client)
+    registered = await client.register()
+    directory = await qa_path(client)
+    await client.send(pb.CloseFile(file_id=-1))
+    await open_image(hot, directory, S255[0], 0)
+    await first_view(hot, 0, [0])
+    ack = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=S255_BOX))
+    assert ack.success and ack.region_id == 1
+    await client.send(spectral(0))
+    profiles = await past_a_third(hot)
+    assert all(p.file_id == 0 and p.region_id == 1 for p in profiles)
+    await client.send(pb.CloseFile(file_id=0))
+    await alive(client, directory)
+    await settle(hot)
+    assert await quiet_for(hot, 0.5) == []
+    return registered.session_id, directory
+
+
 async def test_close_file_spectral_profile_single(carta_url: str, s255: None) -> None:
     """CLOSE_FILE_SPECTRAL_PROFILE case 1: CLOSE_FILE once the box's mean profile is a
     third done; the server answers, nothing more comes for the file."""
     async with open_client(carta_url) as client:
-        hot = Hot(client)
-        await client.register()
-        directory = await qa_path(client)
-        await client.send(pb.CloseFile(file_id=-1))
-        await open_image(hot, directory, S255[0], 0)
-        await first_view(hot, 0, [0])
-        ack = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=S255_BOX))
-        assert ack.success and ack.region_id == 1
-        await client.send(spectral(0))
-        profiles = await past_a_third(hot)
-        assert all(p.file_id == 0 and p.region_id == 1 for p in profiles)
-        await client.send(pb.CloseFile(file_id=0))
-        await alive(client, directory)
-        await settle(hot)
-        assert await quiet_for(hot, 0.5) == []
+        await spectral_case_1(client)
 
 
-async def test_close_file_spectral_profile_two_images(carta_url: str, s255: None) -> None:
-    """CLOSE_FILE_SPECTRAL_PROFILE case 2: region 1 (set on file 0) profiled on both
+@pytest.mark.parametrize("overlap", [False, True])
+async def test_close_file_spectral_profile_two_images(carta_url: str, s255: None, overlap: bool) -> None:
+    """CLOSE_FILE_SPECTRAL_PROFILE case 2 after case 1: the suite's client registers again
+    with case 1's session id (``overlap``: before case 1's socket has gone); the session
+    starts afresh (the new region is 1 again). Region 1 (set on file 0) profiled on both
     images; both closed while streaming; then a second CLOSE_FILE 0 and 1 s of silence."""
+    async with open_client(carta_url) as first:
+        session_id, directory = await spectral_case_1(first)
+        if overlap:
+            await spectral_case_2(carta_url, session_id, directory)
+    if not overlap:
+        await spectral_case_2(carta_url, session_id, directory)
+
+
+async def spectral_case_2(carta_url: str, session_id: int, directory: str) -> None:
     async with open_client(carta_url) as client:
         hot = Hot(client)
-        await client.register()
-        directory = await qa_path(client)
+        await client.register(session_id=session_id)
         await client.send(pb.CloseFile(file_id=-1))
         await open_image(hot, directory, S255[0], 0)
         await first_view(hot, 0, [0])
