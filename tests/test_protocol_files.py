@@ -16,6 +16,7 @@ from astropy.table import Table
 
 import carta_trio.actors.file_handlers  # noqa: F401  registers the handlers
 from carta_trio.io import file_list as file_list_module
+from carta_trio.io import list_progress
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import open_client
 from tests.golden_factory import write_all
@@ -126,8 +127,8 @@ def slow_listing(data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         return original(response, entries, *args)
 
     monkeypatch.setattr(file_list_module, "_list_block", slow_block)
-    monkeypatch.setattr(file_list_module, "FIRST_PROGRESS_AFTER_SECS", 0)
-    monkeypatch.setattr(file_list_module, "PROGRESS_INTERVAL_SECS", 0)
+    monkeypatch.setattr(list_progress, "FIRST_PROGRESS_AFTER_SECS", 0)
+    monkeypatch.setattr(list_progress, "PROGRESS_INTERVAL_SECS", 0)
     return folder
 
 
