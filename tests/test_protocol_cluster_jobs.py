@@ -101,12 +101,10 @@ async def test_pv_on_the_cluster_matches_and_stops(start_server: Callable[..., A
         assert await client.ping()
 
 
-async def test_moments_stop_cancels_the_futures(start_server: Callable[..., Awaitable[object]], data_dir: Path,
-                                                scheduler_address: str,  # noqa: F811
-                                                monkeypatch: pytest.MonkeyPatch) -> None:
+def planned_moment_boxes(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The boxes each cluster moments job plans (one entry per job), recorded as planned."""
     from carta_trio.actors import moments_cluster
 
-    write_fits(data_dir / "slow.fits", make_cube((32, 64, 64), seed=2), wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
     planned: list[int] = []
     original = moments_cluster.cluster_calls
 
@@ -116,6 +114,14 @@ async def test_moments_stop_cancels_the_futures(start_server: Callable[..., Awai
         return calls
 
     monkeypatch.setattr(moments_cluster, "cluster_calls", recorded)
+    return planned
+
+
+async def test_moments_stop_cancels_the_futures(start_server: Callable[..., Awaitable[object]], data_dir: Path,
+                                                scheduler_address: str,  # noqa: F811
+                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    write_fits(data_dir / "slow.fits", make_cube((32, 64, 64), seed=2), wcs_header(("RA---SIN", "DEC--SIN", "FREQ")))
+    planned = planned_moment_boxes(monkeypatch)
     slow = Calls(monkeypatch, "moment_task", seconds=0.3)
     handle = await start_server(dask_scheduler=scheduler_address)
     async with open_client(server_url(handle)) as client:  # type: ignore[arg-type]
@@ -275,17 +281,7 @@ async def test_moments_survive_a_lost_worker(start_server: Callable[..., Awaitab
         warnings.simplefilter("ignore")
         local = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
                                          dashboard_address=None, scheduler_port=0)
-    from carta_trio.actors import moments_cluster
-
-    planned: list[int] = []
-    original = moments_cluster.cluster_calls
-
-    def recorded(plan: object) -> object:
-        calls = original(plan)  # type: ignore[arg-type]
-        planned.append(sum(len(call[4]) for call in calls or []))  # boxes
-        return calls
-
-    monkeypatch.setattr(moments_cluster, "cluster_calls", recorded)
+    planned = planned_moment_boxes(monkeypatch)
     try:
         slow = Calls(monkeypatch, "moment_task", seconds=0.2)
         handle = await start_server(dask_scheduler=local.scheduler_address)
