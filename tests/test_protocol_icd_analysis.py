@@ -1,0 +1,149 @@
+"""Replays of the CARTA protocol suite's analysis tests (ICD-RxJS, branch dev): region
+statistics, moments, image fitting and vector overlays on the FITS, HDF5 and CASA
+versions of one image.
+
+Each test sends the suite's messages (ids, file ids, regions, requests) and checks what
+the suite checks about the reply that does not depend on the QA pixels: which messages
+come back, their ids, counts, flags, names and field presence. The QA images are
+replaced by synthetic images of the same names, shapes and axis orders, and the three
+formats of one synthetic image must give the same answers.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from carta_trio.messages import schema as pb
+from carta_trio.messages.client import CartaClient, open_client
+from tests.image_factory import wcs_header, write_casa, write_fits, write_hdf5_idia
+from tests.test_protocol_icd_jobs import open_image, tile_stream, url  # noqa: F401  (fixture)
+
+E = pb.EventType
+ST = pb.StatsType
+ALL_STATS = [ST.NumPixels, ST.Sum, ST.FluxDensity, ST.Mean, ST.RMS, ST.Sigma, ST.SumSq, ST.Min, ST.Max,
+             ST.Extrema]
+
+
+# ------------------------------------------------------------------ REGION_STATISTICS_*
+
+M17 = "M17_SWex"
+
+
+@pytest.fixture
+def m17_formats(data_dir: Path) -> None:
+    """M17_SWex.fits/.hdf5/.image: 640x800, 25 channels, the same pixels; the left 8
+    columns are NaN (the QA image is blanked at its edges, so regions at x=0 hold no
+    finite pixel)."""
+    data = np.random.default_rng(17).normal(0.0, 0.005, (25, 800, 640)).astype(np.float32)
+    data[:, :, :8] = np.nan
+    header = wcs_header(("RA---SIN", "DEC--SIN", "FREQ"))
+    write_fits(data_dir / f"{M17}.fits", data, header)
+    write_hdf5_idia(data_dir / f"{M17}.hdf5", data, header)
+    write_casa(data_dir / f"{M17}.image", data, header)
+
+
+RECTANGLES = [(pb.RegionType.RECTANGLE, 0.0, [(212, 464), (10, 10)]),
+              (pb.RegionType.RECTANGLE, 0.0, [(103, 549), (5, 7)]),
+              (pb.RegionType.RECTANGLE, 300.0, [(115, 544), (5, 7)]),
+              (pb.RegionType.RECTANGLE, 300.0, [(0, 544), (5, 7)])]
+ELLIPSES = [(pb.RegionType.ELLIPSE, 0.0, [(114, 545), (4, 2)]),
+            (pb.RegionType.ELLIPSE, 30.0, [(83, 489), (4, 3)]),
+            (pb.RegionType.ELLIPSE, 30.0, [(0, 486), (4, 3)])]
+POLYGONS = [(pb.RegionType.POLYGON, 0.0, [(155, 552), (134, 498), (185, 509)]),
+            (pb.RegionType.POLYGON, 0.0, [(116, 604), (106, 574), (137, 577)]),
+            (pb.RegionType.POLYGON, 0.0, [(556, 167), (547, 130), (577, 139)]),
+            (pb.RegionType.POLYGON, 0.0, [(65, 688), (69, 36), (602, 77), (562, 735)]),
+            (pb.RegionType.POLYGON, 0.0, [(300.2, 300.2), (300.2, 301.0), (300.7, 300.2)]),
+            (pb.RegionType.POLYGON, 0.0, [(299.5, 300.5), (299.5, 299.5), (300.5, 299.5), (300.5, 300.5)])]
+
+# NumPixels fixed by the geometry alone (regions clear of the synthetic NaN columns, or
+# wholly inside them); the others depend on where the QA image is blank.
+GEOMETRIC_COUNTS = {
+    "RECTANGLE": {1: 121, 3: 35, 4: 0},
+    "ELLIPSE": {1: 24, 3: 0},
+    "POLYGON": {5: 0, 6: 1},
+}
+CASES = {"RECTANGLE": ([f"{M17}.image", f"{M17}.hdf5"], RECTANGLES),
+         "ELLIPSE": ([f"{M17}.image", f"{M17}.hdf5"], ELLIPSES),
+         "POLYGON": ([f"{M17}.fits", f"{M17}.hdf5"], POLYGONS)}
+
+
+async def region_stats(client: CartaClient, file_id: int, region_id: int) -> pb.RegionStatsData:
+    """SET_STATS_REQUIREMENTS with the suite's ten types; the next REGION_STATS_DATA."""
+    await client.send(pb.SetStatsRequirements(file_id=file_id, region_id=region_id, stats_configs=[
+        pb.SetStatsRequirements.StatsConfig(coordinate="z", stats_types=ALL_STATS)]))
+    return (await client.expect(pb.RegionStatsData, timeout=30)).message
+
+
+def as_dict(data: pb.RegionStatsData) -> dict[int, float]:
+    """The suite finds every asked type in the list (``find(...).value``): all present."""
+    values = {s.stats_type: s.value for s in data.statistics}
+    assert sorted(values) == sorted(ALL_STATS)
+    return values
+
+
+async def replay_region_statistics(address: str, files: list[str],
+                                   regions: list[tuple[int, float, list[tuple[float, float]]]],
+                                   ) -> dict[str, list[dict[int, float]]]:
+    """The suite's sequence: per image CLOSE_FILE -1, open as file 0, tile 0, cursor; each
+    region set with id -1 (acks 1..n again for the second image), its statistics; after
+    the last image the statistics of region -1."""
+    out: dict[str, list[dict[int, float]]] = {}
+    async with open_client(address) as client:
+        await client.register()
+        for name in files:
+            await open_image(client, name)
+            assert len(await tile_stream(client, 0, [0])) == 3
+            await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=1, y=1)))
+            await client.expect(pb.SpatialProfileData)
+            out[name] = []
+            for index, (kind, rotation, points) in enumerate(regions, start=1):
+                ack = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=pb.RegionInfo(
+                    region_type=kind, rotation=rotation, control_points=[pb.Point(x=x, y=y) for x, y in points])))
+                assert (ack.success, ack.region_id) == (True, index)
+                data = await region_stats(client, 0, index)
+                assert data.region_id == index
+                out[name].append(as_dict(data))
+        data = await region_stats(client, 0, -1)
+        assert data.region_id == -1
+        out["image"] = [as_dict(data)]
+    return out
+
+
+def assert_same(left: dict[int, float], right: dict[int, float]) -> None:
+    for kind in ALL_STATS:
+        if np.isnan(left[kind]) or np.isnan(right[kind]):
+            assert np.isnan(left[kind]) and np.isnan(right[kind]), kind
+        else:
+            assert left[kind] == pytest.approx(right[kind], rel=1e-5, abs=1e-9), kind
+
+
+@pytest.mark.parametrize("shape", ["RECTANGLE", "ELLIPSE", "POLYGON"])
+async def test_region_statistics(url: str, m17_formats: None, shape: str) -> None:  # noqa: F811
+    """REGION_STATISTICS_<shape>: region ids 1..n on each image, one REGION_STATS_DATA per
+    request for that region with all ten types (an empty region: NumPixels 0, the rest
+    NaN; one pixel: Sigma 0), the same numbers on every format of the image."""
+    files, regions = CASES[shape]
+    got = await replay_region_statistics(url, files, regions)
+    third = f"{M17}.fits" if f"{M17}.fits" not in files else f"{M17}.image"
+    other = await replay_region_statistics(url, [third], regions)
+    per_file = [got[files[0]], got[files[1]], other[third]]
+    for region_id, count in GEOMETRIC_COUNTS[shape].items():
+        stats = per_file[0][region_id - 1]
+        assert stats[ST.NumPixels] == count, (region_id, stats)
+        if count == 0:
+            assert all(np.isnan(stats[k]) for k in ALL_STATS if k != ST.NumPixels)
+        if count == 1:
+            assert stats[ST.Sigma] == 0
+    for stats in per_file[0]:
+        if stats[ST.NumPixels] > 0:  # the suite: Extrema is the signed value of largest magnitude
+            extreme = stats[ST.Max] if abs(stats[ST.Max]) >= abs(stats[ST.Min]) else stats[ST.Min]
+            assert stats[ST.Extrema] == pytest.approx(extreme, rel=1e-6)
+    for values in per_file[1:]:
+        for left, right in zip(per_file[0], values, strict=True):
+            assert_same(left, right)
+    assert_same(got["image"][0], other["image"][0])
+    assert got["image"][0][ST.NumPixels] == 632 * 800
