@@ -134,8 +134,25 @@ def generated_file_info(image: ImageReader, name: str | None = None) -> tuple[pb
     axes = image.axes  # the roles the image was opened with (io.axis_roles)
     shape_entries(extended, shape, axes, axis_names_from_entries(parsed.entries))
     block = header_block_entries(extended, (axes.x, axes.y), axes.spectral)
+    if axes.spectral is not None:
+        _ensure_velocity_definition(extended)
     entry = beam_entry([EntryBeam(b.major, b.minor, b.pa) for b in image.beams()])
     if entry is not None:
         extended.computed_entries.append(entry)
     extended.computed_entries.extend(coordinate_ranges(wcs, shape, axes.stokes, block.velref))
     return info, extended
+
+
+def _ensure_velocity_definition(extended: pb.FileInfoExtended) -> None:
+    """The reference describes a generated image from its casacore coordinate system,
+    which always has a velocity doppler: with a spectral axis it always lists
+    ``Velocity definition`` after ``Spectral frame`` (FileExtInfoLoader::AddComputedEntries),
+    also when the source FITS/HDF5 header had no VELREF. casacore reads such a header
+    with the RADIO doppler, so that is the value then."""
+    entries = extended.computed_entries
+    names = [e.name for e in entries]
+    if "Velocity definition" in names:
+        return
+    entry = string_entry("Velocity definition", "RADIO")
+    at = names.index("Spectral frame") + 1 if "Spectral frame" in names else len(names)
+    entries.insert(at, entry)
