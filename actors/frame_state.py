@@ -27,6 +27,9 @@ class FrameFacts:
     flux_context: FluxContext | None = None
     #: Size and spatial WCS values compared by ``regions.same_grid``.
     grid_signature: tuple[object, ...] | None = None
+    #: ``regions.same_grid`` answers for other grids (by their signature) that differ
+    #: in header values; decided through the sky.
+    same_grid_as: dict[tuple[object, ...], bool] | None = None
     #: Sky coordinates of the render axes (``regions.sky_converter``).
     sky_coordinates: SkyCoordinates | None = None
     #: ``(|dx|, |dy|)`` of the render axes (``regions.pixel_scale_of``).

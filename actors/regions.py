@@ -215,9 +215,37 @@ def sky_converter(reference: Frame, target: Frame) -> Callable[[np.ndarray, np.n
     return convert
 
 
+#: Largest pixel offset (render pixels) at which two grids still count as the same.
+SAME_GRID_TOLERANCE = 1e-6
+
+
 def same_grid(a: Frame, b: Frame) -> bool:
-    """True when two frames have the same size and spatial WCS header values."""
-    return _grid_signature(a) == _grid_signature(b)
+    """True when two frames have the same size and spatial WCS.
+
+    Equal header values decide at once. Otherwise (the same WCS written differently, as a
+    FITS and a CASA image of the same data: CDELT in radians, other cards) the grids are
+    the same when the corners and the centre of ``a`` map through the sky onto the same
+    pixels of ``b``, where the reference's conversion through world coordinates is the
+    identity too.
+    """
+    if _grid_signature(a) == _grid_signature(b):
+        return True
+    if (a.width, a.height) != (b.width, b.height):
+        return False
+    cached = a.facts.same_grid_as.get(_grid_signature(b)) if a.facts.same_grid_as is not None else None
+    if cached is not None:
+        return cached
+    try:
+        xs = np.array([0.0, a.width - 1.0, 0.0, a.width - 1.0, (a.width - 1) / 2])
+        ys = np.array([0.0, 0.0, a.height - 1.0, a.height - 1.0, (a.height - 1) / 2])
+        tx, ty = sky_converter(a, b)(xs, ys)
+        same = bool(np.all(np.abs(tx - xs) <= SAME_GRID_TOLERANCE) and np.all(np.abs(ty - ys) <= SAME_GRID_TOLERANCE))
+    except (RegionError, ValueError, TypeError, ArithmeticError):
+        same = False
+    if a.facts.same_grid_as is None:
+        a.facts.same_grid_as = {}
+    a.facts.same_grid_as[_grid_signature(b)] = same
+    return same
 
 
 def pixel_scale_of(frame: Frame) -> tuple[float, float]:

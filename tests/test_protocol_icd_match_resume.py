@@ -172,7 +172,7 @@ def supermosaic(qa: Path) -> None:
     write_hdf5_idia(qa / "supermosaic.10.hdf5", data, header)
 
 
-async def cube_histogram(client: CartaClient, directory: str, name: str) -> pb.RegionHistogramData:
+async def cube_histogram(client: CartaClient, directory: str, name: str, two_pass: bool) -> pb.RegionHistogramData:
     await client.send(pb.CloseFile(file_id=-1))
     ack = await client.request(pb.OpenFile(directory=directory, file=name, hdu="0", file_id=0,
                                            render_mode=pb.RenderMode.RASTER), timeout=30)
@@ -189,6 +189,12 @@ async def cube_histogram(client: CartaClient, directory: str, name: str) -> pb.R
         lambda e: e.event_type == E.REGION_HISTOGRAM_DATA and e.message.progress == 1, timeout=60)
     histograms = [e.message for e in got if e.event_type == E.REGION_HISTOGRAM_DATA]
     assert histograms[0].progress > 0
+    # Computed (FITS): v4.1.0 always sends 0.5 (pass 1 done) before the final one; the
+    # suite's step 3 waits for progress >= 0.5 before step 5's final one. Precomputed in
+    # the IDIA HDF5 file: the final one at once (the HDF5 test waits only for it).
+    progress = [h.progress for h in histograms]
+    assert progress == sorted(progress)
+    assert (0.5 in progress[:-1]) if two_pass else progress == [1.0]
     for h in histograms:
         assert (h.region_id, h.channel, h.file_id) == (-2, -2, 0)
     final = histograms[-1]
@@ -204,10 +210,10 @@ async def test_per_cube_histogram_fits_and_hdf5(carta_url: str, supermosaic: Non
     async with open_client(carta_url) as client:
         await client.register()
         directory = await qa_path(client)
-        fits = await cube_histogram(client, directory, "supermosaic.10.fits")
+        fits = await cube_histogram(client, directory, "supermosaic.10.fits", two_pass=True)
     async with open_client(carta_url) as client:
         await client.register()
-        hdf5 = await cube_histogram(client, directory, "supermosaic.10.hdf5")
+        hdf5 = await cube_histogram(client, directory, "supermosaic.10.hdf5", two_pass=False)
     assert list(hdf5.histograms.bins) == list(fits.histograms.bins)
     for field in ("bin_width", "first_bin_center", "mean", "std_dev"):
         assert getattr(hdf5.histograms, field) == pytest.approx(getattr(fits.histograms, field), rel=1e-6), field
@@ -323,3 +329,118 @@ async def test_casa_region_info(carta_url: str, m17_pair: None, qa: Path) -> Non
             assert info.success
             assert (info.file_info.name, info.file_info.type) == (name, pb.FileType.CRTF)
             assert list(info.contents) == [*lines, ""]
+
+
+# ------------------------------------------------------------------ PV_GENERATOR_MATCH_SPATIAL / _HDF5_COMPARED_FITS
+
+PV_DEPTH = 30
+LINE = pb.RegionInfo(region_type=pb.RegionType.LINE, rotation=135,
+                     control_points=[pb.Point(x=79, y=77), pb.Point(x=362, y=360)])
+
+
+@pytest.fixture
+def hd163296_formats(qa: Path) -> None:
+    """HD163296_CO_2_1 as FITS, CASA and IDIA HDF5 of the same data (432x432; fewer
+    channels than the real 250, so the PV image is PV_DEPTH high)."""
+    data = make_cube((1, PV_DEPTH, 432, 432), seed=1632)
+    header = wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES"))
+    write_fits(qa / "HD163296_CO_2_1.fits", data, header)
+    write_casa(qa / "HD163296_CO_2_1.image", data, header)
+    write_hdf5_idia(qa / "HD163296_CO_2_1.hdf5", data, header)
+
+
+async def pv_and_histogram(client: CartaClient, file_id: int, region_id: int) -> tuple[pb.PvResponse, pb.RegionHistogramData]:
+    """PV_REQUEST (width 3): the response and the first REGION_HISTOGRAM_DATA after the
+    request (the suite subscribes before it asks), which must be the PV image's."""
+    request_id = await client.send(pb.PvRequest(file_id=file_id, region_id=region_id, width=3))
+    response, histogram = None, None
+    while response is None or histogram is None:
+        envelope = await client.receive(timeout=60)
+        if envelope.event_type == E.PV_RESPONSE and envelope.request_id == request_id:
+            response = envelope.message
+        elif envelope.event_type == E.REGION_HISTOGRAM_DATA and histogram is None:
+            histogram = envelope.message
+    assert response.success, response.message
+    ack = response.open_file_ack
+    assert ack.success
+    assert (histogram.file_id, histogram.region_id, histogram.progress) == (ack.file_id, -1, 1)
+    return response, histogram
+
+
+async def pv_tiles(client: CartaClient, file_id: int) -> list[pb.RasterTileData]:
+    """Tiles (layer 1, x 0 and 1) of the PV image: 256 and 145 wide, PV_DEPTH high."""
+    await client.send(pb.AddRequiredTiles(file_id=file_id, tiles=[16777216, 16777217], compression_type=ZFP,
+                                          compression_quality=11))
+    got = await client.collect_until(lambda e: e.event_type == E.RASTER_TILE_SYNC and e.message.end_sync, timeout=30)
+    tiles = sorted((e.message for e in got if e.event_type == E.RASTER_TILE_DATA), key=lambda m: m.tiles[0].x)
+    assert [(t.file_id, t.tiles[0].layer, t.tiles[0].x, t.tiles[0].width, t.tiles[0].height) for t in tiles] == [
+        (file_id, 1, 0, 256, PV_DEPTH), (file_id, 1, 1, 145, PV_DEPTH)]
+    return tiles
+
+
+async def test_pv_generator_match_spatial(carta_url: str, hd163296_formats: None) -> None:
+    """Line region 1 set on file 0 (FITS), profiled on file 1 (CASA, matched): the line's
+    spatial profile is file 1, region 1, coordinate "", 0..400; PV of region 1 on each file:
+    the PV image's histogram (region -1, progress 1) is the first after the request, names
+    HD163296_CO_2_1_pv.fits and _pv.image (v4.1.0 file ids, taken from the acks)."""
+    async with open_client(carta_url) as client:
+        await client.register(client_feature_flags=5)
+        directory = await qa_path(client)
+        await client.send(pb.CloseFile(file_id=-1))
+        for file_id, name in ((0, "HD163296_CO_2_1.fits"), (1, "HD163296_CO_2_1.image")):
+            await open_image(client, directory, name, file_id, hdu="0")
+            await client.send(pb.AddRequiredTiles(file_id=file_id, tiles=[0], compression_type=ZFP,
+                                                  compression_quality=11))
+            await client.collect_until(lambda e: e.event_type == E.RASTER_TILE_SYNC and e.message.end_sync, timeout=30)
+        ack = await client.request(pb.SetRegion(file_id=0, region_id=-1, region_info=LINE))
+        assert (ack.region_id, ack.success) == (1, True)
+        await client.send(pb.SetSpatialRequirements(file_id=1, region_id=0, spatial_profiles=[]))
+        await client.send(pb.SetSpatialRequirements(file_id=1, region_id=1, spatial_profiles=[
+            pb.SetSpatialRequirements.SpatialConfig(coordinate="", mip=1, width=3)]))
+        line = (await client.expect(pb.SpatialProfileData, timeout=30)).message
+        assert (line.file_id, line.region_id) == (1, 1)
+        assert [(p.coordinate, p.start, p.end) for p in line.profiles] == [("", 0, 400)]
+
+        names = []
+        for file_id in (0, 1):
+            response, _ = await pv_and_histogram(client, file_id, 1)
+            names.append(response.open_file_ack.file_info.name)
+        assert names == ["HD163296_CO_2_1_pv.fits", "HD163296_CO_2_1_pv.image"]
+
+
+async def test_pv_generator_hdf5_compared_fits(carta_url: str, hd163296_formats: None) -> None:
+    """PV of the same line on the HDF5 (file 0, region 1) and the FITS image (file 2,
+    region 2): each first histogram is the PV's; the PV images' layer-1 tiles (256 and
+    145 wide) are byte-identical and so are their cursor values at (177, 79)."""
+    async with open_client(carta_url) as client:
+        await client.register(client_feature_flags=5)
+        directory = await qa_path(client)
+        await client.send(pb.CloseFile(file_id=-1))
+        pv_ids = []
+        for file_id, name, region_id in ((0, "HD163296_CO_2_1.hdf5", 1), (2, "HD163296_CO_2_1.fits", 2)):
+            await open_image(client, directory, name, file_id, hdu="0")
+            await client.send(pb.SetCursor(file_id=file_id, point=pb.Point(x=1, y=1)))
+            await client.expect(pb.SpatialProfileData)
+            await client.send(pb.AddRequiredTiles(file_id=file_id, tiles=[0], compression_type=ZFP,
+                                                  compression_quality=11))
+            await client.collect_until(lambda e: e.event_type == E.RASTER_TILE_SYNC and e.message.end_sync, timeout=30)
+            if file_id == 0:
+                await client.send(pb.SetSpatialRequirements(file_id=0, region_id=0, spatial_profiles=[
+                    pb.SetSpatialRequirements.SpatialConfig(coordinate=c, mip=1) for c in "xy"]))
+                await client.expect(pb.SpatialProfileData)
+            ack = await client.request(pb.SetRegion(file_id=file_id, region_id=-1, region_info=LINE))
+            assert (ack.region_id, ack.success) == (region_id, True)
+            response, _ = await pv_and_histogram(client, file_id, region_id)
+            pv_ids.append(response.open_file_ack.file_id)
+        assert pv_ids[0] != pv_ids[1]
+        hdf5_tiles = await pv_tiles(client, pv_ids[0])
+        fits_tiles = await pv_tiles(client, pv_ids[1])
+        for a, b in zip(hdf5_tiles, fits_tiles):
+            assert a.tiles[0].image_data == b.tiles[0].image_data
+        values = []
+        for pv_id in pv_ids:
+            await client.send(pb.SetCursor(file_id=pv_id, point=pb.Point(x=177, y=PV_DEPTH // 2)))
+            data = (await client.expect(pb.SpatialProfileData)).message
+            assert data.file_id == pv_id
+            values.append(data.value)
+        assert values[0] == values[1] and np.isfinite(values[0])
