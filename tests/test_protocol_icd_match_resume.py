@@ -107,14 +107,15 @@ async def test_match_spatial(carta_url: str, hd163296_set: None) -> None:
 
 
 SPECTRAL_REGION = pb.RegionInfo(region_type=pb.RegionType.RECTANGLE, rotation=0,
-                                control_points=[pb.Point(x=200, y=200), pb.Point(x=100, y=80)])
+                                control_points=[pb.Point(x=200, y=200), pb.Point(x=200, y=200)])
 
 
 async def test_match_spectral(carta_url: str, hd163296_set: None) -> None:
-    """Region 1 set on file 100, spectral requirements (region 1, mean) for each of the 4
-    files one after the other: each's next SpectralProfileData is for that file and region
-    1; 100's and 103's profiles are equal. After the region is rotated, each file sends a
-    final (progress 1) profile for region 1, again equal between 100 and 103."""
+    """Region 1 (id given by the client) set on file 100, spectral requirements (region 1,
+    Sum) for each of the 4 files one after the other: each's next SpectralProfileData is
+    for that file and region 1; 100's and 103's profiles are equal. After the region is
+    rotated, SET_REGION_ACK comes before the profiles (the suite subscribes after the ack)
+    and each file sends one final (progress 1) profile, again equal for 100 and 103."""
     async with open_client(carta_url) as client:
         await client.register()
         directory = await qa_path(client)
@@ -125,37 +126,40 @@ async def test_match_spectral(carta_url: str, hd163296_set: None) -> None:
             await client.send(pb.AddRequiredTiles(file_id=file_id, tiles=[0], compression_type=ZFP,
                                                   compression_quality=11))
             await client.collect_until(lambda e: e.event_type == E.RASTER_TILE_SYNC and e.message.end_sync, timeout=30)
-            await client.send(pb.SetCursor(file_id=file_id, point=pb.Point(x=216, y=216)))
+            await client.send(pb.SetCursor(file_id=file_id, point=pb.Point(x=200, y=200)))
             await client.expect(pb.SpatialProfileData)
             await client.send(pb.SetSpatialRequirements(file_id=file_id, region_id=0, spatial_profiles=[
-                pb.SetSpatialRequirements.SpatialConfig(coordinate=c) for c in "xy"]))
+                pb.SetSpatialRequirements.SpatialConfig(coordinate=c, mip=1) for c in "xy"]))
             await client.expect(pb.SpatialProfileData)
-        ack = await client.request(pb.SetRegion(file_id=100, region_id=-1, region_info=SPECTRAL_REGION))
+        ack = await client.request(pb.SetRegion(file_id=100, region_id=1, region_info=SPECTRAL_REGION))
         assert ack.success and ack.region_id == 1
 
-        mean = [pb.SetSpectralRequirements.SpectralConfig(coordinate="z", stats_types=[pb.StatsType.Mean])]
+        total = [pb.SetSpectralRequirements.SpectralConfig(coordinate="z", stats_types=[pb.StatsType.Sum])]
         profiles = {}
         for file_id, _ in HD_NAMES:
-            await client.send(pb.SetSpectralRequirements(file_id=file_id, region_id=1, spectral_profiles=mean))
+            await client.send(pb.SetSpectralRequirements(file_id=file_id, region_id=1, spectral_profiles=total))
             data = (await client.expect(pb.SpectralProfileData, timeout=30)).message
             assert (data.file_id, data.region_id) == (file_id, 1)
             profiles[file_id] = data
         assert profiles[100].progress == profiles[103].progress == 1
-        assert without_file_id(profiles[100]) == without_file_id(profiles[103])
+        assert list(profiles[100].profiles) == list(profiles[103].profiles)
 
         rotated = pb.RegionInfo()
         rotated.CopyFrom(SPECTRAL_REGION)
         rotated.rotation = 30
-        await client.request(pb.SetRegion(file_id=100, region_id=1, region_info=rotated))
+        request_id = await client.send(pb.SetRegion(file_id=100, region_id=1, region_info=rotated))
+        log = await client.collect_until(
+            lambda e: e.event_type == E.SET_REGION_ACK and e.request_id == request_id, timeout=30)
+        assert not [e for e in log if e.event_type == E.SPECTRAL_PROFILE_DATA]
         finals = {}
         while len(finals) < 4:
             data = (await client.expect(pb.SpectralProfileData, timeout=30)).message
-            assert data.region_id == 1
+            assert data.region_id == 1 and data.file_id not in finals
             if data.progress == 1:
                 finals[data.file_id] = data
         assert set(finals) == {100, 101, 102, 103}
-        assert without_file_id(finals[100]) == without_file_id(finals[103])
-        assert without_file_id(finals[100]) != without_file_id(profiles[100])
+        assert list(finals[100].profiles) == list(finals[103].profiles)
+        assert list(finals[100].profiles) != list(profiles[100].profiles)
 
 
 # ------------------------------------------------------------------ PER_CUBE_HISTOGRAM(_HDF5)
