@@ -19,7 +19,7 @@ import pytest
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import CartaClient, open_client
 from tests.image_factory import wcs_header, write_casa, write_fits, write_hdf5_idia
-from tests.test_protocol_icd_jobs import open_image, tile_stream, url  # noqa: F401  (fixture)
+from tests.test_protocol_icd_jobs import messages_for, open_image, tile_stream, url  # noqa: F401  (fixture)
 
 E = pb.EventType
 ST = pb.StatsType
@@ -228,3 +228,88 @@ async def test_moments_generator_formats(url: str, hd163296_formats: None) -> No
     # Header entries are NOT compared: the reference converts every moment image's
     # header with casacore (suite: FITS 85 = CASA 85, HDF5 90); ours copies the FITS/HDF5
     # source's cards but converts CASA ones (see notes/icdd.md).
+
+
+# ------------------------------------------------------------------ VECTOR_OVERLAY_*
+
+HH211 = "HH211_IQU"
+NAN = float("nan")
+#: The suite's seven cases: (smoothing, fractional, threshold, debiasing, q/u error,
+#: stokes angle, stokes intensity) and its last tile (x, y, layer, mip, width, height).
+VECTOR_CASES = [
+    ((1, False, NAN, False, 0.0, 1, 1), (4, 4, 3, 1, 25, 25)),
+    ((4, False, NAN, False, 0.0, 1, 1), (1, 1, 1, 4, 7, 7)),
+    ((4, True, NAN, False, 0.0, 1, 1), (1, 1, 1, 4, 7, 7)),
+    ((4, False, 0.01, False, 0.0, 1, 1), (1, 1, 1, 4, 7, 7)),
+    ((2, False, 0.01, True, 0.01, 1, 1), (2, 2, 2, 2, 13, 13)),
+    ((4, False, NAN, False, 0.0, 1, -1), (1, 1, 1, 4, 7, 7)),
+    ((4, False, NAN, False, 0.0, -1, 1), (1, 1, 1, 4, 7, 7)),
+]
+
+
+@pytest.fixture
+def hh211_formats(data_dir: Path) -> None:
+    """HH211_IQU.fits/.hdf5/.image: 1049x1049, 5 channels, Stokes I, Q, U; same pixels."""
+    rng = np.random.default_rng(211)
+    data = rng.normal(0, 1, (3, 5, 1049, 1049)).astype(np.float32)
+    data[0] += 5
+    header = wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES"))
+    write_fits(data_dir / f"{HH211}.fits", data, header)
+    write_hdf5_idia(data_dir / f"{HH211}.hdf5", data, header)
+    write_casa(data_dir / f"{HH211}.image", data, header)
+
+
+async def replay_vector_overlay(address: str, name: str, hdu: str) -> list[tuple[bytes, bytes]]:
+    """VECTOR_OVERLAY_<format>: tile 0 (tile_count 1), then each case until progress 1,
+    then the clear message (nothing within 500 ms). The last message: progress 1, the
+    request's Stokes sources, quality 8, the suite's last tile for each computed side
+    (4 bytes a pixel, uncompressed) and an empty TileData (``{}`` in the suite) for a side
+    not asked for. Returns the last message's (angle, intensity) bytes per case."""
+    out = []
+    async with open_client(address) as client:
+        await client.register(client_feature_flags=5)
+        await client.send(pb.CloseFile(file_id=-1))
+        await client.send(pb.CloseFile(file_id=0))
+        ack = await client.request(pb.OpenFile(directory="", file=name, hdu=hdu, file_id=0,
+                                               render_mode=pb.RenderMode.RASTER), timeout=60)
+        assert ack.success, ack.message
+        await client.expect(pb.RegionHistogramData, timeout=60)
+        batch = await tile_stream(client, 0, [0])
+        assert batch[2].tile_count == 1
+        for (smoothing, fractional, threshold, debias, error, angle, intensity), last_tile in VECTOR_CASES:
+            await client.send(pb.SetVectorOverlayParameters(
+                compression_quality=8, compression_type=pb.CompressionType.NONE, debiasing=debias, file_id=0,
+                fractional=fractional, image_bounds=pb.ImageBounds(x_min=0, x_max=1049, y_min=0, y_max=1049),
+                q_error=error, u_error=error, smoothing_factor=smoothing, stokes_angle=angle,
+                stokes_intensity=intensity, threshold=threshold))
+            got = await client.collect_until(
+                lambda e: e.event_type == E.VECTOR_OVERLAY_TILE_DATA and e.message.progress == 1, timeout=60)
+            assert not [e for e in got if e.event_type == E.ERROR_DATA]
+            last = got[-1].message
+            assert (last.progress, last.stokes_angle, last.stokes_intensity, last.compression_quality) == (
+                1, angle, intensity, 8)
+            assert len(last.angle_tiles) == len(last.intensity_tiles) == 1
+            for tile, wanted in ((last.angle_tiles[0], angle), (last.intensity_tiles[0], intensity)):
+                if wanted < 0:
+                    assert tile == pb.TileData()
+                else:
+                    x, y, layer, mip, width, height = last_tile
+                    assert (tile.x, tile.y, tile.layer, tile.mip, tile.width, tile.height) == last_tile
+                    assert len(tile.image_data) == width * height * 4
+            out.append((bytes(last.angle_tiles[0].image_data), bytes(last.intensity_tiles[0].image_data)))
+            await client.send(pb.SetVectorOverlayParameters(file_id=0, stokes_angle=-1, stokes_intensity=-1))
+            assert await messages_for(client, 0.5) == []
+    return out
+
+
+async def test_vector_overlay_formats(url: str, hh211_formats: None) -> None:  # noqa: F811
+    """VECTOR_OVERLAY_FITS, _HDF5 (hdu "0"), _CASA: the same answers on the three formats."""
+    fits = await replay_vector_overlay(url, f"{HH211}.fits", "")
+    assert await replay_vector_overlay(url, f"{HH211}.image", "") == fits
+    # HDF5: smoothed planes come from the file's mipmaps (as the reference's HDF5 loader),
+    # summed in another order: equal to float32 rounding, NaN in the same places.
+    hdf5 = await replay_vector_overlay(url, f"{HH211}.hdf5", "0")
+    for left, right in zip(fits, hdf5, strict=True):
+        for a, b in zip(left, right, strict=True):
+            np.testing.assert_allclose(np.frombuffer(b, np.float32), np.frombuffer(a, np.float32),
+                                       rtol=1e-5, atol=1e-4)
