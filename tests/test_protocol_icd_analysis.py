@@ -313,3 +313,138 @@ async def test_vector_overlay_formats(url: str, hh211_formats: None) -> None:  #
         for a, b in zip(left, right, strict=True):
             np.testing.assert_allclose(np.frombuffer(b, np.float32), np.frombuffer(a, np.float32),
                                        rtol=1e-5, atol=1e-4)
+
+
+# ------------------------------------------------------------------ IMAGE_FITTING_*
+
+FIT_ONE = "M17_SWex-channel0-addOneGaussian"
+FIT_FLUX = "M17_SWex-channel0-addOneGaussian-addBackgroundFlux"
+FIXED_OFFSET = [False] * 6 + [True]
+FOV = pb.RegionInfo(region_type=pb.RegionType.RECTANGLE, rotation=0, control_points=[
+    pb.Point(x=319.5, y=399.5), pb.Point(x=216.70644391408112, y=199.99999999999997)])
+LAYER2 = [33558529, 33558528, 33562625, 33554433, 33562624, 33558530, 33554432, 33562626, 33554434, 33566721,
+          33566720, 33566722]
+
+
+@pytest.fixture
+def fitting_formats(data_dir: Path) -> None:
+    """The two fitting images (640x800, one channel, one Stokes) as FITS, HDF5 and CASA:
+    one Gaussian near (319.5, 399.5) on noise, and the same plus a flux of 10."""
+    from tests.test_protocol_fitting import gaussian
+
+    noise = np.random.default_rng(1717).normal(0, 0.05, (800, 640))
+    one = (gaussian((800, 640), 319.5, 399.5, 10.0, 95.0, 55.0, 142.0) + noise).astype(np.float32)
+    header = wcs_header(("RA---SIN", "DEC--SIN", "FREQ", "STOKES"))
+    for name, plane in ((FIT_ONE, one), (FIT_FLUX, one + np.float32(10))):
+        data = plane.reshape(1, 1, 800, 640)
+        write_fits(data_dir / f"{name}.fits", data, header)
+        write_hdf5_idia(data_dir / f"{name}.hdf5", data, header)
+        write_casa(data_dir / f"{name}.image", data, header)
+
+
+def fit_request(region_id: int, *, fov: pb.RegionInfo | None = None, solver: int = 0, model: bool = False,
+                residual: bool = False, fixed: list[bool] = FIXED_OFFSET, offset: float = 0) -> pb.FittingRequest:
+    guess = pb.GaussianComponent(amp=10, center=pb.DoublePoint(x=320, y=400), fwhm=pb.DoublePoint(x=100, y=50), pa=135)
+    return pb.FittingRequest(file_id=0, region_id=region_id, initial_values=[guess], fixed_params=fixed,
+                             fov_info=fov, solver=solver, create_model_image=model, create_residual_image=residual,
+                             offset=offset)
+
+
+async def fit(client: CartaClient, request: pb.FittingRequest, images: int) -> pb.FittingResponse:
+    """One FITTING_REQUEST: a FITTING_PROGRESS that rounds to 1 (the suite waits for one,
+    then subscribes to the histograms) before the ``images`` REGION_HISTOGRAM_DATA of the
+    new model/residual images (file ids of the acks, region -1, progress 1), then the
+    successful response with 'Gaussian fitting with 1 component' in its log."""
+    request_id = await client.send(request)
+    log = await client.collect_until(
+        lambda e: e.event_type == E.FITTING_RESPONSE and e.request_id == request_id, timeout=180)
+    response = log[-1].message
+    assert response.success, response.message
+    assert "Gaussian fitting with 1 component" in response.log
+    kinds = [(e.event_type, e.message) for e in log[:-1]]
+    ready = next(i for i, (k, m) in enumerate(kinds) if k == E.FITTING_PROGRESS and round(m.progress) >= 1)
+    histograms = [m for k, m in kinds[ready + 1:] if k == E.REGION_HISTOGRAM_DATA]
+    assert not [m for k, m in kinds[:ready] if k == E.REGION_HISTOGRAM_DATA]
+    acks = [a for a, asked in ((response.model_image, request.create_model_image),
+                               (response.residual_image, request.create_residual_image)) if asked]
+    assert len(acks) == len(histograms) == images
+    assert all(a.success for a in acks)
+    assert sorted(h.file_id for h in histograms) == sorted(a.file_id for a in acks)
+    assert all((h.progress, h.region_id) == (1, -1) for h in histograms)
+    return response
+
+
+async def tiles_of(client: CartaClient, requests: list[tuple[int, list[int]]]) -> dict[int, int]:
+    """ADD_REQUIRED_TILES for each (file id, tiles) at once; tile messages per file id."""
+    for file_id, tiles in requests:
+        await client.send(pb.AddRequiredTiles(file_id=file_id, tiles=tiles, compression_type=pb.CompressionType.ZFP,
+                                              compression_quality=11))
+    ends, counts = 0, {file_id: 0 for file_id, _ in requests}
+    while ends < len(requests):
+        envelope = await client.receive(timeout=60)
+        if envelope.event_type == E.RASTER_TILE_DATA:
+            counts[envelope.message.file_id] += 1
+        elif envelope.event_type == E.RASTER_TILE_SYNC and envelope.message.end_sync:
+            ends += 1
+    return counts
+
+
+def results(response: pb.FittingResponse) -> tuple[float, ...]:
+    c = response.result_values[0]
+    return (c.center.x, c.center.y, c.amp, c.fwhm.x, c.fwhm.y, c.pa, response.offset_value)
+
+
+async def replay_fitting(address: str, ext: str) -> list[tuple[float, ...]]:
+    """IMAGE_FITTING_<format>, both parts; returns every fit's results."""
+    out = []
+    async with open_client(address) as client:
+        await client.register(client_feature_flags=5)
+        await client.send(pb.CloseFile(file_id=-1))
+        await open_image(client, f"{FIT_ONE}.{ext}")
+        await tile_stream(client, 0, [0])
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=1, y=1)))
+        await client.expect(pb.SpatialProfileData)
+        out.append(results(await fit(client, fit_request(-1), 0)))                        # case 1
+        for solver in (1, 0, 3):                                                          # cases 2-1..2-3
+            out.append(results(await fit(client, fit_request(0, fov=FOV, solver=solver), 0)))
+        response = await fit(client, fit_request(-1, model=True), 1)                      # case 3
+        model = response.model_image.file_id
+        assert await tiles_of(client, [(model, LAYER2)]) == {model: 12}
+        response = await fit(client, fit_request(-1, model=True, residual=True), 2)       # case 4
+        model, residual = response.model_image.file_id, response.residual_image.file_id
+        assert await tiles_of(client, [(model, LAYER2[:6]), (residual, [16777216, 16781312, 16777217, 16781313])]
+                              ) == {model: 6, residual: 4}
+        ack = await client.request(pb.SetRegion(file_id=0, region_id=1, region_info=FOV))  # case 5
+        assert (ack.region_id, ack.success) == (1, True)
+        response = await fit(client, fit_request(1, solver=1, model=True, residual=True), 2)
+        out.append(results(response))
+        model, residual = response.model_image.file_id, response.residual_image.file_id
+        assert await tiles_of(client, [(model, [0]), (residual, [0])]) == {model: 1, residual: 1}
+    async with open_client(address) as client:                                            # case 6
+        await client.register(client_feature_flags=5)
+        await client.send(pb.CloseFile(file_id=-1))
+        await open_image(client, f"{FIT_FLUX}.{ext}")
+        await tile_stream(client, 0, [0])
+        await client.send(pb.SetCursor(file_id=0, point=pb.Point(x=1, y=1)))
+        await client.expect(pb.SpatialProfileData)
+        ack = await client.request(pb.SetRegion(file_id=0, region_id=1, region_info=FOV))
+        assert (ack.region_id, ack.success) == (1, True)
+        response = await fit(client, fit_request(1, solver=1, model=True, residual=True, fixed=[False] * 7,
+                                                 offset=9), 2)
+        out.append(results(response))
+        assert response.offset_value == pytest.approx(10, abs=0.05)
+        model, residual = response.model_image.file_id, response.residual_image.file_id
+        assert await tiles_of(client, [(model, [0]), (residual, [0])]) == {model: 1, residual: 1}
+    return out
+
+
+async def test_image_fitting_formats(url: str, fitting_formats: None) -> None:  # noqa: F811
+    """IMAGE_FITTING_FITS, _HDF5, _CASA: every step answered as the suite waits for it,
+    the same fit on the three formats (the suite's case 2 solvers agree with each other)."""
+    fits = await replay_fitting(url, "fits")
+    for ext in ("hdf5", "image"):
+        other = await replay_fitting(url, ext)
+        for left, right in zip(fits, other, strict=True):
+            assert left == pytest.approx(right, rel=1e-6, abs=1e-6), ext
+    for solver_result in fits[2:4]:
+        assert solver_result == pytest.approx(fits[1], rel=1e-4, abs=1e-4)
