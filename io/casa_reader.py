@@ -94,6 +94,13 @@ class CasaReader(ImageReader):
             raise ImageOpenError(str(err)) from err
         return roles, stokes_values
 
+    def _native_optical(self) -> bool:
+        """Whether the spectral axis is natively optical velocity (casacore VOPT = 2)."""
+        for key, value in self._image.coordinates().dict().items():
+            if key.rstrip("0123456789") == "spectral" and isinstance(value, dict):
+                return int(value.get("nativeType", 0)) == 2
+        return False
+
     # -- data ---------------------------------------------------------------------
     def _read_region(self, starts: Sequence[int], stops: Sequence[int]) -> np.ndarray:
         blc = [int(a) for a in reversed(starts)]
@@ -127,7 +134,10 @@ class CasaReader(ImageReader):
             out = os.path.join(tmp, "header.fits")
             with self._lock:
                 sub = self._image.subimage(blc=[0] * self.ndim, trc=trc, dropdegenerate=False)
-                sub.tofits(out, overwrite=True, velocity=False)
+                # optical only for a native optical-velocity axis, as the reference's
+                # GetSpectralCoordPreferences (python-casacore's default is optical=True,
+                # which turned every frequency axis's VELREF optical).
+                sub.tofits(out, overwrite=True, velocity=False, optical=self._native_optical())
             with fitsio.FITS(out) as f:
                 records = f[0].read_header_list()
         patched: list[dict[str, Any]] = [_record("XTENSION", "IMAGE", "IMAGE extension")]
