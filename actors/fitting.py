@@ -40,7 +40,8 @@ from carta_trio.actors import workers
 from carta_trio.actors.dispatch import handles
 from carta_trio.actors.fitting_images import open_fit_images
 from carta_trio.actors.jobs import cancel_on_file
-from carta_trio.actors.regions import pixel_scale_of, registry
+from carta_trio.actors.frame_grids import pixel_scale_of
+from carta_trio.actors.regions import registry
 from carta_trio.io.sky_coordinates import pixel_scales
 from carta_trio import limits
 from carta_trio.analysis.gaussian_fit import PARAMS_PER_COMPONENT, FitInputError, FitResult, GaussianFitter

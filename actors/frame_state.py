@@ -6,7 +6,7 @@ thread where it reads the file) and kept for the frame's lifetime.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import trio
@@ -25,14 +25,14 @@ class FrameFacts:
 
     #: FluxDensity inputs (``region_data.flux_context``), stats_streams.
     flux_context: FluxContext | None = None
-    #: Size and spatial WCS values compared by ``regions.same_grid``.
+    #: Size and spatial WCS values compared by ``frame_grids.same_grid``.
     grid_signature: tuple[object, ...] | None = None
-    #: ``regions.same_grid`` answers for other grids (by their signature) that differ
+    #: ``frame_grids.same_grid`` answers for other grids (by their signature) that differ
     #: in header values; decided through the sky.
-    same_grid_as: dict[tuple[object, ...], bool] | None = None
-    #: Sky coordinates of the render axes (``regions.sky_converter``).
+    same_grid_as: dict[tuple[object, ...], bool] = field(default_factory=dict)
+    #: Sky coordinates of the render axes (``frame_grids.sky_converter``).
     sky_coordinates: SkyCoordinates | None = None
-    #: ``(|dx|, |dy|)`` of the render axes (``regions.pixel_scale_of``).
+    #: ``(|dx|, |dy|)`` of the render axes (``frame_grids.pixel_scale_of``).
     pixel_scale: tuple[float, float] | None = None
     #: Sky direction of the render axes for line profiles; ``direction_known`` says
     #: whether it was computed (None is a valid answer: no sky axes).

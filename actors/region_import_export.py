@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING
 
 import trio
 
-from carta_trio.actors import regions
+from carta_trio.actors import frame_grids, regions
 from carta_trio.actors.dispatch import handles
 from carta_trio.analysis.region_geometry import RegionError, validate_control_points
 from carta_trio.io import paths
@@ -203,16 +203,16 @@ def _on_image(region: regions.Region, frame: Frame) -> tuple[list[tuple[float, f
     reference = frame.session.frames.get(region.file_id)
     if reference is None:
         raise RegionError(f"region {region.region_id} is drawn on a closed file")
-    if regions.same_grid(reference, frame):
+    if frame_grids.same_grid(reference, frame):
         return points, region.rotation
     import numpy as np
 
-    convert = regions.sky_converter(reference, frame)
+    convert = frame_grids.sky_converter(reference, frame)
     positions = points[:1] if region.region_type in SIZED_TYPES else points
     xs, ys = convert(np.array([p[0] for p in positions]), np.array([p[1] for p in positions]))
     moved = list(zip(xs.tolist(), ys.tolist()))
     if region.region_type in SIZED_TYPES:
-        (sx0, sy0), (sx1, sy1) = regions.pixel_scale_of(reference), regions.pixel_scale_of(frame)
+        (sx0, sy0), (sx1, sy1) = frame_grids.pixel_scale_of(reference), frame_grids.pixel_scale_of(frame)
         w, h = points[1]
         moved.append((w * sx0 / sx1, h * sy0 / sy1))
     if not all(math.isfinite(v) for p in moved for v in p):

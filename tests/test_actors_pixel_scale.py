@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from carta_trio.actors import region_data, regions
+from carta_trio.actors import frame_grids, region_data
 from carta_trio.actors.fitting import _increments_arcsec
 from carta_trio.actors.frame_state import FrameFacts
 from carta_trio.io.fits_reader import FitsReader
@@ -32,6 +32,6 @@ def test_every_wcs_form_gives_the_same_pixel_scales(tmp_path: Path, kind: str) -
     write_fits(path, np.ones((12, 16), dtype=np.float32), BASE + HEADERS[kind])
     with FitsReader(path) as reader:
         frame = SimpleNamespace(reader=reader, facts=FrameFacts())
-        assert regions.pixel_scale_of(frame) == pytest.approx((0.72, 0.36))  # type: ignore[arg-type]
+        assert frame_grids.pixel_scale_of(frame) == pytest.approx((0.72, 0.36))  # type: ignore[arg-type]
         assert _increments_arcsec(reader) == pytest.approx((0.72, 0.36))
         assert region_data.flux_context(reader).pixel_area_arcsec2 == pytest.approx(0.72 * 0.36)
