@@ -158,9 +158,9 @@ def encode_tile_frames(
     """Encode the tiles that have a block (the others are cached or impossible) and build
     each tile's RASTER_TILE_DATA frame (blocking; one worker-thread call per group).
 
-    The frames are :func:`tile_message` packed by ``framing.pack_frame``, assembled
-    around the tile's bytes (:mod:`~carta_trio.messages.tile_frames`: no copies through
-    protobuf while holding the GIL)."""
+    The frames are RASTER_TILE_DATA (WIRE.md §2.5) as ``framing.pack_frame`` would pack
+    them, assembled around the tile's bytes (:mod:`~carta_trio.messages.tile_frames`: no
+    copies through protobuf while holding the GIL)."""
     done: list[raster_tiles.EncodedTile | None] = []
     frames: list[bytes | None] = []
     heads: dict[int, bytes] = {}  # the message's small fields, by quality used
@@ -182,34 +182,6 @@ def encode_tile_frames(
         fields = tile_frames.tile_fields(coord.layer, coord.x, coord.y, bounds.width, bounds.height)
         frames.append(tile_frames.raster_tile_frame(head, fields, tile.image_data, tile.nan_encodings))
     return done, frames
-
-
-def tile_message(
-    file_id: int, request: TileRequest, code: int, tile: raster_tiles.EncodedTile, width: int, height: int
-) -> pb.RasterTileData:
-    """RASTER_TILE_DATA carrying one encoded tile of ``request`` (WIRE.md §2.5)."""
-    coord = tile_geometry.decode_tile_code(code)
-    bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, width, height)
-    return pb.RasterTileData(
-        file_id=file_id,
-        channel=request.channel,
-        stokes=request.stokes,
-        compression_type=request.compression_type,
-        compression_quality=float(tile.quality_used),
-        sync_id=request.sync_id,
-        animation_id=request.animation_id,
-        tiles=[
-            pb.TileData(
-                layer=coord.layer,
-                x=coord.x,
-                y=coord.y,
-                width=bounds.width,
-                height=bounds.height,
-                image_data=tile.image_data,
-                nan_encodings=tile.nan_encodings,
-            )
-        ],
-    )
 
 
 SUPPORTED_COMPRESSION = (pb.CompressionType.NONE, pb.CompressionType.ZFP)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from carta_trio.actors.tile_queue import TileRequest, encode_tile_frames, tile_message
+from carta_trio.actors.tile_queue import TileRequest, encode_tile_frames
 from carta_trio.codecs import raster_tiles, tile_geometry
 from carta_trio.messages import framing, registry, tile_frames
 from carta_trio.messages import schema as pb
@@ -16,6 +16,35 @@ def request(**overrides: object) -> TileRequest:
                                      compression_quality=11, codes=[])
     fields.update(overrides)
     return TileRequest(**fields)  # type: ignore[arg-type]
+
+
+def tile_message(
+    file_id: int, request: TileRequest, code: int, tile: raster_tiles.EncodedTile, width: int, height: int
+) -> pb.RasterTileData:
+    """RASTER_TILE_DATA carrying one encoded tile of ``request`` (WIRE.md §2.5), built the
+    plain protobuf way: the oracle the assembled frames must equal."""
+    coord = tile_geometry.decode_tile_code(code)
+    bounds = tile_geometry.tile_bounds(coord.x, coord.y, coord.layer, width, height)
+    return pb.RasterTileData(
+        file_id=file_id,
+        channel=request.channel,
+        stokes=request.stokes,
+        compression_type=request.compression_type,
+        compression_quality=float(tile.quality_used),
+        sync_id=request.sync_id,
+        animation_id=request.animation_id,
+        tiles=[
+            pb.TileData(
+                layer=coord.layer,
+                x=coord.x,
+                y=coord.y,
+                width=bounds.width,
+                height=bounds.height,
+                image_data=tile.image_data,
+                nan_encodings=tile.nan_encodings,
+            )
+        ],
+    )
 
 
 def reference(file_id: int, req: TileRequest, code: int, tile: raster_tiles.EncodedTile, w: int, h: int) -> bytes:
