@@ -17,6 +17,8 @@ import pytest
 import trio
 
 from carta_trio.actors.server import ServerHandle, serve
+from carta_trio.messages import schema as pb
+from carta_trio.messages.client import CartaClient
 from carta_trio.settings import Settings
 from tests.image_factory import wcs_header, write_fits
 
@@ -29,6 +31,22 @@ def data_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "data"
     folder.mkdir()
     return folder.resolve()
+
+
+@pytest.fixture
+def qa(data_dir: Path) -> Path:
+    """The folder ``set_QA`` under the top folder, where CARTA's protocol tests (ICD-RxJS)
+    find their images; the replays write synthetic ones there."""
+    folder = data_dir / "set_QA"
+    folder.mkdir()
+    return folder
+
+
+async def qa_path(client: CartaClient) -> str:
+    """The protocol suite's first step: ``$BASE`` listed, ``set_QA`` appended to its directory."""
+    listing = await client.request(pb.FileListRequest(directory="$BASE"))
+    assert listing.success
+    return listing.directory + "/set_QA"
 
 
 @pytest.fixture

@@ -22,6 +22,7 @@ import trio
 
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import CartaClient, open_client
+from tests.conftest import qa_path
 from tests.image_factory import wcs_header, write_fits, write_hdf5_idia, write_miriad
 from tests.test_protocol_icd_animator import Hot, animation, smooth_cube, tiles
 
@@ -31,20 +32,6 @@ NONE = pb.CompressionType.NONE
 TILES = {E.RASTER_TILE_DATA, E.RASTER_TILE_SYNC}
 PLAYBACK_TILES = [33558529, 33558528, 33562625, 33554433, 33562624, 33558530, 33554432, 33562626, 33554434,
                   33566721, 33566720, 33566722]
-
-
-@pytest.fixture
-def qa(data_dir: Path) -> Path:
-    folder = data_dir / "set_QA"
-    folder.mkdir()
-    return folder
-
-
-async def qa_path(client: CartaClient) -> str:
-    """The suite's first step: ``$BASE`` listed, ``set_QA`` appended to its directory."""
-    listing = await client.request(pb.FileListRequest(directory="$BASE"))
-    assert listing.success
-    return listing.directory + "/set_QA"
 
 
 async def alive(client: CartaClient, directory: str) -> None:

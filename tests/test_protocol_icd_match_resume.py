@@ -20,24 +20,11 @@ import pytest
 
 from carta_trio.messages import schema as pb
 from carta_trio.messages.client import CartaClient, open_client
+from tests.conftest import qa_path
 from tests.image_factory import make_cube, wcs_header, write_casa, write_fits, write_hdf5_idia
 
 E = pb.EventType
 ZFP = pb.CompressionType.ZFP
-
-
-@pytest.fixture
-def qa(data_dir: Path) -> Path:
-    folder = data_dir / "set_QA"
-    folder.mkdir()
-    return folder
-
-
-async def qa_path(client: CartaClient) -> str:
-    """The suite's first step: ``$BASE`` listed, ``set_QA`` appended to its directory."""
-    listing = await client.request(pb.FileListRequest(directory="$BASE"))
-    assert listing.success
-    return listing.directory + "/set_QA"
 
 
 async def open_image(client: CartaClient, directory: str, name: str, file_id: int, hdu: str = "") -> None:
