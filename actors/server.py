@@ -28,7 +28,7 @@ from carta_trio.actors.connection_gate import ConnectionGate, connection_cap, qu
 from carta_trio.actors.http_app import build_asgi_app
 from carta_trio.actors.listen_socket import PortUnavailable, bind_listening_socket
 from carta_trio.actors.scripting import scripting_handler
-from carta_trio.actors import workers
+from carta_trio.actors import memory, workers
 from carta_trio.actors.session_manager import SessionManager
 from carta_trio.actors.ws_close import report_clean_closes
 from carta_trio.io import reader_pool
@@ -197,6 +197,7 @@ def run(
     that arrived before the server could handle signals itself.
     """
     workers.configure_gil()
+    memory.limit_malloc_arenas()
     try:
         return trio.run(_main, settings, sock, on_listening, stop_requested)
     except PortUnavailable as exc:
