@@ -238,9 +238,10 @@ async def test_posting_a_channel_change_cancels_the_overlays_of_the_old_channel(
 async def test_animation_paces_frames_and_waits_for_flow_control(mock_clock: Any) -> None:
     """Animation actor, virtual time: frames 1/rate apart, the start frame (already
     current) sends nothing, and once the shown frame is past the flow-control window (rate 3:
-    one channel) the next waits for ANIMATION_FLOW_CONTROL. The clock jumps only after 50 ms of real
-    idleness, so plane reads in worker threads finish before virtual time moves on."""
-    mock_clock.autojump_threshold = 0.05
+    one channel) the next waits for ANIMATION_FLOW_CONTROL. The clock jumps only after 250 ms of real
+    idleness, so plane reads in worker threads finish before virtual time moves on (50 ms
+    was too short on a slow CI machine: frame 2 came after the 1.5 s of virtual time)."""
+    mock_clock.autojump_threshold = 0.25
     from carta_trio.actors.animation import Animation
     from carta_trio.messages import schema as pb
 
