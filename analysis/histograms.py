@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import plane_kernels
 from .reductions import PlaneMoments, plane_moments
 
 __all__ = [
@@ -105,11 +106,27 @@ def basic_stats(values: np.ndarray, mask: np.ndarray | None = None) -> BasicStat
     if data.ndim != 2:
         data = data.reshape(1, -1)
         mask = None if mask is None else np.asarray(mask).reshape(1, -1)
+    if mask is None:
+        rows = plane_kernels.plane_stats(data)
+        if rows is not None:
+            return _stats_of_row(rows, 0)
     return BasicStats.from_moments(plane_moments(data, mask, finite_only=True))
+
+
+def _stats_of_row(rows: np.ndarray, index: int) -> BasicStats:
+    """BasicStats from column ``index`` of :func:`.plane_kernels.plane_stats` rows."""
+    count, total, sumsq, m2, lo, hi = (float(v) for v in rows[:, index])
+    if count == 0:
+        return BasicStats()
+    return BasicStats(int(count), total, sumsq, lo, hi, m2)
 
 
 def basic_stats_planes(block: np.ndarray, mask: np.ndarray | None = None) -> list[BasicStats]:
     """BasicStats of every plane of a ``[z, y, x]`` block (one pass over the data)."""
+    if mask is None and np.ndim(block) == 3:
+        rows = plane_kernels.plane_stats(block)
+        if rows is not None:
+            return [_stats_of_row(rows, i) for i in range(rows.shape[1])]
     moments = plane_moments(block, mask, finite_only=True)
     return [BasicStats.from_moments(moments, i) for i in range(len(moments))]
 
@@ -182,6 +199,10 @@ def bin_counts(
     promises there are none (BasicStats counted every pixel), which skips the passes
     that send them to the dump bin: the render histogram of most planes.
     """
+    if not bins.degenerate:
+        counts = plane_kernels.bin_counts(values, bins.min, bins.max, bins.bin_width, bins.num_bins, within_bounds)
+        if counts is not None:
+            return counts
     if within_bounds and all_finite and not bins.degenerate and _span_is_finite(bins):
         return _finite_counts(values, bins)
     data = np.asarray(values)
