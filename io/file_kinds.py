@@ -26,7 +26,7 @@ import os
 import threading
 import time
 
-__all__ = ["MAX_FILES", "SETTLED_NS", "forget_all", "recall", "remember"]
+__all__ = ["MAX_FILES", "SETTLED_NS", "forget_all", "recall", "recall_ids", "remember"]
 
 #: Files remembered at most (a 100,000-entry folder fits; ~130 bytes each, ~13 MB).
 MAX_FILES = 100_000
@@ -39,20 +39,25 @@ _lock = threading.Lock()
 
 def recall(st: os.stat_result) -> int | None:
     """The file type found at the last look at this file, if it has not changed since."""
-    known = _kinds.get((st.st_dev << 64) | st.st_ino)
-    if known is None or known >> 8 != st.st_ctime_ns:
+    return recall_ids(st.st_dev, st.st_ino, st.st_ctime_ns)
+
+
+def recall_ids(dev: int, ino: int, ctime_ns: int) -> int | None:
+    """:func:`recall` for a file known by device, inode and change time (ns)."""
+    known = _kinds.get((dev << 64) | ino)
+    if known is None or known >> 8 != ctime_ns:
         return None
     return known & 0xFF
 
 
-def remember(found: list[tuple[os.stat_result, int]], settled_ns: int | None = None) -> None:
-    """Keep each ``(st, kind)``: the FileType value found in the file ``st`` describes
-    (the ``fstat`` of the descriptor its head was read through), unless it changed too
-    recently to trust its times: after ``settled_ns`` (default: :data:`SETTLED_NS`
-    before now)."""
+def remember(found: list[tuple[int, int, int, int]], settled_ns: int | None = None) -> None:
+    """Keep each ``(dev, ino, ctime_ns, kind)``: the FileType value found in that file
+    (device, inode and change time from the ``fstat`` of the descriptor its head was
+    read through), unless it changed too recently to trust its times: after
+    ``settled_ns`` (default: :data:`SETTLED_NS` before now)."""
     settled = time.time_ns() - SETTLED_NS if settled_ns is None else settled_ns
-    entries = [((st.st_dev << 64) | st.st_ino, (st.st_ctime_ns << 8) | kind) for st, kind in found
-               if st.st_ctime_ns <= settled and 0 <= kind <= 0xFF]
+    entries = [((dev << 64) | ino, (ctime_ns << 8) | kind) for dev, ino, ctime_ns, kind in found
+               if ctime_ns <= settled and 0 <= kind <= 0xFF]
     with _lock:
         if len(_kinds) + len(entries) > MAX_FILES:
             for key in list(_kinds)[: MAX_FILES // 2]:  # the oldest half (insertion order)

@@ -25,10 +25,12 @@ import time
 from pathlib import Path
 from typing import Callable, Generator
 
-from carta_trio.io import file_kinds
+from carta_trio.io import file_heads, file_kinds
+from carta_trio.io.file_heads import Head
 from carta_trio.io.list_progress import (FIRST_PROGRESS_AFTER_SECS, PROGRESS_INTERVAL_SECS, ListingPace,
                                          ListProgress, ProgressCadence, final_item, progress_message)
-from carta_trio.io.file_types import folder_image_type, guess_image_type, guess_region_type, identify_fd
+from carta_trio.io.file_types import (HEAD_BYTES, folder_image_type, guess_image_type, guess_region_type,
+                                      identify_fd, identify_head)
 from carta_trio.io.paths import FORBIDDEN, PathError, parent_of, resolve_directory
 from carta_trio.messages import schema as pb
 
@@ -139,28 +141,29 @@ BLOCK = 16
 
 def _list_block(
     response: pb.FileListResponse, entries: list[os.DirEntry[str]], folder: str, folder_fd: int, top: str,
-    filter_mode: int, region: bool, stat_first: bool = False,
+    filter_mode: int, region: bool, stat_first: bool = False, heads: list[Head | None] | None = None,
 ) -> bool:
     """Add the entries that the rules list to the response; returns whether the next
     block should also be looked up by ``stat`` first (most of this one was known).
 
     The common case, every entry of a huge folder of images, runs inline here: an entry
     the directory itself calls a plain file (its type field: no system call) in a
-    content-mode image listing is opened first and stat'ed through the descriptor (one
-    path lookup, not two), and its head read once (only files that are not FITS/HDF5 by
-    their first bytes are read again, at user-block offsets: an HDF5 file with a user
-    block is listed as it opens). The open proves the file readable, as the reference
-    requires; it is non-blocking, so nothing that stopped being a plain file meanwhile
-    can stall the listing (such an entry goes through :func:`_list_entry`, as every
-    other entry does). With ``stat_first`` (a folder listed before) the entry is
-    stat'ed first, and a file unchanged since its last listing is not opened at all
-    (:mod:`~carta_trio.io.file_kinds`).
+    content-mode image listing is opened, stat'ed through the descriptor (one path
+    lookup, not two) and its head read once -- by :mod:`.file_heads` for the whole
+    block when ``heads`` holds what it found for those entries (in order), else here.
+    Only files that are not FITS/HDF5 by their first bytes are read again, at
+    user-block offsets: an HDF5 file with a user block is listed as it opens. The open
+    proves the file readable, as the reference requires; it is non-blocking, so
+    nothing that stopped being a plain file meanwhile can stall the listing (such an
+    entry goes through :func:`_list_entry`, as every other entry does). With
+    ``stat_first`` (a folder listed before) the entry is stat'ed first, and a file
+    unchanged since its last listing is not opened at all (:mod:`~carta_trio.io.file_kinds`).
     """
     plain_by_content = not region and filter_mode == _CONTENT
-    open_, fstat, close, is_regular, add = os.open, os.fstat, os.close, stat.S_ISREG, response.files.add
-    recall = file_kinds.recall
+    recall, identify, add = file_kinds.recall_ids, identify_head, response.files.add
     known = unknown = 0  # in stat-first mode: of every plain file; else: of the first one
-    found: list[tuple[os.stat_result, int]] = []  # read now: to remember
+    found: list[tuple[int, int, int, int]] = []  # read now: to remember
+    next_head = iter(heads) if heads is not None else None
     for entry in entries:
         name = entry.name
         if name.startswith("."):
@@ -168,42 +171,48 @@ def _list_block(
         try:
             if plain_by_content and entry.is_file(follow_symlinks=False):
                 kind: int | None = None
-                if stat_first:
+                head: Head | None = None
+                if next_head is not None:
+                    head = next(next_head)
+                    if head is None:
+                        continue  # unreadable or gone: not listed
+                elif stat_first:
                     st = entry.stat(follow_symlinks=False)
-                    kind = recall(st)
+                    kind = recall(st.st_dev, st.st_ino, st.st_ctime_ns)
                     if kind is None:
                         unknown += 1
                     else:
                         known += 1
-                if kind is None:
-                    try:
-                        fd = open_(name, _OPEN_FLAGS, dir_fd=folder_fd)
-                    except OSError:
+                        head = Head(st.st_mode, st.st_size, int(st.st_mtime), st.st_dev, st.st_ino, st.st_ctime_ns, None)
+                if head is None:
+                    opened = _open_and_identify(name, folder_fd)
+                    if opened is None:
                         continue  # unreadable or gone: not listed
-                    try:
-                        st = fstat(fd)
-                        kind = identify_fd(fd, name, st.st_size) if is_regular(st.st_mode) else None
-                    finally:
-                        close(fd)
-                    if kind is None:
-                        _list_entry(response, entry, folder, folder_fd, top, filter_mode, region)
-                        continue
+                    head, kind = opened
+                elif kind is None and head.head is not None:
+                    kind = identify(head.head, name, head.size)
+                    if kind == _UNKNOWN and head.size >= 520:  # an HDF5 user block? (opened again)
+                        kind = _identify_again(name, folder_fd, head.size)
+                if kind is None:  # no longer a plain file
+                    _list_entry(response, entry, folder, folder_fd, top, filter_mode, region)
+                    continue
+                if head.head is not None:  # looked at now, not recalled
                     if not stat_first and not (known or unknown):  # would a stat have been enough?
-                        if recall(st) == kind:
+                        if recall(head.dev, head.ino, head.ctime_ns) == kind:
                             known += 1
                         else:
                             unknown += 1
-                    found.append((st, kind))
+                    found.append((head.dev, head.ino, head.ctime_ns, kind))
                 if kind != _UNKNOWN:
                     info = add()  # field by field: the cheapest way to fill a message
                     info.name = name
                     info.type = kind
-                    info.size = st.st_size
+                    info.size = head.size
                     if kind == _HDF5:
                         info.HDU_list.extend(hdf5_hdu_list(os.path.join(folder, name)))
                     else:
                         info.HDU_list.append("")
-                    info.date = int(st.st_mtime)
+                    info.date = head.mtime
             else:
                 _list_entry(response, entry, folder, folder_fd, top, filter_mode, region)
         except OSError as exc:
@@ -211,6 +220,64 @@ def _list_block(
     if found:
         file_kinds.remember(found)
     return known > 0 and known >= unknown
+
+
+def _open_and_identify(name: str, folder_fd: int) -> tuple[Head, int | None] | None:
+    """Open, stat, read and type one file through Python's calls (kind None: not a plain
+    file now); None if it cannot be opened or stat'ed."""
+    try:
+        fd = os.open(name, _OPEN_FLAGS, dir_fd=folder_fd)
+    except OSError:
+        return None
+    try:
+        st = os.fstat(fd)
+        kind = identify_fd(fd, name, st.st_size) if stat.S_ISREG(st.st_mode) else None
+        return Head(st.st_mode, st.st_size, int(st.st_mtime), st.st_dev, st.st_ino, st.st_ctime_ns, b""), kind
+    except OSError:
+        return None
+    finally:
+        os.close(fd)
+
+
+def _identify_again(name: str, folder_fd: int, size: int) -> int:
+    """The whole content rule for a file whose head said nothing (HDF5 after a user block?)."""
+    try:
+        fd = os.open(name, _OPEN_FLAGS, dir_fd=folder_fd)
+    except OSError:
+        return _UNKNOWN
+    try:
+        return identify_fd(fd, name, size)
+    finally:
+        os.close(fd)
+
+
+#: Blocks whose new files are read in one :func:`.file_heads.read_heads_in_parallel` call.
+ROUND = 32
+
+
+def _read_round(heads_of: dict[int, list[Head | None]], blocks: list[list[os.DirEntry[str]]], first: int,
+                folder_fd: int) -> None:
+    """Read the heads of the plain files of blocks ``first`` ... ``first + ROUND - 1`` at
+    once into ``heads_of`` (by block)."""
+    names = [_plain_names(block) for block in blocks[first : first + ROUND]]
+    heads = file_heads.read_heads_in_parallel(folder_fd, [name for part in names for name in part], HEAD_BYTES)
+    at = 0
+    for offset, part in enumerate(names):
+        heads_of[first + offset] = heads[at : at + len(part)]
+        at += len(part)
+
+
+def _plain_names(entries: list[os.DirEntry[str]]) -> list[str]:
+    """The names :func:`_list_block` opens in a content-mode image listing, in order."""
+    names = []
+    for entry in entries:
+        name = entry.name
+        try:
+            if not name.startswith(".") and entry.is_file(follow_symlinks=False):
+                names.append(name)
+        except OSError:
+            pass
+    return names
 
 
 def _list_entry(
@@ -308,10 +375,17 @@ def iter_file_list(
             return
         pace = ListingPace(len(entries), clock, checkpoint, started)
         stat_first = True  # until a block shows that the folder's files are new here
-        for start in range(0, len(entries), BLOCK):
-            block = entries[start : start + BLOCK]
-            stat_first = _list_block(response, block, folder, folder_fd, top_real, filter_mode, region, stat_first)
-            progress = pace.tick(start + len(block))
+        blocks = [entries[start : start + BLOCK] for start in range(0, len(entries), BLOCK)]
+        batch_heads = not region and filter_mode == _CONTENT and file_heads.available()
+        heads_of: dict[int, list[Head | None]] = {}
+        done = 0
+        for index, block in enumerate(blocks):
+            if batch_heads and not stat_first and index not in heads_of:
+                _read_round(heads_of, blocks, index, folder_fd)
+            stat_first = _list_block(response, block, folder, folder_fd, top_real, filter_mode, region, stat_first,
+                                     heads_of.pop(index, None))
+            done += len(block)
+            progress = pace.tick(done)
             if progress is not None:
                 yield progress
     finally:

@@ -81,7 +81,7 @@ def test_recently_changed_files_are_not_remembered(tmp_path: Path, monkeypatch: 
     listed(tmp_path)
     assert file_kinds.recall(os.stat(tmp_path / "a.fits")) is None
     st = os.stat(tmp_path / "a.fits")
-    file_kinds.remember([(st, int(pb.FileType.FITS))], settled_ns=time.time_ns())
+    file_kinds.remember([(st.st_dev, st.st_ino, st.st_ctime_ns, int(pb.FileType.FITS))], settled_ns=time.time_ns())
     assert file_kinds.recall(st) == pb.FileType.FITS
 
 
@@ -89,6 +89,6 @@ def test_the_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(file_kinds, "MAX_FILES", 10)
     fake = [SimpleNamespace(st_dev=1, st_ino=i, st_size=0, st_mtime_ns=0, st_ctime_ns=0) for i in range(25)]
     for s in fake:
-        file_kinds.remember([(s, 1)], settled_ns=time.time_ns())  # type: ignore[list-item]
+        file_kinds.remember([(s.st_dev, s.st_ino, s.st_ctime_ns, 1)], settled_ns=time.time_ns())
     assert len(file_kinds._kinds) <= 10
     assert file_kinds.recall(fake[-1]) == 1  # type: ignore[arg-type]
