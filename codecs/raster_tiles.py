@@ -30,7 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 import zfpy
 
-from carta_trio.codecs import zfp_compiled, zfp_native
+from carta_trio.codecs import tile_nans, zfp_compiled, zfp_native
 
 __all__ = [
     "COMPRESSION_NONE",
@@ -286,15 +286,21 @@ def encode_tile(
         raise ValueError(f"compression type {compression_type} is not supported (NONE=0 and ZFP=1 are)")
 
     precision = zfp_precision(quality)
-    nan = np.isnan(tile)
-    # Most tiles have no NaN: one run, and zfp reads the plane's window in place.
-    runs = _runs_from_mask(nan) if nan.any() else np.array([tile.size], dtype=np.int32)
-    if runs.size > 1:
-        work = np.array(tile, dtype=np.float32, order="C", copy=True)
-        with np.errstate(invalid="ignore", over="ignore"):
-            _fill_nan_blocks(work, nan)
+    prepared = tile_nans.prepare(tile) if tile.dtype == np.float32 and _row_major_view(tile) else None
+    if prepared is not None:
+        runs_bytes, filled = prepared
+        work = tile if filled is None else filled  # zfp reads a NaN-free window of the plane in place
     else:
-        work = np.asarray(tile, dtype=np.float32)  # zfp only reads it
+        nan = np.isnan(tile)
+        # Most tiles have no NaN: one run, and zfp reads the plane's window in place.
+        runs = _runs_from_mask(nan) if nan.any() else np.array([tile.size], dtype=np.int32)
+        runs_bytes = runs.astype(_INT32_LE).tobytes()
+        if runs.size > 1:
+            work = np.array(tile, dtype=np.float32, order="C", copy=True)
+            with np.errstate(invalid="ignore", over="ignore"):
+                _fill_nan_blocks(work, nan)
+        else:
+            work = np.asarray(tile, dtype=np.float32)  # zfp only reads it
     stream = zfp_compress(work, precision)
     raw_bytes = 4 * work.size
     if (
@@ -305,7 +311,7 @@ def encode_tile(
         stream_hq = zfp_compress(work, HIGH_COMPRESSION_QUALITY)
         if _ratio(raw_bytes, len(stream_hq)) > _FALLBACK_KEEP_RATIO:
             stream, precision = stream_hq, HIGH_COMPRESSION_QUALITY
-    return EncodedTile(stream, runs.astype(_INT32_LE).tobytes(), COMPRESSION_ZFP, precision)
+    return EncodedTile(stream, runs_bytes, COMPRESSION_ZFP, precision)
 
 
 def decode_tile(
