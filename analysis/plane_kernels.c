@@ -137,6 +137,19 @@ static stats stats_of_plane(const float *p, Py_ssize_t n)
     return out;
 }
 
+/* Get the input buffer (C-contiguous) and the writable output buffer; 0, or -1 with
+ * nothing held. */
+static int get_in_out(PyObject *source, Py_buffer *in, PyObject *target, Py_buffer *out)
+{
+    if (PyObject_GetBuffer(source, in, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+        return -1;
+    if (PyObject_GetBuffer(target, out, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
+        PyBuffer_Release(in);
+        return -1;
+    }
+    return 0;
+}
+
 PyDoc_STRVAR(plane_stats_doc,
 "plane_stats(block, planes, out) -> None\n\n"
 "Per plane of a C-contiguous float32 buffer holding `planes` equal planes, write\n"
@@ -151,12 +164,8 @@ static PyObject *plane_stats(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "OnO:plane_stats", &source, &planes, &target))
         return NULL;
     Py_buffer in, out;
-    if (PyObject_GetBuffer(source, &in, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+    if (get_in_out(source, &in, target, &out) < 0)
         return NULL;
-    if (PyObject_GetBuffer(target, &out, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&in);
-        return NULL;
-    }
     PyObject *result = NULL;
     if (in.itemsize != 4 || in.format == NULL || strcmp(in.format, "f") != 0 || planes < 1 ||
         (in.len / 4) % planes != 0 || out.itemsize != 8 || out.format == NULL || strcmp(out.format, "d") != 0 ||
@@ -245,12 +254,8 @@ static PyObject *bin_counts(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "OfffipO:bin_counts", &source, &lo, &hi, &width, &num_bins, &within, &target))
         return NULL;
     Py_buffer in, out;
-    if (PyObject_GetBuffer(source, &in, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT) < 0)
+    if (get_in_out(source, &in, target, &out) < 0)
         return NULL;
-    if (PyObject_GetBuffer(target, &out, PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | PyBUF_WRITABLE) < 0) {
-        PyBuffer_Release(&in);
-        return NULL;
-    }
     PyObject *result = NULL;
     if (in.itemsize != 4 || in.format == NULL || strcmp(in.format, "f") != 0 || num_bins < 1 ||
         out.itemsize != 8 || out.format == NULL || (strcmp(out.format, "q") != 0 && strcmp(out.format, "l") != 0) ||

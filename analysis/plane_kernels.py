@@ -15,44 +15,15 @@ they are never used.
 
 from __future__ import annotations
 
-import logging
-import threading
 from types import ModuleType
 
 import numpy as np
 
-__all__ = ["available", "plane_stats", "bin_counts"]
+from carta_trio.extensions import CheckedExtension
 
-log = logging.getLogger(__name__)
+__all__ = ["available", "bin_counts", "extension", "plane_stats"]
 
-_lock = threading.Lock()
-_kernels: ModuleType | None = None
-_checked = False
 _F32 = np.float32
-
-
-def _import() -> ModuleType | None:
-    try:
-        from carta_trio.analysis import _plane_kernels  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    module: ModuleType = _plane_kernels
-    return module
-
-
-def _load() -> ModuleType | None:
-    global _kernels, _checked
-    with _lock:
-        if not _checked:
-            module = _import()
-            if module is None:
-                log.info("the compiled plane kernels are not built; statistics and histograms use numpy")
-            elif _agrees_with_numpy(module):
-                _kernels = module
-            else:
-                log.warning("the compiled plane kernels disagree with numpy; statistics and histograms use numpy")
-            _checked = True
-        return _kernels
 
 
 def check_block() -> np.ndarray:
@@ -70,41 +41,37 @@ def _agrees_with_numpy(module: ModuleType) -> bool:
     from carta_trio.analysis import reductions
 
     block = check_block()
-    try:
-        out = np.empty((6, block.shape[0]))
-        module.plane_stats(block, block.shape[0], out)
-        expected = reductions.plane_moments(block, finite_only=True)
-        for row, name in zip(out, ("count", "sum", "sumsq", "m2", "min", "max")):
-            want = getattr(expected, name)
-            valid = expected.count > 0
-            if not np.allclose(row[valid], want[valid], rtol=1e-12, atol=1e-12):
-                return False
-        finite = block[np.isfinite(block)]
-        lo, hi = float(finite.min()), float(finite.max())
-        width = _F32((_F32(hi) - _F32(lo)) / _F32(7))
-        for within in (True, False):
-            counts = np.zeros(9, np.int64)
-            module.bin_counts(block, lo, hi, float(width), 7, within, counts)
-            t = np.abs((block - _F32(lo)) / width)
-            keep = t < _F32(8)
-            if not within:
-                keep &= (block >= _F32(lo)) & (block <= _F32(hi))
-            want = np.bincount(t[keep].astype(np.intp), minlength=9)
-            if not np.array_equal(counts[:8], want[:8]) or counts[8] != np.count_nonzero(~keep):
-                return False
-    except (ValueError, TypeError) as exc:
-        log.warning("the compiled plane kernels failed their check: %s", exc)
-        return False
+    out = np.empty((6, block.shape[0]))
+    module.plane_stats(block, block.shape[0], out)
+    expected = reductions.plane_moments(block, finite_only=True)
+    for row, name in zip(out, ("count", "sum", "sumsq", "m2", "min", "max")):
+        want = getattr(expected, name)
+        valid = expected.count > 0
+        if not np.allclose(row[valid], want[valid], rtol=1e-12, atol=1e-12):
+            return False
+    finite = block[np.isfinite(block)]
+    lo, hi = float(finite.min()), float(finite.max())
+    width = _F32((_F32(hi) - _F32(lo)) / _F32(7))
+    for within in (True, False):
+        counts = np.zeros(9, np.int64)
+        module.bin_counts(block, lo, hi, float(width), 7, within, counts)
+        t = np.abs((block - _F32(lo)) / width)
+        keep = t < _F32(8)
+        if not within:
+            keep &= (block >= _F32(lo)) & (block <= _F32(hi))
+        want = np.bincount(t[keep].astype(np.intp), minlength=9)
+        if not np.array_equal(counts[:8], want[:8]) or counts[8] != np.count_nonzero(~keep):
+            return False
     return True
+
+
+extension = CheckedExtension("carta_trio.analysis._plane_kernels", _agrees_with_numpy,
+                             "statistics and histograms use numpy")
 
 
 def available() -> bool:
     """True when the compiled kernels are used."""
-    return _load() is not None
-
-
-def _kernels_now() -> ModuleType | None:
-    return _kernels if _checked else _load()
+    return extension.available()
 
 
 def plane_stats(block: np.ndarray) -> np.ndarray | None:
@@ -112,7 +79,7 @@ def plane_stats(block: np.ndarray) -> np.ndarray | None:
     finite values of each plane of a float32 ``[z, y, x]`` (or ``[y, x]``) block; None
     when the kernels are not built or the block is not float32 (the caller uses numpy).
     A plane without finite values has count 0 and NaN elsewhere."""
-    kernels = _kernels_now()
+    kernels = extension.module
     data = np.asarray(block)
     if kernels is None or data.dtype != np.float32 or data.ndim not in (2, 3) or data.size == 0:
         return None
@@ -127,7 +94,7 @@ def bin_counts(values: np.ndarray, lo: float, hi: float, width: float, num_bins:
     """Counts (int64, ``num_bins``) of float32 ``values`` into bins of ``width`` from
     ``lo`` (float32 arithmetic, the reference's rule: see :func:`.histograms.bin_counts`);
     None when the kernels are not built or the values are not float32."""
-    kernels = _kernels_now()
+    kernels = extension.module
     data = np.asarray(values)
     if kernels is None or data.dtype != np.float32:
         return None

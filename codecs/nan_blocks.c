@@ -27,6 +27,8 @@
 #define USE_SSE2 0
 #endif
 
+#include "float_rows.h"
+
 /* Whether row p[0..n) holds a NaN. */
 static int row_has_nan(const float *p, Py_ssize_t n)
 {
@@ -135,16 +137,9 @@ static PyObject *prepare(PyObject *module, PyObject *args)
     if (!PyArg_ParseTuple(args, "O:prepare", &source))
         return NULL;
     Py_buffer view;
-    if (PyObject_GetBuffer(source, &view, PyBUF_STRIDES | PyBUF_FORMAT) < 0)
+    if (get_float_rows(source, &view) < 0)
         return NULL;
     PyObject *result = NULL;
-    if (view.ndim != 2 || view.itemsize != 4 || view.format == NULL || strcmp(view.format, "f") != 0 ||
-        view.strides[1] != 4 || view.strides[0] % 4 != 0 || view.strides[0] < 4 * view.shape[1] ||
-        view.shape[0] < 1 || view.shape[1] < 1) {
-        PyErr_SetString(PyExc_ValueError, "need a non-empty 2-D float32 buffer with contiguous rows");
-        PyBuffer_Release(&view);
-        return NULL;
-    }
     Py_ssize_t height = view.shape[0], width = view.shape[1], stride = view.strides[0] / 4;
     const float *data = (const float *)view.buf;
     Py_ssize_t first_nan_row = -1;

@@ -14,29 +14,14 @@ that exercise every branch (partial blocks, leading NaN, all-NaN blocks, ±Inf, 
 
 from __future__ import annotations
 
-import logging
 import sys
-import threading
 from types import ModuleType
 
 import numpy as np
 
-__all__ = ["available", "prepare"]
+from carta_trio.extensions import CheckedExtension
 
-log = logging.getLogger(__name__)
-
-_lock = threading.Lock()
-_module: ModuleType | None = None
-_checked = False
-
-
-def _import() -> ModuleType | None:
-    try:
-        from carta_trio.codecs import _nan_blocks  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    module: ModuleType = _nan_blocks
-    return module
+__all__ = ["available", "extension", "prepare"]
 
 
 def check_tiles() -> list[np.ndarray]:
@@ -70,29 +55,21 @@ def _agrees_with_numpy(module: ModuleType) -> bool:
     return True
 
 
-def _load() -> ModuleType | None:
-    global _module, _checked
-    with _lock:
-        if not _checked:
-            module = _import()
-            if module is not None and sys.byteorder == "little" and _agrees_with_numpy(module):
-                _module = module
-            elif module is not None:
-                log.warning("the compiled NaN filling disagrees with numpy; tiles use numpy")
-            _checked = True
-        return _module
+extension = CheckedExtension(
+    "carta_trio.codecs._nan_blocks", lambda m: sys.byteorder == "little" and _agrees_with_numpy(m), "tiles use numpy"
+)
 
 
 def available() -> bool:
     """True when :func:`prepare` uses the extension."""
-    return _load() is not None
+    return extension.available()
 
 
 def prepare(tile: np.ndarray) -> tuple[bytes, np.ndarray | None] | None:
     """``(nan_encodings, filled)`` of a float32 tile with contiguous rows: the int32 LE
     run lengths, and the NaN-filled row-major copy (None when the tile has no NaN, so
     the tile itself can be compressed); None without the extension."""
-    module = _module if _checked else _load()
+    module = extension.module
     if module is None:
         return None
     runs, filled = module.prepare(tile)

@@ -2,54 +2,26 @@
 
 The extension writes libzfp's fixed-precision stream about three times as fast as libzfp
 itself (a bit plane's group tests written at once, bit planes gathered and the block
-transform done with SSE2) and releases the GIL while it encodes. It is optional: a machine without a C compiler installs the package
-without it, and :func:`compress` then returns None so the caller goes on to libzfp.
+transform done with SSE2) and releases the GIL while it encodes. It is optional: a
+machine without a C compiler installs the package without it, and :func:`compress` then
+returns None so the caller goes on to libzfp.
 
-On first use it must reproduce zfpy's bytes on fields that exercise every branch of the
-format (partial edge blocks, row strides, zero, subnormal and infinite values, precisions
-1..64); if it does not, it is never used and a warning says so.
+On first use (:class:`~carta_trio.extensions.CheckedExtension`) it must reproduce zfpy's
+bytes on fields that exercise every branch of the format (partial edge blocks, row
+strides, zero, subnormal and infinite values, precisions 1..64); if it does not, it is
+never used and a warning says so.
 """
 
 from __future__ import annotations
 
-import logging
-import threading
 from types import ModuleType
 
 import numpy as np
 import zfpy
 
-__all__ = ["available", "compress"]
+from carta_trio.extensions import CheckedExtension
 
-log = logging.getLogger(__name__)
-
-_lock = threading.Lock()
-_encoder: ModuleType | None = None
-_checked = False
-
-
-def _import() -> ModuleType | None:
-    try:
-        from carta_trio.codecs import _zfp_encoder  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    module: ModuleType = _zfp_encoder
-    return module
-
-
-def _load() -> ModuleType | None:
-    global _encoder, _checked
-    with _lock:
-        if not _checked:
-            module = _import()
-            if module is None:
-                log.info("the compiled tile encoder is not built; tiles go through libzfp")
-            elif _agrees_with_zfpy(module):
-                _encoder = module
-            else:
-                log.warning("the compiled tile encoder does not produce zfpy's bytes; tiles go through libzfp")
-            _checked = True
-        return _encoder
+__all__ = ["available", "compress", "extension"]
 
 
 def check_fields() -> list[np.ndarray]:
@@ -65,28 +37,27 @@ def check_fields() -> list[np.ndarray]:
 
 
 def _agrees_with_zfpy(module: ModuleType) -> bool:
-    try:
-        for arr in check_fields():
-            for precision in (1, 6, 11, 23, 32, 64):
-                expected = zfpy.compress_numpy(np.ascontiguousarray(arr), precision=precision, write_header=False)
-                if module.compress(arr, precision) != bytes(expected):
-                    return False
-    except (ValueError, TypeError, MemoryError) as exc:
-        log.warning("the compiled tile encoder failed its check: %s", exc)
-        return False
+    for arr in check_fields():
+        for precision in (1, 6, 11, 23, 32, 64):
+            expected = zfpy.compress_numpy(np.ascontiguousarray(arr), precision=precision, write_header=False)
+            if module.compress(arr, precision) != bytes(expected):
+                return False
     return True
+
+
+extension = CheckedExtension("carta_trio.codecs._zfp_encoder", _agrees_with_zfpy, "tiles go through libzfp")
 
 
 def available() -> bool:
     """True when :func:`compress` uses the compiled encoder."""
-    return _load() is not None
+    return extension.available()
 
 
 def compress(arr: np.ndarray, precision: int) -> bytes | None:
     """The header-less fixed-precision stream of a 2-D float32 array with contiguous rows
     (x fastest, row stride a multiple of 4 bytes), or None without the compiled encoder.
     The GIL is released while it encodes."""
-    encoder = _encoder if _checked else _load()
+    encoder = extension.module
     if encoder is None:
         return None
     stream: bytes = encoder.compress(arr, precision)

@@ -40,6 +40,8 @@
 #include <emmintrin.h>
 #endif
 
+#include "float_rows.h"
+
 /* LSB-first writer of 64-bit words; `acc` holds `bits` (< 64) pending bits. */
 typedef struct {
     uint64_t *ptr;
@@ -375,15 +377,9 @@ static PyObject *compress(PyObject *module, PyObject *args)
         return NULL;
     }
     Py_buffer view;
-    if (PyObject_GetBuffer(source, &view, PyBUF_STRIDES | PyBUF_FORMAT) < 0)
+    if (get_float_rows(source, &view) < 0)
         return NULL;
     PyObject *result = NULL;
-    if (view.ndim != 2 || view.itemsize != 4 || view.format == NULL || strcmp(view.format, "f") != 0 ||
-        view.strides[1] != 4 || view.strides[0] % 4 != 0 || view.strides[0] < 4 * view.shape[1] ||
-        view.shape[0] < 1 || view.shape[1] < 1) {
-        PyErr_SetString(PyExc_ValueError, "need a non-empty 2-D float32 buffer with contiguous rows");
-        goto done;
-    }
     Py_ssize_t height = view.shape[0], width = view.shape[1], row_stride = view.strides[0] / 4;
     size_t size = capacity(width, height, (unsigned)precision);
     uint64_t *out = malloc(size);

@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from types import ModuleType
 from typing import NamedTuple
 
-__all__ = ["Head", "available", "read_heads", "read_heads_in_parallel"]
+from carta_trio.extensions import CheckedExtension
+
+__all__ = ["Head", "available", "extension", "read_heads", "read_heads_in_parallel"]
 
 
 class Head(NamedTuple):
@@ -33,31 +34,24 @@ class Head(NamedTuple):
     head: bytes | None
 
 
-def _import() -> ModuleType | None:
-    try:
-        from carta_trio.io import _file_heads  # type: ignore[attr-defined]
-    except ImportError:
-        return None
-    module: ModuleType = _file_heads
-    return module
-
-
-_module = _import()
+#: No check to run: the calls are the system's, and the tests compare the listings.
+extension = CheckedExtension("carta_trio.io._file_heads", lambda module: True, "listings make the calls one by one")
 _pool: ThreadPoolExecutor | None = None
 _pool_lock = threading.Lock()
 
 
 def available() -> bool:
     """True when the compiled batch reader is built."""
-    return _module is not None
+    return extension.available()
 
 
 def read_heads(dir_fd: int, names: list[str], nbytes: int) -> list[Head | None]:
     """For each name in the folder open as ``dir_fd``: None if it cannot be opened or
     stat'ed (not listed), else its :class:`Head` with up to ``nbytes`` bytes from its
     start. Only when :func:`available`."""
-    assert _module is not None, "read_heads needs the compiled module"
-    return [None if r is None else Head._make(r) for r in _module.read_heads(dir_fd, names, nbytes)]
+    module = extension.module
+    assert module is not None, "read_heads needs the compiled module"
+    return [None if r is None else Head._make(r) for r in module.read_heads(dir_fd, names, nbytes)]
 
 
 def _executor() -> ThreadPoolExecutor:

@@ -7,13 +7,7 @@ builds and the plain C path (built here with PLANE_KERNELS_SCALAR) are checked.
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
-import shutil
-import subprocess
-import sysconfig
 from pathlib import Path
-from types import ModuleType
 
 import numpy as np
 import pytest
@@ -21,10 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carta_trio.analysis import histograms, plane_kernels, reductions
+from tests.compiled_variants import build_variant
 
-SOURCE = Path(plane_kernels.__file__).with_name("plane_kernels.c")
-if not SOURCE.exists():
-    SOURCE = Path(__file__).resolve().parents[1] / "analysis" / "plane_kernels.c"
 
 
 def numpy_counts(values: np.ndarray, bins: histograms.HistogramBins, within: bool) -> np.ndarray:
@@ -112,7 +104,7 @@ def test_histograms_use_the_kernels_with_the_same_result() -> None:
 
 
 def test_refuses_bad_buffers() -> None:
-    kernels = plane_kernels._load()
+    kernels = plane_kernels.extension.module
     assert kernels is not None
     with pytest.raises(ValueError):
         kernels.plane_stats(np.zeros((2, 3), np.float64), 2, np.empty((6, 2)))
@@ -123,22 +115,6 @@ def test_refuses_bad_buffers() -> None:
     assert plane_kernels.bin_counts(np.zeros(4), 0.0, 1.0, 0.5, 2, True) is None  # float64: numpy's business
 
 
-def _build_scalar(tmp_path: Path) -> ModuleType:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
-    target = tmp_path / f"_plane_kernels{importlib.machinery.EXTENSION_SUFFIXES[0]}"
-    subprocess.run(
-        [compiler, "-O2", "-ffp-contract=off", "-DPLANE_KERNELS_SCALAR", "-shared", "-fPIC",
-         f"-I{sysconfig.get_paths()['include']}", str(SOURCE), "-o", str(target)],
-        check=True, capture_output=True,
-    )
-    spec = importlib.util.spec_from_file_location("_plane_kernels", target)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_the_plain_c_path_agrees(tmp_path: Path) -> None:
-    assert plane_kernels._agrees_with_numpy(_build_scalar(tmp_path))
+    scalar = build_variant("analysis/plane_kernels.c", "_plane_kernels", "PLANE_KERNELS_SCALAR", tmp_path)
+    assert plane_kernels._agrees_with_numpy(scalar)

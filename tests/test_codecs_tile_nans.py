@@ -9,11 +9,6 @@ plain C one (built here with NAN_BLOCKS_SCALAR).
 
 from __future__ import annotations
 
-import importlib.machinery
-import importlib.util
-import shutil
-import subprocess
-import sysconfig
 from pathlib import Path
 from types import ModuleType
 
@@ -23,10 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from carta_trio.codecs import raster_tiles, tile_nans
+from tests.compiled_variants import build_variant
 
-SOURCE = Path(tile_nans.__file__).with_name("nan_blocks.c")
-if not SOURCE.exists():
-    SOURCE = Path(__file__).resolve().parents[1] / "codecs" / "nan_blocks.c"
 
 
 def expected(tile: np.ndarray) -> tuple[list[int], bytes]:
@@ -71,7 +64,7 @@ def tiles(draw: st.DrawFn) -> np.ndarray:
 @settings(max_examples=300, deadline=None)
 @given(tile=tiles())
 def test_same_runs_and_fill_as_numpy(tile: np.ndarray) -> None:
-    module = tile_nans._load()
+    module = tile_nans.extension.module
     assert module is not None
     agree(module, tile)
 
@@ -91,7 +84,7 @@ def test_encode_tile_gives_the_same_message_either_way(monkeypatch: pytest.Monke
 
 
 def test_refuses_what_it_cannot_read() -> None:
-    module = tile_nans._load()
+    module = tile_nans.extension.module
     assert module is not None
     for bad in (np.zeros((4, 4)), np.zeros((4, 4), np.float32)[:, ::2], np.zeros(4, np.float32), np.zeros((0, 3), np.float32)):
         with pytest.raises(ValueError):
@@ -99,19 +92,7 @@ def test_refuses_what_it_cannot_read() -> None:
 
 
 def test_the_plain_c_path_agrees(tmp_path: Path) -> None:
-    compiler = shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
-        pytest.skip("no C compiler")
-    target = tmp_path / f"_nan_blocks{importlib.machinery.EXTENSION_SUFFIXES[0]}"
-    subprocess.run(
-        [compiler, "-O2", "-ffp-contract=off", "-DNAN_BLOCKS_SCALAR", "-shared", "-fPIC",
-         f"-I{sysconfig.get_paths()['include']}", str(SOURCE), "-o", str(target)],
-        check=True, capture_output=True,
-    )
-    spec = importlib.util.spec_from_file_location("_nan_blocks", target)
-    assert spec is not None and spec.loader is not None
-    scalar = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(scalar)
+    scalar = build_variant("codecs/nan_blocks.c", "_nan_blocks", "NAN_BLOCKS_SCALAR", tmp_path)
     assert tile_nans._agrees_with_numpy(scalar)
     rng = np.random.default_rng(2)
     for _ in range(50):
