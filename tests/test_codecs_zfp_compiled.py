@@ -57,6 +57,7 @@ def fields(draw: st.DrawFn) -> np.ndarray:
         field[(picks > 0.1) & (picks < 0.2)] = -np.inf
         field[(picks > 0.2) & (picks < 0.3)] = np.float32(3e38)
         field[(picks > 0.3) & (picks < 0.4)] = np.float32(1e-45)
+        field[(picks > 0.4) & (picks < 0.45)] = np.nan  # unfilled NaN: libzfp's int cast of it
     elif kind == "constant":
         field[:] = np.float32(scale)
     # a window of a larger plane half the time: the row stride is not the width
