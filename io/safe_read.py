@@ -6,7 +6,8 @@ C-ordered array stored at ``offset`` in a file are read with ``preadv`` into the
 result buffer: a short read is an :class:`ImageChangedError`, not a crash.
 Contiguous runs are read with one call each, and nearby runs are merged into one
 read when the gap between them is small, so a plane is one system call and a
-spectrum one per channel.
+spectrum one per channel. When ``io/box_reads.c`` is built, the whole loop is one call
+with the GIL released (two threads reading bands then use both cores).
 
 :class:`FileSignature` remembers size, modification time and inode of a file when
 it is opened; :meth:`FileSignature.check` raises :class:`ImageChangedError` when
@@ -23,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from carta_trio.extensions import CheckedExtension
 
 #: A read unit may span at most this many bytes.
 _MAX_SPAN = 64 << 20
@@ -62,6 +65,11 @@ class FileSignature:
             how = "truncated" if st.st_size < self.size else "modified"
             raise ImageChangedError(
                 f"{self.path.name} was {how} on disk after it was opened; close and reopen it.")
+
+
+#: The read loop in C (io/box_reads.c: one call per box with the GIL released, runs
+#: byte-swapped in cache), when built; else the loop of :func:`read_box` below.
+_box_reads = CheckedExtension("carta_trio.io._box_reads", lambda module: True, "boxes are read run by run")
 
 
 def _pread_into(fd: int, buffer: memoryview, offset: int, name: str) -> None:
@@ -105,7 +113,19 @@ def read_box(fd: int, offset: int, shape: Sequence[int], dtype: np.dtype, starts
             [-1 if j == i else 1 for j in range(k)])
         bases = bases + axis
     first = offset + (int(starts[k]) * strides[k] + head) * itemsize
-    byte_offsets = (bases.reshape(-1) * itemsize + first).tolist()
+    runs = bases.reshape(-1) * itemsize + first
+    span = sum((counts[i] - 1) * strides[i] for i in range(k, n)) + 1
+    box_reads = _box_reads.module
+    if box_reads is not None:
+        if inner_exact:
+            rows, row_bytes = np.zeros(1, np.int64), span * itemsize
+        else:
+            rows, row_bytes = _row_starts(counts, starts, strides, k, head, itemsize), counts[-1] * itemsize
+        swap = 0 if dtype.isnative or itemsize == 1 else itemsize
+        if box_reads.read_runs(fd, runs, span * itemsize, rows, row_bytes, out.reshape(-1), swap) >= 0:
+            raise ImageChangedError(f"{name} is shorter than its header says (truncated?); close and reopen it.")
+        return out if not swap else out.view(dtype.newbyteorder("="))
+    byte_offsets = runs.tolist()
     if inner_exact:
         unit = counts[k] * strides[k] * itemsize
         flat = memoryview(out.reshape(-1)).cast("B")  # type: ignore[arg-type]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
@@ -115,7 +135,6 @@ def read_box(fd: int, offset: int, shape: Sequence[int], dtype: np.dtype, starts
                 _pread_into(fd, flat[pos:pos + unit], where, name)
             pos += unit
         return _native(out)
-    span = sum((counts[i] - 1) * strides[i] for i in range(k, n)) + 1
     scratch = np.empty(counts[k] * strides[k], dtype=dtype)
     window = memoryview(scratch).cast("B")[head * itemsize:(head + span) * itemsize]  # type: ignore[arg-type]  # numpy's stubs give ndarray __buffer__ only for Python >= 3.12
     block = scratch.reshape([counts[k]] + list(shape[k + 1:]))
@@ -127,6 +146,20 @@ def read_box(fd: int, offset: int, shape: Sequence[int], dtype: np.dtype, starts
         _pread_into(fd, window, where, name)
         targets[j] = block[inner]
     return result
+
+
+def _row_starts(counts: list[int], starts: Sequence[int], strides: list[int], k: int, head: int,
+                itemsize: int) -> np.ndarray:
+    """Byte offsets, within a read unit's span, of the box's rows (runs along the last
+    axis) in C order: axis ``k`` counts from the unit's first element, the axes after it
+    from the box's start, and the span begins ``head`` elements into the unit."""
+    n = len(counts)
+    offsets = np.zeros(1, dtype=np.int64)
+    for i in range(k, n - 1):
+        base = 0 if i == k else int(starts[i])
+        axis = (base + np.arange(counts[i], dtype=np.int64)) * strides[i]
+        offsets = (offsets[:, None] + axis[None, :]).reshape(-1)
+    return (offsets + int(starts[n - 1]) - head) * itemsize
 
 
 def _native(array: np.ndarray) -> np.ndarray:

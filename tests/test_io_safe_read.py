@@ -8,7 +8,20 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from carta_trio.extensions import CheckedExtension
+from carta_trio.io import safe_read
 from carta_trio.io.safe_read import FileSignature, ImageChangedError, read_box
+
+
+@pytest.fixture(params=["compiled loop", "python loop"], autouse=True)
+def read_loop(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test runs through io/box_reads.c (which the package must have built) and
+    through the os.preadv loop it replaces."""
+    if request.param == "compiled loop":
+        assert safe_read._box_reads.available()
+    else:
+        monkeypatch.setattr(safe_read, "_box_reads", CheckedExtension("carta_trio.io._not_built", lambda m: True, ""))
+    return str(request.param)
 
 
 @pytest.mark.parametrize("dtype", [">f4", ">i2", "u1", ">f8"])
