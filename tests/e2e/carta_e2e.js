@@ -108,11 +108,22 @@ async function waitFileListIdle(page, timeout) {
 }
 
 /** Type "/folder" into the path box (FILE_LIST_REQUEST "/folder") and wait for the list. */
+/** Open the file browser's path box with its pencil; a click that lands while the dialog is
+ * still opening (a slow CI machine) does nothing, so click again until the box shows. */
+async function openPathBox(dialog, timeout) {
+  const input = dialog.locator('.directory-path-input input');
+  const until = Date.now() + timeout;
+  while (!(await input.isVisible())) {
+    if (Date.now() > until) throw new Error(`the path box of the file browser did not open in ${timeout} ms`);
+    await dialog.locator('.edit-path-button').first().click({ timeout });
+    await input.waitFor({ state: 'visible', timeout: 1000 }).catch(() => {});
+  }
+}
+
 async function browseTo(page, recorder, folder, timeout) {
   const dialog = await ensureFileBrowser(page, timeout);
+  await openPathBox(dialog, timeout);
   const input = dialog.locator('.directory-path-input input');
-  if (!(await input.isVisible())) await dialog.locator('.edit-path-button').first().click();
-  await input.waitFor({ state: 'visible', timeout });
   const relative = String(folder || '').replace(/^\/+|\/+$/g, '');
   const target = '/' + relative;
   const before = recorder.binary('recv', EVENT.FILE_LIST_RESPONSE).length;
@@ -434,7 +445,7 @@ Object.assign(STEPS, require('./analysis_steps').analysisSteps({
 // The catalog steps (import from the file browser's catalog mode, filter, overlay).
 Object.assign(STEPS, require('./catalog_steps').catalogSteps({ EVENT, waitForImage, alertTexts }));
 // Region files: import through the region dialog, export through the export dialog (issue 14).
-Object.assign(STEPS, require('./region_file_steps').regionFileSteps({ EVENT, alertTexts }));
+Object.assign(STEPS, require('./region_file_steps').regionFileSteps({ EVENT, alertTexts, openPathBox }));
 
 // Images built from other images (image arithmetic, Stokes hypercube).
 Object.assign(STEPS, require('./combine_steps').combineSteps({

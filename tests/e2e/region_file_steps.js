@@ -8,7 +8,7 @@
 // fileBrowserStore {exportCoordinateType, exportFileType, exportRegionIndexes, setExport*}.
 'use strict';
 
-function regionFileSteps({ EVENT, alertTexts }) {
+function regionFileSteps({ EVENT, alertTexts, openPathBox }) {
   function stepError(message, data) {
     return Object.assign(new Error(message), { data });
   }
@@ -23,9 +23,8 @@ function regionFileSteps({ EVENT, alertTexts }) {
 
   /** Type "/folder" into the dialog's path box and wait for the listing of that folder. */
   async function browseRegions(page, recorder, dialog, folder, responseType, timeout) {
+    await openPathBox(dialog, timeout);
     const input = dialog.locator('.directory-path-input input');
-    if (!(await input.isVisible())) await dialog.locator('.edit-path-button').first().click();
-    await input.waitFor({ state: 'visible', timeout });
     const relative = String(folder || '').replace(/^\/+|\/+$/g, '');
     const before = recorder.binary('recv', responseType).length;
     await input.fill('/' + relative);
@@ -166,7 +165,9 @@ function regionFileSteps({ EVENT, alertTexts }) {
         const ack = await recorder.waitFrames((fr) => fr.slice(mark).find(
           (f) => f.dir === 'recv' && f.type === EVENT.EXPORT_REGION_ACK), timeout, 'EXPORT_REGION_ACK');
         if (!ack.msg.success) throw stepError(`EXPORT_REGION_ACK failed: ${ack.msg.message}`, await data());
-        // Find the file: the region import browser lists the folder again.
+        // Find the file: the region import browser lists the folder again, once the export
+        // dialog has closed (else the next locator may find the closing one).
+        await dialog.waitFor({ state: 'hidden', timeout: 5000 }).catch(() => {});
         await page.waitForTimeout(300);
         const browser = await openFileMenuItem(page, 'Import Regions', timeout);
         await browseRegions(page, recorder, browser, step.folder, EVENT.REGION_LIST_RESPONSE, timeout);
