@@ -443,7 +443,7 @@ Object.assign(STEPS, require('./analysis_steps').analysisSteps({
 }));
 
 // The catalog steps (import from the file browser's catalog mode, filter, overlay).
-Object.assign(STEPS, require('./catalog_steps').catalogSteps({ EVENT, waitForImage, alertTexts }));
+Object.assign(STEPS, require('./catalog_steps').catalogSteps({ EVENT, waitForImage, alertTexts, openPathBox }));
 // Region files: import through the region dialog, export through the export dialog (issue 14).
 Object.assign(STEPS, require('./region_file_steps').regionFileSteps({ EVENT, alertTexts, openPathBox }));
 

@@ -11,7 +11,7 @@
 // Each step returns `wire` (recorder.wire) so the pytest side decodes the frames with the schema.
 'use strict';
 
-function catalogSteps({ EVENT, waitForImage, alertTexts }) {
+function catalogSteps({ EVENT, waitForImage, alertTexts, openPathBox }) {
   const TYPES = [EVENT.CATALOG_LIST_REQUEST, EVENT.CATALOG_LIST_RESPONSE, EVENT.CATALOG_FILE_INFO_REQUEST,
     EVENT.CATALOG_FILE_INFO_RESPONSE, EVENT.OPEN_CATALOG_FILE, EVENT.OPEN_CATALOG_FILE_ACK,
     EVENT.CATALOG_FILTER_REQUEST, EVENT.CATALOG_FILTER_RESPONSE, EVENT.ERROR_DATA];
@@ -94,9 +94,8 @@ function catalogSteps({ EVENT, waitForImage, alertTexts }) {
         await page.locator('.bp3-menu-item', { hasText: /^Import Catalog/ }).first().click();
         const dialog = page.locator('.file-browser-dialog');
         await dialog.waitFor({ state: 'visible', timeout });
+        await openPathBox(dialog, timeout);
         const input = dialog.locator('.directory-path-input input');
-        if (!(await input.isVisible())) await dialog.locator('.edit-path-button').first().click();
-        await input.waitFor({ state: 'visible', timeout });
         const before = recorder.binary('recv', EVENT.CATALOG_LIST_RESPONSE).length;
         await input.fill('/' + step.folder);
         await input.press('Enter');
