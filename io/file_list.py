@@ -172,6 +172,7 @@ def _list_block(
             if plain_by_content and entry.is_file(follow_symlinks=False):
                 kind: int | None = None
                 head: Head | None = None
+                recalled = False  # the kind remembered from an earlier listing: nothing read
                 if next_head is not None:
                     head = next(next_head)
                     if head is None:
@@ -183,6 +184,7 @@ def _list_block(
                         unknown += 1
                     else:
                         known += 1
+                        recalled = True
                         head = Head(st.st_mode, st.st_size, int(st.st_mtime), st.st_dev, st.st_ino, st.st_ctime_ns, None)
                 if head is None:
                     opened = _open_and_identify(name, folder_fd)
@@ -192,11 +194,12 @@ def _list_block(
                 elif kind is None and head.head is not None:
                     kind = identify(head.head, name, head.size)
                     if kind == _UNKNOWN and head.size >= 520:  # an HDF5 user block? (opened again)
-                        kind = _identify_again(name, folder_fd, head.size)
+                        again = _open_and_identify(name, folder_fd)
+                        kind = _UNKNOWN if again is None else again[1]
                 if kind is None:  # no longer a plain file
                     _list_entry(response, entry, folder, folder_fd, top, filter_mode, region)
                     continue
-                if head.head is not None:  # looked at now, not recalled
+                if not recalled:
                     if not stat_first and not (known or unknown):  # would a stat have been enough?
                         if recall(head.dev, head.ino, head.ctime_ns) == kind:
                             known += 1
@@ -235,18 +238,6 @@ def _open_and_identify(name: str, folder_fd: int) -> tuple[Head, int | None] | N
         return Head(st.st_mode, st.st_size, int(st.st_mtime), st.st_dev, st.st_ino, st.st_ctime_ns, b""), kind
     except OSError:
         return None
-    finally:
-        os.close(fd)
-
-
-def _identify_again(name: str, folder_fd: int, size: int) -> int:
-    """The whole content rule for a file whose head said nothing (HDF5 after a user block?)."""
-    try:
-        fd = os.open(name, _OPEN_FLAGS, dir_fd=folder_fd)
-    except OSError:
-        return _UNKNOWN
-    try:
-        return identify_fd(fd, name, size)
     finally:
         os.close(fd)
 

@@ -72,13 +72,17 @@ class FileSignature:
 _box_reads = CheckedExtension("carta_trio.io._box_reads", lambda module: True, "boxes are read run by run")
 
 
+def _truncated(name: str) -> ImageChangedError:
+    return ImageChangedError(f"{name} is shorter than its header says (truncated?); close and reopen it.")
+
+
 def _pread_into(fd: int, buffer: memoryview, offset: int, name: str) -> None:
     done = 0
     total = len(buffer)
     while done < total:
         n = os.preadv(fd, [buffer[done:]], offset + done)
         if n <= 0:
-            raise ImageChangedError(f"{name} is shorter than its header says (truncated?); close and reopen it.")
+            raise _truncated(name)
         done += n
 
 
@@ -123,7 +127,7 @@ def read_box(fd: int, offset: int, shape: Sequence[int], dtype: np.dtype, starts
             rows, row_bytes = _row_starts(counts, starts, strides, k, head, itemsize), counts[-1] * itemsize
         swap = 0 if dtype.isnative or itemsize == 1 else itemsize
         if box_reads.read_runs(fd, runs, span * itemsize, rows, row_bytes, out.reshape(-1), swap) >= 0:
-            raise ImageChangedError(f"{name} is shorter than its header says (truncated?); close and reopen it.")
+            raise _truncated(name)
         return out if not swap else out.view(dtype.newbyteorder("="))
     byte_offsets = runs.tolist()
     if inner_exact:

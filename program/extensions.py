@@ -1,7 +1,7 @@
 """The optional C extensions, each trusted only once it agrees with the code it replaces.
 
 carta-trio builds a few small C extensions when a C compiler is present (see
-pyproject.toml: the tile encoder, NaN filling, plane kernels, file heads). Each has a
+pyproject.toml: the tile encoder, NaN filling, plane kernels, file heads, box reads). Each has a
 pure-Python twin (numpy, libzfp, os calls) that the package uses without it. A
 :class:`CheckedExtension` imports one lazily, runs its check against that twin once (on
 inputs that exercise its branches) and hands out the module only if the check passed;
@@ -31,8 +31,11 @@ class CheckedExtension:
         self._lock = threading.Lock()
         self._module: ModuleType | None = None
         self._done = False
+        self._substitute: ModuleType | None = None  # see replace()
 
     def _import(self) -> ModuleType | None:
+        if self._substitute is not None:
+            return self._substitute
         try:
             return importlib.import_module(self.name)
         except ImportError:
@@ -69,8 +72,4 @@ class CheckedExtension:
         """Use ``module`` (checked again) instead, or run the check on the real one again
         (None); for tests."""
         with self._lock:
-            self._module, self._done = None, False
-            if module is not None:
-                self._import = lambda: module  # type: ignore[method-assign]
-            else:
-                self._import = lambda: CheckedExtension._import(self)  # type: ignore[method-assign]
+            self._module, self._done, self._substitute = None, False, module
